@@ -1,0 +1,388 @@
+/*
+ * primed-load: a load generator for line protocols (primed, redis inline
+ * commands, memcached text commands, ...). This file reads and checks the
+ * command line; run.c does the rest.
+ */
+#include "load.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#define MAX_CONNECTIONS	1000000u
+#define MAX_THREADS	256u
+#define MAX_PIPELINE	65536u
+
+enum {
+	OPT_HOST = 256, OPT_PORT, OPT_WARMUP, OPT_TIMEOUT, OPT_REQUEST,
+	OPT_EXPECT, OPT_PIPELINE, OPT_RATE, OPT_LONG, OPT_LONG_AT,
+	OPT_LONG_CONNECTIONS, OPT_LONG_TIMEOUT, OPT_RAW, OPT_ONESHOT, OPT_JSON,
+	OPT_CSV, OPT_FAIL_ON_ERR_REPLY, OPT_CRLF, OPT_VERSION
+};
+
+static const struct option load_longopts[] = {
+	{ "host",		required_argument, NULL, OPT_HOST },
+	{ "port",		required_argument, NULL, OPT_PORT },
+	{ "connections",	required_argument, NULL, 'c' },
+	{ "threads",		required_argument, NULL, 't' },
+	{ "duration",		required_argument, NULL, 'd' },
+	{ "requests",		required_argument, NULL, 'n' },
+	{ "warmup",		required_argument, NULL, OPT_WARMUP },
+	{ "timeout",		required_argument, NULL, OPT_TIMEOUT },
+	{ "request",		required_argument, NULL, OPT_REQUEST },
+	{ "expect",		required_argument, NULL, OPT_EXPECT },
+	{ "pipeline",		required_argument, NULL, OPT_PIPELINE },
+	{ "rate",		required_argument, NULL, OPT_RATE },
+	{ "long",		required_argument, NULL, OPT_LONG },
+	{ "long-at",		required_argument, NULL, OPT_LONG_AT },
+	{ "long-connections",	required_argument, NULL, OPT_LONG_CONNECTIONS },
+	{ "long-timeout",	required_argument, NULL, OPT_LONG_TIMEOUT },
+	{ "raw",		no_argument,	   NULL, OPT_RAW },
+	{ "oneshot",		no_argument,	   NULL, OPT_ONESHOT },
+	{ "crlf",		no_argument,	   NULL, OPT_CRLF },
+	{ "json",		no_argument,	   NULL, OPT_JSON },
+	{ "csv",		required_argument, NULL, OPT_CSV },
+	{ "fail-on-err-reply",	no_argument,	   NULL, OPT_FAIL_ON_ERR_REPLY },
+	{ "quiet",		no_argument,	   NULL, 'q' },
+	{ "help",		no_argument,	   NULL, 'h' },
+	{ "version",		no_argument,	   NULL, OPT_VERSION },
+	{ NULL,			0,		   NULL, 0 }
+};
+
+/* Which options were given, for the checks that combine them. */
+struct load_seen {
+	bool	port, requests, warmup, pipeline, long_at, long_connections;
+	bool	long_timeout;
+};
+
+/* Print the usage text to f. */
+static void
+load_usage(FILE *f)
+{
+	fprintf(f,
+"usage: %s --port PORT [options]\n"
+"Drive a line protocol server (one reply line per request) and measure it.\n"
+"\n"
+"  --host HOST            server address (default 127.0.0.1; ::1 works)\n"
+"  --port PORT            server port (required)\n"
+"  -c, --connections C    connections (default 50)\n"
+"  -t, --threads T        threads, each with its own event loop (default 1)\n"
+"  -d, --duration SEC     measured time, fractions allowed (default 10)\n"
+"  -n, --requests N       stop after N measured requests (with -d: first of)\n"
+"      --warmup SEC       run this long first, results not counted\n"
+"      --timeout MS       per request and per connect (default 5000)\n"
+"      --request TEXT     request line (default 'PRIME 1')\n"
+"      --expect TEXT      any other reply counts as a mismatch error\n"
+"      --pipeline P       requests in flight per connection (default 1)\n"
+"      --rate R           open loop: R requests/s in total, latency counted\n"
+"                         from each request's intended send time\n"
+"      --long TEXT        also send this long request on extra connections\n"
+"      --long-at SEC      ... from this second of the run (default 0)\n"
+"      --long-connections K  ... on K connections (default 1)\n"
+"      --long-timeout MS  ... with this timeout (default none)\n"
+"      --raw              no line end; each read is one reply\n"
+"      --oneshot          each connection: connect, send, read until closed\n"
+"      --crlf             end requests with CR LF instead of LF\n"
+"      --json             print the summary as one line of JSON\n"
+"      --csv FILE         write the per-second rows to FILE\n"
+"      --fail-on-err-reply  exit 1 on error replies too\n"
+"  -q, --quiet            no per-second lines on stderr\n"
+"  -h, --help             this text\n"
+"      --version          print the version\n"
+"\n"
+"Replies starting with 'ERR ', '-ERR', 'ERROR', 'SERVER_ERROR' or\n"
+"'CLIENT_ERROR' count as err_reply. Exit status: 0 all fine, 1 a request\n"
+"was lost, timed out, closed, malformed or mismatched, or a connect\n"
+"failed, 2 usage error.\n", LOAD_NAME);
+}
+
+/* Report a usage error and exit 2. */
+static void
+load_die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", LOAD_NAME);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '%s --help'.\n", LOAD_NAME);
+	exit(LOAD_EXIT_USAGE);
+}
+
+/* A number of seconds (or of anything fractional) in [min, max]. */
+static double
+load_double(const char *opt, const char *arg, double min, double max)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (end == arg || *end != '\0' || errno != 0 || !isfinite(v) ||
+	    v < min || v > max)
+		load_die("%s: expected a number from %g to %g, got '%s'", opt,
+		    min, max, arg);
+	return v;
+}
+
+/* A whole number in [min, max]. */
+static uint64_t
+load_uint(const char *opt, const char *arg, uint64_t min, uint64_t max)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (end == arg || *end != '\0' || errno != 0 || arg[0] == '-' ||
+	    v < min || v > max)
+		load_die("%s: expected a whole number from %llu to %llu, got "
+		    "'%s'", opt, (unsigned long long)min,
+		    (unsigned long long)max, arg);
+	return v;
+}
+
+/* --host: a name or address, IPv6 possibly in brackets. */
+static void
+load_host(struct load_opts *o, const char *arg)
+{
+	size_t len = strlen(arg);
+
+	if (len >= 2 && arg[0] == '[' && arg[len - 1] == ']') {
+		arg++;
+		len -= 2;
+	}
+	if (len == 0 || len >= sizeof(o->host))
+		load_die("--host: expected a host name or address, got '%s'",
+		    arg);
+	memcpy(o->host, arg, len);
+	o->host[len] = '\0';
+}
+
+/* Handle one option that takes a value. */
+static void
+load_option(struct load_opts *o, struct load_seen *seen, int ch,
+    const char *arg)
+{
+	switch (ch) {
+	case OPT_HOST:
+		load_host(o, arg);
+		break;
+	case OPT_PORT:
+		snprintf(o->port, sizeof(o->port), "%llu", (unsigned long long)
+		    load_uint("--port", arg, 1, 65535));
+		seen->port = true;
+		break;
+	case 'c':
+		o->connections = (unsigned)load_uint("--connections", arg, 1,
+		    MAX_CONNECTIONS);
+		break;
+	case 't':
+		o->threads = (unsigned)load_uint("--threads", arg, 1,
+		    MAX_THREADS);
+		break;
+	case 'd':
+		o->duration_s = load_double("--duration", arg, 0.001, 1e7);
+		o->duration_set = true;
+		break;
+	case 'n':
+		o->requests = load_uint("--requests", arg, 1, UINT64_MAX / 2);
+		seen->requests = true;
+		break;
+	case OPT_WARMUP:
+		o->warmup_s = load_double("--warmup", arg, 0, 1e7);
+		seen->warmup = true;
+		break;
+	case OPT_TIMEOUT:
+		o->timeout_ns = load_uint("--timeout", arg, 1, 86400000) *
+		    NS_PER_MS;
+		break;
+	default:
+		break;
+	}
+}
+
+/* Handle the options about what is sent and how. */
+static void
+load_option2(struct load_opts *o, struct load_seen *seen, int ch,
+    const char *arg)
+{
+	switch (ch) {
+	case OPT_REQUEST:
+		o->request = arg;
+		break;
+	case OPT_EXPECT:
+		o->expect = arg;
+		o->expect_len = strlen(arg);
+		break;
+	case OPT_PIPELINE:
+		o->pipeline = (unsigned)load_uint("--pipeline", arg, 1,
+		    MAX_PIPELINE);
+		seen->pipeline = true;
+		break;
+	case OPT_RATE:
+		o->rate = load_double("--rate", arg, 0.001, 1e9);
+		break;
+	case OPT_LONG:
+		o->long_request = arg;
+		break;
+	case OPT_LONG_AT:
+		o->long_at_s = load_double("--long-at", arg, 0, 1e7);
+		seen->long_at = true;
+		break;
+	case OPT_LONG_CONNECTIONS:
+		o->long_connections = (unsigned)load_uint("--long-connections",
+		    arg, 1, MAX_CONNECTIONS);
+		seen->long_connections = true;
+		break;
+	case OPT_LONG_TIMEOUT:
+		o->long_timeout_ns = load_uint("--long-timeout", arg, 1,
+		    86400000) * NS_PER_MS;
+		seen->long_timeout = true;
+		break;
+	case OPT_CSV:
+		o->csv_path = arg;
+		break;
+	default:
+		break;
+	}
+}
+
+/* The bytes that go on the wire for request text req; NULL if unusable. */
+static char *
+load_wire(const struct load_opts *o, const char *what, const char *req,
+    size_t *len)
+{
+	const char *end = o->raw ? "" : o->crlf ? "\r\n" : "\n";
+	size_t n = strlen(req);
+	char *line;
+
+	if (!o->raw && strpbrk(req, "\r\n") != NULL)
+		load_die("%s: the request must be one line (no CR or LF)", what);
+	if (o->raw && n == 0)
+		load_die("%s: a raw request cannot be empty", what);
+	if (n > LOAD_MAX_LINE)
+		load_die("%s: longer than %d bytes", what, LOAD_MAX_LINE);
+	if ((line = malloc(n + 3)) == NULL) {
+		fprintf(stderr, "%s: out of memory\n", LOAD_NAME);
+		exit(LOAD_EXIT_FAIL);
+	}
+	memcpy(line, req, n);
+	memcpy(line + n, end, strlen(end) + 1);
+	*len = n + strlen(end);
+	return line;
+}
+
+/* Check the options that combine badly, fill in what follows from them. */
+static void
+load_check(struct load_opts *o, const struct load_seen *seen)
+{
+	if (!seen->port)
+		load_die("--port is required");
+	if (o->raw && o->pipeline > 1)
+		load_die("--raw allows one request in flight: no --pipeline");
+	if (o->long_request == NULL && (seen->long_at ||
+	    seen->long_connections || seen->long_timeout))
+		load_die("--long-at, --long-connections and --long-timeout "
+		    "need --long");
+	if (o->mode == MODE_ONESHOT && (o->rate > 0 || seen->pipeline ||
+	    o->long_request != NULL || seen->requests || seen->warmup))
+		load_die("--oneshot goes with none of --rate, --pipeline, "
+		    "--long, --requests, --warmup");
+	if (o->mode != MODE_ONESHOT && o->rate > 0)
+		o->mode = MODE_OPEN;
+	if (o->threads > o->connections)
+		o->threads = o->connections;
+	o->line = load_wire(o, "--request", o->request, &o->line_len);
+	if (o->long_request != NULL)
+		o->long_line = load_wire(o, "--long", o->long_request,
+		    &o->long_line_len);
+}
+
+/* Parse argv into o; exits on --help, --version and usage errors. */
+static void
+load_parse(struct load_opts *o, int argc, char **argv)
+{
+	struct load_seen seen;
+	int ch;
+
+	memset(&seen, 0, sizeof(seen));
+	while ((ch = getopt_long(argc, argv, "c:t:d:n:qh", load_longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			load_usage(stdout);
+			exit(LOAD_EXIT_OK);
+		case OPT_VERSION:
+			printf("%s %s\n", LOAD_NAME, LOAD_VERSION);
+			exit(LOAD_EXIT_OK);
+		case 'q':
+			o->quiet = true;
+			break;
+		case OPT_RAW:
+			o->raw = true;
+			break;
+		case OPT_ONESHOT:
+			o->mode = MODE_ONESHOT;
+			break;
+		case OPT_CRLF:
+			o->crlf = true;
+			break;
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case OPT_FAIL_ON_ERR_REPLY:
+			o->fail_on_err_reply = true;
+			break;
+		case '?':
+			fprintf(stderr, "Try '%s --help'.\n", LOAD_NAME);
+			exit(LOAD_EXIT_USAGE);
+		default:
+			load_option(o, &seen, ch, optarg);
+			load_option2(o, &seen, ch, optarg);
+			break;
+		}
+	}
+	if (optind < argc)
+		load_die("unexpected argument '%s'", argv[optind]);
+	load_check(o, &seen);
+}
+
+/* The defaults, before the command line. */
+static void
+load_defaults(struct load_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	strcpy(o->host, "127.0.0.1");
+	o->connections = 50;
+	o->threads = 1;
+	o->pipeline = 1;
+	o->duration_s = 10;
+	o->timeout_ns = 5000 * NS_PER_MS;
+	o->request = "PRIME 1";
+	o->long_connections = 1;
+	o->mode = MODE_CLOSED;
+}
+
+/* Parse the command line, run, exit with the run's status. */
+int
+main(int argc, char **argv)
+{
+	struct load_opts o;
+	int status;
+
+	load_defaults(&o);
+	load_parse(&o, argc, argv);
+	status = run_main(&o);
+	free(o.line);
+	free(o.long_line);
+	libevent_global_shutdown();
+	return status;
+}

@@ -1,0 +1,173 @@
+/*
+ * proto.c: the wire protocol of the prime service, parsed and formatted.
+ * Pure: no sockets, no allocation; a request points into the caller's line.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+
+#include "primed.h"
+
+static const char *cmd_names[CMD_COUNT] = {
+	"prime", "upper", "echo", "sleep", "ping", "stats", "quit"
+};
+
+static const char *err_names[ERR_COUNT] = {
+#define X(e, s) s,
+	ERRORS(X)
+#undef X
+};
+
+/* Lower-case name of a command, as used in STATS. */
+const char *
+proto_cmd_name(enum cmd c)
+{
+	return (c >= 0 && c < CMD_COUNT) ? cmd_names[c] : "?";
+}
+
+/* Wire name of an error code. */
+const char *
+proto_err_name(enum err e)
+{
+	return (e >= 0 && e < ERR_COUNT) ? err_names[e] : "?";
+}
+
+/* Mark req as failed with code e and a human reason. */
+static void
+fail(struct request *req, enum err e, const char *why)
+{
+	req->err = e;
+	req->why = why;
+}
+
+/* Parse a decimal number in [lo, hi]: digits only, leading zeros allowed. */
+static void
+parse_number(const char *s, size_t len, uint64_t lo, uint64_t hi,
+    struct request *req)
+{
+	uint64_t	v = 0;
+	int		big = 0;
+	size_t		i;
+
+	if (len == 0) {
+		fail(req, ERR_BAD_REQUEST, "missing argument");
+		return;
+	}
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9') {
+			fail(req, ERR_BAD_REQUEST, "not a number");
+			return;
+		}
+		if (v > (UINT64_MAX - 9) / 10)
+			big = 1;
+		else
+			v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (big || v < lo || v > hi) {
+		fail(req, ERR_OUT_OF_RANGE, req->cmd == CMD_SLEEP ?
+		    "milliseconds must be 0..60000" : "n must be 1..max-n");
+		return;
+	}
+	req->n = v;
+}
+
+/* Which command the first word names, or -1. */
+static int
+lookup_cmd(const char *w, size_t len)
+{
+	int	c;
+
+	for (c = 0; c < CMD_COUNT; c++)
+		if (strlen(cmd_names[c]) == len &&
+		    strncasecmp(w, cmd_names[c], len) == 0)
+			return c;
+	return -1;
+}
+
+/* Parse one request (the line without its end) into req. */
+void
+proto_parse(const char *line, size_t len, uint64_t max_n, struct request *req)
+{
+	const char	*sp, *arg;
+	size_t		 wlen, alen;
+	int		 c;
+
+	memset(req, 0, sizeof(*req));
+	req->err = ERR_NONE;
+	if (len == 0) {
+		fail(req, ERR_BAD_REQUEST, "empty request");
+		return;
+	}
+	sp = memchr(line, ' ', len);
+	wlen = sp ? (size_t)(sp - line) : len;
+	arg = sp ? sp + 1 : NULL;
+	alen = sp ? len - wlen - 1 : 0;
+
+	if (line[0] >= '0' && line[0] <= '9') {
+		req->cmd = CMD_PRIME;
+		if (sp != NULL)
+			fail(req, ERR_BAD_REQUEST, "extra argument");
+		else
+			parse_number(line, len, 1, max_n, req);
+		return;
+	}
+	if ((c = lookup_cmd(line, wlen)) == -1) {
+		req->cmd = CMD_COUNT;
+		fail(req, ERR_UNKNOWN_CMD, "try PRIME, UPPER, ECHO, SLEEP, "
+		    "PING, STATS or QUIT");
+		return;
+	}
+	req->cmd = c;
+	switch (req->cmd) {
+	case CMD_PRIME:
+	case CMD_SLEEP:
+		if (arg == NULL)
+			fail(req, ERR_BAD_REQUEST, "missing argument");
+		else if (memchr(arg, ' ', alen) != NULL)
+			fail(req, ERR_BAD_REQUEST, "extra argument");
+		else if (req->cmd == CMD_PRIME)
+			parse_number(arg, alen, 1, max_n, req);
+		else
+			parse_number(arg, alen, 0, SLEEP_MAX_MS, req);
+		break;
+	case CMD_UPPER:
+	case CMD_ECHO:
+		if (arg == NULL) {
+			fail(req, ERR_BAD_REQUEST, "missing argument");
+			break;
+		}
+		req->text = arg;
+		req->textlen = alen;
+		break;
+	default:
+		if (arg != NULL)
+			fail(req, ERR_BAD_REQUEST, "extra argument");
+		break;
+	}
+}
+
+/* Append "ERR <code> <why>\n" to out. */
+int
+proto_reply_err(struct evbuffer *out, enum err e, const char *why)
+{
+	return evbuffer_add_printf(out, "ERR %s %s\n", proto_err_name(e),
+	    why) < 0 ? -1 : 0;
+}
+
+/* ASCII upper-case copy of len bytes; other bytes pass through. */
+void
+proto_upper(char *dst, const char *src, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char	ch = (unsigned char)src[i];
+
+		dst[i] = (ch >= 'a' && ch <= 'z') ? (char)(ch - 32) : (char)ch;
+	}
+}

@@ -1,0 +1,40 @@
+/*
+ * harness.h: start a real primed on port 0 and talk to it, for the
+ * integration tests. Every process started here is stopped here, by PID.
+ */
+#ifndef HARNESS_H
+#define HARNESS_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+
+#define SERVER_MAX_LISTENERS	4
+
+struct server {
+	pid_t	 pid;
+	char	 port_file[64];
+	int	 nl;
+	char	 service[SERVER_MAX_LISTENERS][16];
+	char	 host[SERVER_MAX_LISTENERS][128];
+	int	 port[SERVER_MAX_LISTENERS];
+};
+
+int	 server_start(struct server *, ...);	/* NULL-terminated args */
+int	 server_stop(struct server *);
+int	 server_wait(struct server *, double);
+int	 server_port(const struct server *, const char *);
+int	 server_workers(const struct server *, pid_t *, int);
+
+int	 client_connect(int);
+int	 client_connect_host(const char *, int);
+int	 client_send(int, const char *, size_t);
+int	 client_sends(int, const char *);
+int	 client_line(int, char *, size_t);
+int	 client_ask(int, const char *, char *, size_t);
+int	 client_eof(int, double);
+long	 client_stat(int, const char *);
+double	 now_s(void);
+void	 sleep_s(double);
+
+#endif

@@ -1,0 +1,366 @@
+/*
+ * test_prime.c: unit tests of the prime kernels (src/prime.c).
+ *
+ * The results are checked against known values and against a plain sieve
+ * computed once here, independent of prime.c.
+ *
+ * Under valgrind, set PRIMED_VALGRIND=1: the one case that sieves past 2^32
+ * is then skipped (it alone would take most of a minute there), and the
+ * timing bound on prime_table_init is not checked.
+ */
+
+#include <check.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "primed.h"
+
+#define REF_COUNT	1500000		/* primes in the reference */
+#define REF_LIMIT	23879520	/* just past the 1500000th prime */
+#define TABLE_MAX	203280221	/* pi(2^32 - 1) */
+
+/*
+ * prime.c sieves in chunks of 32 KiB, each byte 30 numbers, and its
+ * segments are a whole number of chunks: every chunk and segment edge is a
+ * multiple of this.
+ */
+#define EDGE		(30 * 32768)
+
+struct known {
+	uint64_t	 n;
+	uint64_t	 p;
+};
+
+static const struct known known[] = {
+	{ 1, 2 },
+	{ 2, 3 },
+	{ 10, 29 },
+	{ 100, 541 },
+	{ 1000, 7919 },
+	{ 10000, 104729 },
+	{ 100000, 1299709 },
+	{ 1000000, 15485863 },
+	{ 10000000, 179424673 },
+	{ 100000000, 2038074743 },
+};
+
+/* ref[k - 1] is the k-th prime, for k <= REF_COUNT. */
+static uint32_t	*ref;
+
+/* Whether we run under valgrind, where the slowest case is skipped. */
+static int
+slow_host(void)
+{
+	return (getenv("PRIMED_VALGRIND") != NULL);
+}
+
+/* Seconds on the monotonic clock. */
+static double
+now(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((double)ts.tv_sec + ts.tv_nsec / 1e9);
+}
+
+/* Fill ref by a plain sieve of the odd numbers: no wheel, no segments. */
+static void
+ref_build(void)
+{
+	uint8_t		*comp;
+	uint64_t	 i, j;
+	size_t		 n = 0;
+
+	comp = calloc(REF_LIMIT / 2 + 1, 1);
+	ref = malloc(REF_COUNT * sizeof *ref);
+	if (comp == NULL || ref == NULL)
+		abort();
+	for (i = 3; i * i < REF_LIMIT; i += 2) {
+		if (!comp[i / 2]) {
+			for (j = i * i; j < REF_LIMIT; j += 2 * i)
+				comp[j / 2] = 1;
+		}
+	}
+	ref[n++] = 2;
+	for (i = 3; i < REF_LIMIT && n < REF_COUNT; i += 2) {
+		if (!comp[i / 2])
+			ref[n++] = (uint32_t)i;
+	}
+	free(comp);
+	if (n != REF_COUNT || ref[REF_COUNT - 1] != 23879519)
+		abort();
+}
+
+/* How many reference primes are below x. */
+static size_t
+ref_below(uint64_t x)
+{
+	size_t	 lo = 0, hi = REF_COUNT, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (ref[mid] < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (lo);
+}
+
+START_TEST(sieve_known)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof known / sizeof known[0]; i++) {
+		ck_assert_uint_eq(prime_nth_sieve(known[i].n, NULL),
+		    known[i].p);
+	}
+	ck_assert_uint_eq(prime_nth_sieve(0, NULL), 0);
+}
+END_TEST
+
+START_TEST(sieve_past_2_32)
+{
+	if (slow_host())
+		return;
+	/* The first prime above 2^32: byte offsets and results in 64 bits. */
+	ck_assert_uint_eq(prime_nth_sieve(TABLE_MAX + 1, NULL), 4294967311ULL);
+}
+END_TEST
+
+START_TEST(sieve_small_n)
+{
+	uint64_t	 n;
+
+	/* Every n of the first few chunks, where the presieve is patched. */
+	for (n = 1; n <= 200; n++)
+		ck_assert_uint_eq(prime_nth_sieve(n, NULL), ref[n - 1]);
+}
+END_TEST
+
+START_TEST(sieve_edges)
+{
+	uint64_t	 edge, n;
+	int		 d;
+
+	/* The last prime below each edge and the first one past it. */
+	for (edge = EDGE; edge < REF_LIMIT; edge += EDGE) {
+		n = ref_below(edge);
+		for (d = 0; d < 2; d++) {
+			ck_assert_uint_eq(prime_nth_sieve(n + d, NULL),
+			    ref[n + d - 1]);
+		}
+	}
+}
+END_TEST
+
+START_TEST(trial_known)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof known / sizeof known[0]; i++) {
+		if (known[i].n > 10000)
+			continue;
+		ck_assert_uint_eq(prime_nth_trial(known[i].n, NULL),
+		    known[i].p);
+	}
+	ck_assert_uint_eq(prime_nth_trial(0, NULL), 0);
+}
+END_TEST
+
+START_TEST(trial_predicate)
+{
+	uint64_t	 i, k = 0;
+
+	ck_assert(!prime_trial_is_prime(0));
+	ck_assert(!prime_trial_is_prime(1));
+	ck_assert(!prime_trial_is_prime(4));
+	ck_assert(!prime_trial_is_prime(9));
+	/* The k-th number it accepts is the k-th prime, for k <= 3000. */
+	for (i = 2; k < 3000; i++) {
+		if (prime_trial_is_prime(i)) {
+			k++;
+			ck_assert_uint_eq(i, prime_nth_sieve(k, NULL));
+		}
+	}
+	ck_assert_uint_eq(i - 1, 27449);
+}
+END_TEST
+
+START_TEST(trial_nth)
+{
+	uint64_t	 n;
+
+	for (n = 1; n <= 200; n++)
+		ck_assert_uint_eq(prime_nth_trial(n, NULL), ref[n - 1]);
+	ck_assert_uint_eq(prime_nth_trial(3000, NULL), 27449);
+}
+END_TEST
+
+START_TEST(table_basic)
+{
+	static const uint64_t	 spread[] = { 1, 3, 4, 5, 6, 100, 1234,
+	    77777, 500000, 999999, 1000000 };
+	size_t			 i;
+
+	ck_assert_uint_eq(prime_table_count(), 0);
+	ck_assert_int_eq(prime_table_init(1000000), 0);
+	ck_assert_uint_eq(prime_table_count(), 1000000);
+	ck_assert_uint_eq(prime_table_get(1), 2);
+	ck_assert_uint_eq(prime_table_get(1000000), 15485863);
+	ck_assert_uint_eq(prime_table_get(0), 0);
+	ck_assert_uint_eq(prime_table_get(1000001), 0);
+	for (i = 0; i < sizeof spread / sizeof spread[0]; i++) {
+		ck_assert_uint_eq(prime_table_get(spread[i]),
+		    prime_nth_sieve(spread[i], NULL));
+	}
+
+	/* Refused counts leave the table alone. */
+	ck_assert_int_eq(prime_table_init(0), -1);
+	ck_assert_int_eq(prime_table_init(TABLE_MAX + 1), -1);
+	ck_assert_int_eq(prime_table_init(UINT64_MAX), -1);
+	ck_assert_uint_eq(prime_table_count(), 1000000);
+
+	prime_table_free();
+	ck_assert_uint_eq(prime_table_count(), 0);
+	ck_assert_uint_eq(prime_table_get(1), 0);
+	prime_table_free();
+
+	ck_assert_int_eq(prime_table_init(2), 0);
+	ck_assert_uint_eq(prime_table_get(2), 3);
+	ck_assert_int_eq(prime_table_init(1000), 0);
+	ck_assert_uint_eq(prime_table_count(), 1000);
+	ck_assert_uint_eq(prime_table_get(1000), 7919);
+	prime_table_free();
+}
+END_TEST
+
+START_TEST(table_reference)
+{
+	uint64_t	 n, bad = 0;
+	double		 t;
+
+	t = now();
+	ck_assert_int_eq(prime_table_init(REF_COUNT), 0);
+	t = now() - t;
+	for (n = 1; n <= REF_COUNT; n++) {
+		if (prime_table_get(n) != ref[n - 1])
+			bad++;
+	}
+	prime_table_free();
+	ck_assert_uint_eq(bad, 0);
+	if (!slow_host())
+		ck_assert_msg(t < 0.5, "prime_table_init took %.3f s", t);
+}
+END_TEST
+
+START_TEST(cancel_preset)
+{
+	atomic_int	 flag = 1, clear = 0;
+	double		 t;
+
+	t = now();
+	ck_assert_uint_eq(prime_nth_trial(1000000, &flag), 0);
+	ck_assert_uint_eq(prime_nth_sieve(1000000000, &flag), 0);
+	t = now() - t;
+	ck_assert_msg(t < 0.5, "cancelled kernels took %.3f s", t);
+
+	/* A flag that stays clear changes nothing. */
+	ck_assert_uint_eq(prime_nth_trial(100, &clear), 541);
+	ck_assert_uint_eq(prime_nth_sieve(100000, &clear), 1299709);
+}
+END_TEST
+
+struct canceller {
+	pthread_t	 thread;
+	atomic_int	 flag;
+};
+
+/* Set the flag after 50 ms. */
+static void *
+cancel_later(void *arg)
+{
+	struct canceller	*c = arg;
+	struct timespec		 ts = { 0, 50 * 1000 * 1000 };
+
+	nanosleep(&ts, NULL);
+	atomic_store(&c->flag, 1);
+	return (NULL);
+}
+
+/* Run a kernel that would take hours; another thread cancels it. */
+static void
+cancel_run(uint64_t (*kernel)(uint64_t, const atomic_int *), uint64_t n)
+{
+	struct canceller	 c;
+	double			 t;
+
+	atomic_init(&c.flag, 0);
+	ck_assert_int_eq(pthread_create(&c.thread, NULL, cancel_later, &c), 0);
+	t = now();
+	ck_assert_uint_eq(kernel(n, &c.flag), 0);
+	t = now() - t;
+	pthread_join(c.thread, NULL);
+	ck_assert_msg(t >= 0.04 && t < 5, "stopped after %.3f s", t);
+}
+
+START_TEST(cancel_thread)
+{
+	cancel_run(prime_nth_trial, 1000000);
+	cancel_run(prime_nth_sieve, 10000000000ULL);
+}
+END_TEST
+
+/* All the kernel tests. */
+static Suite *
+prime_suite(void)
+{
+	Suite	*s = suite_create("prime");
+	TCase	*tc;
+
+	tc = tcase_create("sieve");
+	tcase_add_test(tc, sieve_known);
+	tcase_add_test(tc, sieve_past_2_32);
+	tcase_add_test(tc, sieve_small_n);
+	tcase_add_test(tc, sieve_edges);
+	tcase_set_timeout(tc, 120);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("trial");
+	tcase_add_test(tc, trial_known);
+	tcase_add_test(tc, trial_predicate);
+	tcase_add_test(tc, trial_nth);
+	tcase_set_timeout(tc, 120);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("table");
+	tcase_add_test(tc, table_basic);
+	tcase_add_test(tc, table_reference);
+	tcase_set_timeout(tc, 120);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("cancel");
+	tcase_add_test(tc, cancel_preset);
+	tcase_add_test(tc, cancel_thread);
+	tcase_set_timeout(tc, 120);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	ref_build();
+	sr = srunner_create(prime_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	free(ref);
+	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+}

@@ -1,0 +1,288 @@
+/*
+ * test_procs.c: processes, threads and signals of a real primed.
+ * A long CPU job must not stall short requests under the pool, and does
+ * under --compute inline; a killed worker is replaced; SIGTERM answers
+ * everything in flight; SIGHUP replaces the workers and kills nothing.
+ */
+#include <sys/socket.h>
+
+#include <check.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+/* Long enough with the trial kernel (seconds), short enough to cancel. */
+#define LONG_TRIAL	"PRIME 20000\n"
+#define INLINE_TRIAL	"PRIME 9000\n"	/* about a second, on the loop */
+#define INLINE_ANSWER	"93179"
+
+static struct server	srv;
+
+static void
+stop_server(void)
+{
+	server_stop(&srv);
+}
+
+/* 1 when fd has something to read within ms. */
+static int
+readable(int fd, int ms)
+{
+	struct pollfd	pfd = { fd, POLLIN, 0 };
+
+	return poll(&pfd, 1, ms) == 1;
+}
+
+/* The worker pid that answers on fd. */
+static long
+conn_pid(int fd)
+{
+	return client_stat(fd, "pid");
+}
+
+static void
+start_pool(void)
+{
+	ck_assert_int_eq(server_start(&srv, "--workers", "2", "--threads", "2",
+	    "--kernel", "trial", "--log-level", "warn", (char *)NULL), 0);
+}
+
+START_TEST(pool_keeps_short_requests_flowing)
+{
+	int	longfd, fds[8], i, k;
+	char	buf[64];
+	double	t0, worst = 0;
+
+	longfd = client_connect(server_port(&srv, "prime"));
+	ck_assert_int_ge(longfd, 0);
+	ck_assert_int_eq(client_sends(longfd, LONG_TRIAL), 0);
+	sleep_s(0.2);
+	for (i = 0; i < 8; i++)
+		ck_assert_int_ge(fds[i] = client_connect(
+		    server_port(&srv, "prime")), 0);
+	/* Short requests on every connection, some on the long one's worker. */
+	for (k = 0; k < 50; k++)
+		for (i = 0; i < 8; i++) {
+			t0 = now_s();
+			ck_assert_int_ge(client_ask(fds[i], "PRIME 1\n", buf,
+			    sizeof(buf)), 0);
+			ck_assert_str_eq(buf, "2");
+			if (now_s() - t0 > worst)
+				worst = now_s() - t0;
+		}
+	ck_assert_msg(worst < 1.0, "a short request waited %.3f s", worst);
+	/* And the long job is still running all along. */
+	ck_assert(!readable(longfd, 0));
+	for (i = 0; i < 8; i++)
+		close(fds[i]);
+	close(longfd);
+}
+END_TEST
+
+static void
+start_inline(void)
+{
+	ck_assert_int_eq(server_start(&srv, "--workers", "1", "--compute",
+	    "inline", "--kernel", "trial", "--log-level", "warn",
+	    (char *)NULL), 0);
+}
+
+START_TEST(inline_stalls_short_requests)
+{
+	int	longfd, fd;
+	char	buf[64];
+	double	t0;
+
+	longfd = client_connect(server_port(&srv, "prime"));
+	fd = client_connect(server_port(&srv, "prime"));
+	ck_assert_int_ge(longfd, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_ge(client_ask(fd, "PRIME 1\n", buf, sizeof(buf)), 0);
+	ck_assert_int_eq(client_sends(longfd, INLINE_TRIAL), 0);
+	sleep_s(0.1);
+	t0 = now_s();
+	ck_assert_int_eq(client_sends(fd, "PRIME 1\n"), 0);
+	/* The loop is computing: the short request waits for it. */
+	ck_assert(!readable(fd, 300));
+	ck_assert_int_ge(client_line(longfd, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, INLINE_ANSWER);
+	ck_assert_int_ge(client_line(fd, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "2");
+	ck_assert(now_s() - t0 >= 0.3);
+	close(fd);
+	close(longfd);
+}
+END_TEST
+
+static void
+start_two(void)
+{
+	ck_assert_int_eq(server_start(&srv, "--workers", "2", "--threads", "1",
+	    "--log-level", "warn", (char *)NULL), 0);
+}
+
+START_TEST(killed_worker_is_replaced)
+{
+	enum { N = 16 };
+	int	fds[N], i, others = 0, fd;
+	long	pids[N], victim, pid;
+	char	buf[64];
+	double	deadline, t0;
+
+	for (i = 0; i < N; i++) {
+		ck_assert_int_ge(fds[i] = client_connect(
+		    server_port(&srv, "prime")), 0);
+		ck_assert_int_gt(pids[i] = conn_pid(fds[i]), 0);
+	}
+	victim = pids[0];
+	ck_assert_int_eq(kill((pid_t)victim, SIGKILL), 0);
+	t0 = now_s();
+	/* The other worker's clients see no error. */
+	for (i = 0; i < N; i++) {
+		if (pids[i] == victim)
+			continue;
+		others++;
+		ck_assert_int_ge(client_ask(fds[i], "PING\n", buf,
+		    sizeof(buf)), 0);
+		ck_assert_str_eq(buf, "PONG");
+	}
+	/* A new worker serves the port within 2 s. */
+	deadline = t0 + 2.0;
+	pid = 0;
+	while (now_s() < deadline) {
+		if ((fd = client_connect(server_port(&srv, "prime"))) == -1)
+			continue;
+		pid = conn_pid(fd);
+		close(fd);
+		if (pid > 0 && pid != victim && pid != pids[0] &&
+		    kill((pid_t)pid, 0) == 0) {
+			for (i = 0; i < N; i++)
+				if (pids[i] == pid)
+					break;
+			if (i == N)
+				break;
+		}
+		pid = 0;
+	}
+	ck_assert_msg(pid > 0, "no new worker within 2 s");
+	for (i = 0; i < N; i++)
+		close(fds[i]);
+	(void)others;
+}
+END_TEST
+
+START_TEST(sigterm_answers_everything)
+{
+	enum { N = 20 };
+	int	fds[N], i, late;
+	char	buf[64];
+
+	/* Started here: only the parent can collect the exit status. */
+	start_two();
+	for (i = 0; i < N; i++) {
+		ck_assert_int_ge(fds[i] = client_connect(
+		    server_port(&srv, "prime")), 0);
+		ck_assert_int_eq(client_sends(fds[i], "SLEEP 700\n"), 0);
+	}
+	late = fds[0];
+	sleep_s(0.2);
+	ck_assert_int_eq(kill(srv.pid, SIGTERM), 0);
+	sleep_s(0.2);
+	/* Read after the stop began: refused, and the connection ends. */
+	ck_assert_int_eq(client_sends(late, "PING\n"), 0);
+	for (i = 0; i < N; i++) {
+		ck_assert_int_ge(client_line(fds[i], buf, sizeof(buf)), 0);
+		ck_assert_str_eq(buf, "OK");
+	}
+	ck_assert_int_ge(client_line(late, buf, sizeof(buf)), 0);
+	ck_assert_msg(strncmp(buf, "ERR shutting-down", 17) == 0, "%s", buf);
+	for (i = 0; i < N; i++) {
+		ck_assert(client_eof(fds[i], 5));
+		close(fds[i]);
+	}
+	ck_assert_int_eq(server_wait(&srv, 10), 0);
+}
+END_TEST
+
+START_TEST(sighup_replaces_workers)
+{
+	pid_t	before[8], after[8];
+	int	nb, na, i, j, fd, same;
+	double	deadline;
+	char	buf[64];
+
+	nb = server_workers(&srv, before, 8);
+	ck_assert_int_eq(nb, 2);
+	ck_assert_int_eq(kill(srv.pid, SIGHUP), 0);
+	/* Two new workers, the old ones gone, the master still there. */
+	deadline = now_s() + 10;
+	do {
+		sleep_s(0.05);
+		na = server_workers(&srv, after, 8);
+		for (i = 0, same = 0; i < na; i++)
+			for (j = 0; j < nb; j++)
+				same += after[i] == before[j];
+	} while ((na != 2 || same != 0) && now_s() < deadline);
+	ck_assert_int_eq(na, 2);
+	ck_assert_int_eq(same, 0);
+	ck_assert_int_eq(kill(srv.pid, 0), 0);
+	fd = client_connect(server_port(&srv, "prime"));
+	ck_assert_int_ge(client_ask(fd, "PRIME 10\n", buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "29");
+	close(fd);
+}
+END_TEST
+
+static Suite *
+procs_suite(void)
+{
+	Suite	*s = suite_create("procs");
+	TCase	*tc;
+
+	tc = tcase_create("pool");
+	tcase_add_unchecked_fixture(tc, start_pool, stop_server);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, pool_keeps_short_requests_flowing);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("inline");
+	tcase_add_unchecked_fixture(tc, start_inline, stop_server);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, inline_stalls_short_requests);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("kill");
+	tcase_add_unchecked_fixture(tc, start_two, stop_server);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, killed_worker_is_replaced);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("sigterm");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, sigterm_answers_everything);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("sighup");
+	tcase_add_unchecked_fixture(tc, start_two, stop_server);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, sighup_replaces_workers);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(procs_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,439 @@
+/*
+ * test_server.c: the wire protocol against a real primed on port 0.
+ * Each TCase starts its own server in an unchecked fixture (in the parent,
+ * so the server is stopped even when a test fails).
+ */
+#include <sys/socket.h>
+
+#include <check.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static struct server	srv;
+
+/* Ask one request and expect exactly this reply line. */
+static void
+expect_reply(int fd, const char *req, const char *want)
+{
+	char	buf[4096];
+
+	ck_assert_int_ge(client_ask(fd, req, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, want);
+}
+
+/* Read one line and expect it to start with prefix. */
+static void
+expect_line_prefix(int fd, const char *prefix)
+{
+	char	buf[4096];
+
+	ck_assert_int_ge(client_line(fd, buf, sizeof(buf)), 0);
+	ck_assert_msg(strncmp(buf, prefix, strlen(prefix)) == 0,
+	    "got \"%s\", want \"%s...\"", buf, prefix);
+}
+
+static int
+prime_port(void)
+{
+	return server_port(&srv, "prime");
+}
+
+/* --- a general server: prime, upper, echo and a raw prime listener --- */
+
+static void
+start_general(void)
+{
+	ck_assert_int_eq(server_start(&srv, "--workers", "2", "--threads", "2",
+	    "--log-level", "warn",
+	    "--listen", "prime=127.0.0.1:0",
+	    "--listen", "upper=127.0.0.1:0",
+	    "--listen", "echo=127.0.0.1:0",
+	    "--listen", "prime=[::1]:0",
+	    (char *)NULL), 0);
+}
+
+static void
+stop_server(void)
+{
+	server_stop(&srv);
+}
+
+START_TEST(pipelined_in_order)
+{
+	int	fd = client_connect(prime_port());
+	char	buf[64];
+
+	ck_assert_int_ge(fd, 0);
+	/* A pool job first: everything after it waits for its turn. */
+	ck_assert_int_eq(client_sends(fd, "PRIME 2000000\nPING\nPRIME 10\n"
+	    "ECHO hi there\nSLEEP 50\nUPPER abc\n7\nPRIME 1000000\n"), 0);
+	const char *want[] = { "32452843", "PONG", "29", "hi there", "OK",
+	    "ABC", "17", "15485863" };
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		ck_assert_int_ge(client_line(fd, buf, sizeof(buf)), 0);
+		ck_assert_str_eq(buf, want[i]);
+	}
+	close(fd);
+}
+END_TEST
+
+START_TEST(known_primes)
+{
+	int	fd = client_connect(prime_port());
+
+	ck_assert_int_ge(fd, 0);
+	expect_reply(fd, "PRIME 1\n", "2");
+	expect_reply(fd, "PRIME 2\n", "3");
+	expect_reply(fd, "PRIME 100\n", "541");
+	expect_reply(fd, "PRIME 10000\n", "104729");
+	expect_reply(fd, "PRIME 100000\n", "1299709");
+	expect_reply(fd, "PRIME 10000000\n", "179424673");
+	expect_reply(fd, "prime 0007\r\n", "17");
+	close(fd);
+}
+END_TEST
+
+START_TEST(raw_framing)
+{
+	int	fd = client_connect(prime_port());
+
+	ck_assert_int_ge(fd, 0);
+	/* The lesson's plain client: "1" with no line end, then wait. */
+	expect_reply(fd, "1", "2");
+	expect_reply(fd, "PING", "PONG");
+	expect_reply(fd, "10", "29");
+	close(fd);
+}
+END_TEST
+
+START_TEST(line_mode_sticks)
+{
+	int	fd = client_connect(prime_port());
+	char	buf[64];
+
+	ck_assert_int_ge(fd, 0);
+	expect_reply(fd, "PING\n", "PONG");
+	/* Once in line framing, a partial line waits for its end. */
+	ck_assert_int_eq(client_sends(fd, "PRI"), 0);
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	ck_assert_int_eq(poll(&pfd, 1, 300), 0);
+	ck_assert_int_eq(client_sends(fd, "ME 10\n"), 0);
+	ck_assert_int_ge(client_line(fd, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "29");
+	close(fd);
+}
+END_TEST
+
+START_TEST(upper_service)
+{
+	int	fd = client_connect(server_port(&srv, "upper"));
+	double	t0 = now_s();
+
+	ck_assert_int_ge(fd, 0);
+	expect_reply(fd, "hello, world", "HELLO, WORLD");
+	ck_assert(now_s() - t0 >= 0.09);	/* the 100 ms IO delay */
+	ck_assert(client_eof(fd, 2));
+	close(fd);
+}
+END_TEST
+
+START_TEST(echo_service)
+{
+	int	fd = client_connect(server_port(&srv, "echo"));
+	char	buf[16];
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(client_send(fd, "ab\0cd\nxyz", 9), 0);
+	ck_assert_int_eq(recv(fd, buf, 9, MSG_WAITALL), 9);
+	ck_assert_int_eq(memcmp(buf, "ab\0cd\nxyz", 9), 0);
+	shutdown(fd, SHUT_WR);
+	ck_assert(client_eof(fd, 2));
+	close(fd);
+}
+END_TEST
+
+START_TEST(ipv6_listener)
+{
+	int	i, port = -1, fd;
+
+	for (i = 0; i < srv.nl; i++)
+		if (strchr(srv.host[i], ':') != NULL)
+			port = srv.port[i];
+	ck_assert_int_gt(port, 0);
+	fd = client_connect_host("::1", port);
+	ck_assert_int_ge(fd, 0);
+	expect_reply(fd, "PRIME 10\n", "29");
+	close(fd);
+}
+END_TEST
+
+START_TEST(many_concurrent_upper)
+{
+	enum { N = 200 };
+	int	fds[N], i;
+	char	buf[64];
+	double	t0;
+
+	for (i = 0; i < N; i++) {
+		fds[i] = client_connect(prime_port());
+		ck_assert_int_ge(fds[i], 0);
+	}
+	t0 = now_s();
+	for (i = 0; i < N; i++)
+		ck_assert_int_eq(client_sends(fds[i], "UPPER abc\n"), 0);
+	for (i = 0; i < N; i++) {
+		ck_assert_int_ge(client_line(fds[i], buf, sizeof(buf)), 0);
+		ck_assert_str_eq(buf, "ABC");
+	}
+	/* 200 x 100 ms one after the other would be 20 s. */
+	ck_assert_msg(now_s() - t0 < 5.0, "took %.2f s", now_s() - t0);
+	for (i = 0; i < N; i++)
+		close(fds[i]);
+}
+END_TEST
+
+START_TEST(every_error)
+{
+	static const struct { const char *req, *want; } cases[] = {
+		{ "\n", "ERR bad-request" },
+		{ "\r\n", "ERR bad-request" },
+		{ "FOO\n", "ERR unknown-command" },
+		{ "PRIME\tx\n", "ERR unknown-command" },
+		{ "PRIME\n", "ERR bad-request" },
+		{ "PRIME \n", "ERR bad-request" },
+		{ "PRIME x\n", "ERR bad-request" },
+		{ "PRIME -1\n", "ERR bad-request" },
+		{ "PRIME +5\n", "ERR bad-request" },
+		{ "PRIME 1e3\n", "ERR bad-request" },
+		{ "PRIME 5 6\n", "ERR bad-request" },
+		{ "PRIME  5\n", "ERR bad-request" },
+		{ "PRIME 0\n", "ERR out-of-range" },
+		{ "PRIME 100000001\n", "ERR out-of-range" },
+		{ "PRIME 99999999999999999999999\n", "ERR out-of-range" },
+		{ "1e3\n", "ERR bad-request" },
+		{ "SLEEP 60001\n", "ERR out-of-range" },
+		{ "SLEEP\n", "ERR bad-request" },
+		{ "PING x\n", "ERR bad-request" },
+		{ "UPPER\n", "ERR bad-request" },
+		{ "\xff\xfe\n", "ERR unknown-command" },
+	};
+	int	fd = client_connect(prime_port());
+	size_t	i;
+
+	ck_assert_int_ge(fd, 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert_int_eq(client_sends(fd, cases[i].req), 0);
+		expect_line_prefix(fd, cases[i].want);
+		/* The connection stays usable after every error. */
+		expect_reply(fd, "PING\n", "PONG");
+	}
+	close(fd);
+}
+END_TEST
+
+START_TEST(too_long_closes)
+{
+	char	big[2100];
+	int	fd = client_connect(prime_port()), other;
+
+	ck_assert_int_ge(fd, 0);
+	memset(big, 'A', sizeof(big));
+	ck_assert_int_eq(client_send(fd, big, sizeof(big)), 0);
+	expect_line_prefix(fd, "ERR too-long");
+	ck_assert(client_eof(fd, 3));
+	close(fd);
+	other = client_connect(prime_port());
+	expect_reply(other, "PING\n", "PONG");
+	close(other);
+}
+END_TEST
+
+START_TEST(quit_flushes_then_closes)
+{
+	int	fd = client_connect(prime_port());
+	char	buf[64];
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(client_sends(fd,
+	    "SLEEP 100\nPRIME 3000000\nQUIT\nPING\n"), 0);
+	ck_assert_int_ge(client_line(fd, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "OK");
+	ck_assert_int_ge(client_line(fd, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "49979687");
+	/* Nothing after QUIT is answered. */
+	ck_assert_int_lt(client_line(fd, buf, sizeof(buf)), 0);
+	close(fd);
+}
+END_TEST
+
+START_TEST(half_close_still_answered)
+{
+	int	fd = client_connect(prime_port());
+	char	buf[64];
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(client_sends(fd, "SLEEP 100\nPRIME 10\nPRIME 5"), 0);
+	shutdown(fd, SHUT_WR);
+	ck_assert_int_ge(client_line(fd, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "OK");
+	ck_assert_int_ge(client_line(fd, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "29");
+	/* The last request had no line end; the end of input ends it. */
+	ck_assert_int_ge(client_line(fd, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "11");
+	ck_assert(client_eof(fd, 2));
+	close(fd);
+}
+END_TEST
+
+START_TEST(stats_json)
+{
+	static const char *keys[] = { "\"workers\":2", "\"connections_open\":",
+	    "\"connections_total\":", "\"connections_rejected\":",
+	    "\"requests\":", "\"errors\":{", "\"jobs_queued\":",
+	    "\"jobs_running\":", "\"jobs_done\":", "\"jobs_cancelled\":",
+	    "\"uptime_s\":", "\"bad-request\":", "\"busy\":" };
+	int	fd = client_connect(prime_port());
+	char	buf[4096];
+	long	r1, r2;
+	size_t	i;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_gt(client_ask(fd, "STATS\n", buf, sizeof(buf)), 0);
+	ck_assert(buf[0] == '{' && buf[strlen(buf) - 1] == '}');
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		ck_assert_msg(strstr(buf, keys[i]) != NULL, "%s missing in %s",
+		    keys[i], buf);
+	r1 = client_stat(fd, "requests");
+	for (i = 0; i < 10; i++)
+		expect_reply(fd, "PING\n", "PONG");
+	r2 = client_stat(fd, "requests");
+	/* Ten PINGs and one STATS answered in between, at least. */
+	ck_assert_int_ge(r2 - r1, 11);
+	close(fd);
+}
+END_TEST
+
+/* --- a small pool: busy and timeout --- */
+
+static void
+start_small_pool(void)
+{
+	ck_assert_int_eq(server_start(&srv, "--workers", "1", "--threads", "1",
+	    "--queue-limit", "1", "--job-timeout", "0.3", "--kernel", "trial",
+	    "--log-level", "warn", (char *)NULL), 0);
+}
+
+START_TEST(busy_and_timeout)
+{
+	int	fd = client_connect(prime_port());
+	char	buf[128];
+
+	ck_assert_int_ge(fd, 0);
+	/* One job runs (seconds), one waits, the third finds the queue full. */
+	ck_assert_int_eq(client_sends(fd, "PRIME 20000\n"), 0);
+	sleep_s(0.1);
+	ck_assert_int_eq(client_sends(fd, "PRIME 20001\nPRIME 20002\n"), 0);
+	ck_assert_int_ge(client_line(fd, buf, sizeof(buf)), 0);
+	ck_assert_msg(strncmp(buf, "ERR timeout", 11) == 0, "%s", buf);
+	ck_assert_int_ge(client_line(fd, buf, sizeof(buf)), 0);
+	ck_assert_msg(strncmp(buf, "ERR timeout", 11) == 0, "%s", buf);
+	ck_assert_int_ge(client_line(fd, buf, sizeof(buf)), 0);
+	ck_assert_msg(strncmp(buf, "ERR busy", 8) == 0, "%s", buf);
+	expect_reply(fd, "PING\n", "PONG");
+	ck_assert_int_ge(client_stat(fd, "timeout"), 2);
+	ck_assert_int_ge(client_stat(fd, "busy"), 1);
+	close(fd);
+}
+END_TEST
+
+/* --- one thread, no deadline: a client that leaves cancels its jobs --- */
+
+static void
+start_one_thread(void)
+{
+	ck_assert_int_eq(server_start(&srv, "--workers", "1", "--threads", "1",
+	    "--log-level", "warn", (char *)NULL), 0);
+}
+
+START_TEST(disconnect_cancels_jobs)
+{
+	int	fd = client_connect(prime_port()), other;
+	double	deadline;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(client_sends(fd, "PRIME 100000000\nPRIME 99999999\n"
+	    "PRIME 99999998\n"), 0);
+	sleep_s(0.05);
+	/* Gone for good (a reset): a half-close would still want replies. */
+	struct linger lg = { 1, 0 };
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+	other = client_connect(prime_port());
+	ck_assert_int_ge(other, 0);
+	/* The queued two are removed, the running one stops early. */
+	deadline = now_s() + 10;
+	while (client_stat(other, "jobs_cancelled") < 3 && now_s() < deadline)
+		sleep_s(0.02);
+	ck_assert_int_eq(client_stat(other, "jobs_cancelled"), 3);
+	ck_assert_int_eq(client_stat(other, "jobs_running"), 0);
+	ck_assert_int_eq(client_stat(other, "jobs_queued"), 0);
+	expect_reply(other, "PRIME 1000001\n", "15485867");
+	close(other);
+}
+END_TEST
+
+static Suite *
+server_suite(void)
+{
+	Suite	*s = suite_create("server");
+	TCase	*tc;
+
+	tc = tcase_create("protocol");
+	tcase_add_unchecked_fixture(tc, start_general, stop_server);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, pipelined_in_order);
+	tcase_add_test(tc, known_primes);
+	tcase_add_test(tc, raw_framing);
+	tcase_add_test(tc, line_mode_sticks);
+	tcase_add_test(tc, upper_service);
+	tcase_add_test(tc, echo_service);
+	tcase_add_test(tc, ipv6_listener);
+	tcase_add_test(tc, many_concurrent_upper);
+	tcase_add_test(tc, every_error);
+	tcase_add_test(tc, too_long_closes);
+	tcase_add_test(tc, quit_flushes_then_closes);
+	tcase_add_test(tc, half_close_still_answered);
+	tcase_add_test(tc, stats_json);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("small-pool");
+	tcase_add_unchecked_fixture(tc, start_small_pool, stop_server);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, busy_and_timeout);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("cancel");
+	tcase_add_unchecked_fixture(tc, start_one_thread, stop_server);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, disconnect_cancels_jobs);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(server_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
