@@ -66,7 +66,5 @@ main(int argc, char **argv)
 		    (unsigned long long)cfg.table_n);
 		return EXIT_CONFIG;
 	}
-	if (geteuid() == 0 && cfg.user[0] == '\0')
-		log_warn("running as root without --user");
 	return master_main(&cfg, argc, argv);
 }

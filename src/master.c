@@ -30,6 +30,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,7 +82,7 @@ static struct {
 	int		 exit_status;
 	char		 slots_used[STATS_SLOTS];
 	struct event	*ev_term, *ev_int, *ev_hup, *ev_chld;
-	struct event	*ev_monitor, *ev_kill;
+	struct event	*ev_tick, *ev_kill;
 	uint64_t	 last_requests;
 } M;
 
@@ -189,6 +190,47 @@ master_write_port_file(void)
 		log_error("%s: %s", M.cfg.port_file, strerror(errno));
 }
 
+/* Timer: a retired generation still has workers after shutdown-timeout. */
+static void
+master_kill_generation(evutil_socket_t fd, short what, void *arg)
+{
+	int	gen = (int)(intptr_t)arg, i;
+
+	for (i = 0; i < MAX_PROCS; i++)
+		if (M.procs[i].pid > 0 && M.procs[i].gen == gen) {
+			log_warn("worker %d of generation %d still busy after "
+			    "shutdown-timeout: killing it", M.procs[i].id, gen);
+			kill(M.procs[i].pid, SIGKILL);
+		}
+}
+
+/* Retire every worker of older generations; they get shutdown-timeout. */
+static void
+master_retire_old(void)
+{
+	struct timeval	tv;
+	int		i, ms = M.cfg.shutdown_timeout_ms, last = -1;
+
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	for (i = 0; i < MAX_PROCS; i++) {
+		if (!M.procs[i].used || M.procs[i].gen == M.gen ||
+		    M.procs[i].retiring)
+			continue;
+		if (M.procs[i].pid == 0) {	/* waiting to respawn */
+			master_free_proc(&M.procs[i], 0);
+			continue;
+		}
+		kill(M.procs[i].pid, SIGUSR2);
+		M.procs[i].retiring = 1;
+		if (M.procs[i].gen != last)
+			event_base_once(M.base, -1, EV_TIMEOUT,
+			    master_kill_generation,
+			    (void *)(intptr_t)M.procs[i].gen, &tv);
+		last = M.procs[i].gen;
+	}
+}
+
 /* Close sockets nobody needs any more once no old generation is left. */
 static void
 master_prune_sockets(void)
@@ -235,16 +277,13 @@ master_generation_ready(void)
 		master_write_port_file();
 	}
 	if (M.reloading) {
-		for (i = 0; i < MAX_PROCS; i++)
-			if (M.procs[i].pid > 0 && M.procs[i].gen != M.gen &&
-			    !M.procs[i].retiring) {
-				kill(M.procs[i].pid, SIGUSR2);
-				M.procs[i].retiring = 1;
-			}
+		master_retire_old();
 		log_info("reload done: generation %d serving", M.gen);
 		M.reloading = 0;
 		master_prune_sockets();
 	}
+	notify_send("READY=1\nSTATUS=serving with %d workers",
+	    M.cfg.workers);
 	M.announced = 1;
 }
 
@@ -500,6 +539,7 @@ master_sigterm(evutil_socket_t sig, short what, void *arg)
 	if (M.stopping)
 		return;
 	log_info("stopping on signal %d", (int)sig);
+	notify_send("STOPPING=1\nSTATUS=stopping");
 	M.stopping = 1;
 	for (i = 0; i < MAX_PROCS; i++)
 		if (M.procs[i].used && M.procs[i].pid == 0)
@@ -592,12 +632,16 @@ master_sighup(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	log_info("reloading");
+	notify_reloading();
 	rc = config_from_args(&cfg, M.argc, M.argv, err, sizeof(err));
 	if (rc != CONFIG_OK) {
 		log_error("reload: %s; keeping the running configuration",
 		    err);
+		notify_send("READY=1\nSTATUS=reload failed: %s", err);
 		return;
 	}
+	if (strcmp(cfg.user, M.cfg.user) != 0)
+		log_warn("reload: user cannot change while running");
 	if (cfg.table_n != M.cfg.table_n) {
 		prime_table_free();
 		if (cfg.table_n > 0 && prime_table_init(cfg.table_n) == -1) {
@@ -609,6 +653,7 @@ master_sighup(evutil_socket_t sig, short what, void *arg)
 	}
 	if (master_bind(&cfg) == -1) {
 		log_error("reload: keeping the running configuration");
+		notify_send("READY=1\nSTATUS=reload failed to bind");
 		return;
 	}
 	M.cfg = cfg;
@@ -618,20 +663,27 @@ master_sighup(evutil_socket_t sig, short what, void *arg)
 	master_spawn_generation();
 }
 
-/* Timer: the monitor line, once a second. */
+/* Timer, once a second: the monitor line and the service manager status. */
 static void
-master_monitor(evutil_socket_t fd, short what, void *arg)
+master_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct stats_sum	s;
+	unsigned long long	rate;
 
 	stats_sum(M.stats, &s);
-	printf("t=%llu requests/s=%llu open=%llu queued=%llu\n",
-	    (unsigned long long)s.uptime_s,
-	    (unsigned long long)(s.c[STAT_requests] - M.last_requests),
-	    (unsigned long long)s.c[STAT_connections_open],
-	    (unsigned long long)s.c[STAT_jobs_queued]);
-	fflush(stdout);
+	rate = s.c[STAT_requests] - M.last_requests;
 	M.last_requests = s.c[STAT_requests];
+	if (M.cfg.monitor) {
+		printf("t=%llu requests/s=%llu open=%llu queued=%llu\n",
+		    (unsigned long long)s.uptime_s, rate,
+		    (unsigned long long)s.c[STAT_connections_open],
+		    (unsigned long long)s.c[STAT_jobs_queued]);
+		fflush(stdout);
+	}
+	if (M.announced && !M.stopping && !M.reloading)
+		notify_send("STATUS=%llu workers, %llu requests/s, %llu open",
+		    (unsigned long long)s.workers, rate,
+		    (unsigned long long)s.c[STAT_connections_open]);
 }
 
 /* Set up the master's base and its signal events. */
@@ -653,10 +705,10 @@ master_setup(void)
 	evsignal_add(M.ev_int, NULL);
 	evsignal_add(M.ev_hup, NULL);
 	evsignal_add(M.ev_chld, NULL);
-	if (M.cfg.monitor) {
-		M.ev_monitor = event_new(M.base, -1, EV_PERSIST,
-		    master_monitor, NULL);
-		event_add(M.ev_monitor, &sec);
+	if (M.cfg.monitor || notify_enabled()) {
+		M.ev_tick = event_new(M.base, -1, EV_PERSIST, master_tick,
+		    NULL);
+		event_add(M.ev_tick, &sec);
 	}
 	return 0;
 }
@@ -666,7 +718,7 @@ static void
 master_teardown(void)
 {
 	struct event	*evs[] = { M.ev_term, M.ev_int, M.ev_hup, M.ev_chld,
-			    M.ev_monitor, M.ev_kill };
+			    M.ev_tick, M.ev_kill };
 	size_t		 i;
 	int		 j;
 
@@ -702,6 +754,8 @@ master_main(struct config *cfg, int argc, char **argv)
 	}
 	if (master_bind(&M.cfg) == -1)
 		return EXIT_CRASH;
+	if (priv_drop(M.cfg.user) == -1)
+		return EXIT_CONFIG;
 	if (master_setup() == -1) {
 		log_error("cannot set up the event loop");
 		return EXIT_CRASH;

@@ -35,11 +35,14 @@
  * still hits every segment a few times, so every prime would be in every
  * bucket anyway.
  *
- * Presieve.  Multiples of 7..53 are not crossed off one by one: the
+ * Presieve.  Multiples of 7..59 are not crossed off one by one: the
  * multiples of a group of primes repeat with the product of the primes as
  * period (in bytes), so each group's pattern is built once per call and
  * every chunk is the AND of the groups' patterns at the right phase.  The
- * first chunk then gets its presieve primes set back and 1 cleared.
+ * first chunk then gets its presieved primes set back and 1 cleared.  A
+ * pattern costs as much to build as sieving one period by hand, so a short
+ * sieve (small n) uses only the groups whose period fits twice in it and
+ * crosses off the other primes the ordinary way.
  *
  * Counting.  Each finished segment is counted with popcount; the segment
  * where the running count reaches n is scanned word by word, then byte by
@@ -49,7 +52,11 @@
  *
  * Everything lives in a struct sieve allocated per call: the kernel is
  * re-entrant and safe from any thread.  The cancel flag is read at every
- * segment boundary (a few milliseconds of work).
+ * segment boundary (under a millisecond of work).
+ *
+ * The trial kernel is the lesson's algorithm kept on purpose as the slow,
+ * CPU-bound workload: every i from 2 up, divided by every d in 2 .. i/2
+ * until one divides it.  Its cost grows as the square of the answer.
  */
 
 #include <stdlib.h>
@@ -70,16 +77,20 @@
 /* Cancel flag of the trial kernel is read every this many divisions. */
 #define TRIAL_CHECK	4096
 
-#define NGROUP		4
+#define NGROUP		5
 
-/* Presieved primes, by pattern; the product of a row is its period. */
-static const uint32_t presieve_group[NGROUP][4] = {
-	{ 7, 11, 13, 17 },		/* 17017 bytes */
-	{ 19, 23, 29, 1 },		/* 12673 bytes */
-	{ 31, 37, 41, 1 },		/* 47027 bytes */
-	{ 43, 47, 53, 1 },		/* 107113 bytes */
+/*
+ * Presieved primes, by pattern; the product of a row is its period in
+ * bytes.  A sieve uses the leading groups whose period is at most half its
+ * span: a pattern costs as much to build as the span it covers to sieve.
+ */
+static const uint32_t presieve_group[NGROUP][3] = {
+	{ 7, 11, 13 },		/* 1001 */
+	{ 17, 19, 23 },		/* 7429 */
+	{ 29, 31, 37 },		/* 33263 */
+	{ 41, 43, 47 },		/* 82861 */
+	{ 53, 59, 1 },		/* 3127 */
 };
-#define PRESIEVE_LAST	53
 
 /* The wheel: residues mod 30 prime to 30, in bit order. */
 static const uint8_t wheel[8] = { 1, 7, 11, 13, 17, 19, 23, 29 };
@@ -113,6 +124,7 @@ struct sieve {
 	size_t		 active[8];	/* ... those in use end here */
 	size_t		 end[8];
 
+	int		 ngroup;	/* presieve groups in use */
 	uint8_t		*pat[NGROUP];
 	size_t		 period[NGROUP];
 	count_fn	 count;
@@ -387,15 +399,21 @@ small_primes(uint32_t from, uint32_t to, size_t *np)
 	return (v);
 }
 
-/* Sort the sieving primes up to sqrt(limit) into their class lists. */
+/*
+ * Sort the sieving primes, the primes past the presieved ones up to
+ * sqrt(limit), into their class lists.
+ */
 static int
 sieve_primes(struct sieve *s, uint64_t limit)
 {
-	uint32_t	*v;
+	uint32_t	*v, from = 7;
 	size_t		 n, i, c, at[8], cnt[8] = { 0 };
 
-	if ((v = small_primes(PRESIEVE_LAST + 1,
-	    (uint32_t)isqrt(limit) + 1, &n)) == NULL)
+	for (i = 0; i < (size_t)s->ngroup * 3; i++) {
+		if (presieve_group[i / 3][i % 3] >= from)
+			from = presieve_group[i / 3][i % 3] + 1;
+	}
+	if ((v = small_primes(from, (uint32_t)isqrt(limit) + 1, &n)) == NULL)
 		return (-1);
 	if ((s->sp = malloc((n + 1) * sizeof *s->sp)) == NULL) {
 		free(v);
@@ -420,29 +438,35 @@ sieve_primes(struct sieve *s, uint64_t limit)
 	return (0);
 }
 
+/* Period of presieve group g, in bytes. */
+static size_t
+presieve_period(int g)
+{
+	return ((size_t)presieve_group[g][0] * presieve_group[g][1] *
+	    presieve_group[g][2]);
+}
+
 /*
- * Build the presieve pattern of group g for a sieve of span bytes: a period
- * and a chunk, so that any chunk is one contiguous copy, or less when the
- * whole span is shorter than a period.
+ * Build the presieve pattern of group g: a period and a chunk long, so that
+ * any chunk is one contiguous copy.
  */
 static int
-presieve_build(struct sieve *s, int g, uint64_t span)
+presieve_build(struct sieve *s, int g)
 {
-	uint8_t		*pat;
+	uint8_t		*pat, mask;
 	uint32_t	 q;
-	size_t		 j, k, len, period = 1;
+	size_t		 j, k, len, period = presieve_period(g);
 	int		 i;
 
-	for (i = 0; i < 4; i++)
-		period *= presieve_group[g][i];
-	len = (span < period ? span : period) + s->chunklen;
+	len = period + s->chunklen;
 	if ((pat = malloc(len)) == NULL)
 		return (-1);
 	memset(pat, 0xff, len);
-	for (i = 0; i < 4 && (q = presieve_group[g][i]) != 1; i++) {
+	for (i = 0; i < 3 && (q = presieve_group[g][i]) != 1; i++) {
 		for (k = 0; k < 8; k++) {
+			mask = ~(1u << wheel_index(q * wheel[k] % 30));
 			for (j = q * wheel[k] / 30; j < len; j += q)
-				pat[j] &= ~(1u << wheel_index(q * wheel[k] % 30));
+				pat[j] &= mask;
 		}
 	}
 	s->pat[g] = pat;
@@ -467,8 +491,7 @@ sieve_free(struct sieve *s)
 static int
 sieve_init(struct sieve *s, uint64_t limit)
 {
-	uint64_t	 bytes = (limit / 30 + 64) & ~(uint64_t)63;
-	int		 g;
+	uint64_t	 bytes = (limit / 30 + 64) & ~(uint64_t)63, span;
 
 	memset(s, 0, sizeof *s);
 	s->seglen = bytes < SIEVE_SEGMENT ? bytes : SIEVE_SEGMENT;
@@ -476,16 +499,55 @@ sieve_init(struct sieve *s, uint64_t limit)
 	s->count = count_pick();
 	if ((s->seg = malloc(s->seglen)) == NULL)
 		goto fail;
+
+	/* Whole segments get sieved, up to span bytes. */
+	span = (bytes + s->seglen - 1) / s->seglen * s->seglen;
+	while (s->ngroup < NGROUP && presieve_period(s->ngroup) <= span / 2) {
+		if (presieve_build(s, s->ngroup) == -1)
+			goto fail;
+		s->ngroup++;
+	}
 	if (sieve_primes(s, limit) == -1)
 		goto fail;
-	for (g = 0; g < NGROUP; g++) {
-		if (presieve_build(s, g, bytes + s->seglen) == -1)
-			goto fail;
-	}
 	return (0);
 fail:
 	sieve_free(s);
 	return (-1);
+}
+
+/* buf = AND of the NGROUP patterns p, len bytes, len a multiple of 8. */
+static void
+and_all(uint8_t *buf, const uint8_t **p, size_t len)
+{
+	const uint8_t	*p0 = p[0], *p1 = p[1], *p2 = p[2], *p3 = p[3];
+	const uint8_t	*p4 = p[4];
+	uint64_t	 w0, w1, w2, w3, w4;
+	size_t		 i;
+
+	for (i = 0; i < len; i += 8) {
+		memcpy(&w0, p0 + i, 8);
+		memcpy(&w1, p1 + i, 8);
+		memcpy(&w2, p2 + i, 8);
+		memcpy(&w3, p3 + i, 8);
+		memcpy(&w4, p4 + i, 8);
+		w0 &= w1 & w2 & w3 & w4;
+		memcpy(buf + i, &w0, 8);
+	}
+}
+
+/* buf &= pat, len bytes, len a multiple of 8. */
+static void
+and_one(uint8_t *buf, const uint8_t *pat, size_t len)
+{
+	uint64_t	 w, x;
+	size_t		 i;
+
+	for (i = 0; i < len; i += 8) {
+		memcpy(&w, buf + i, 8);
+		memcpy(&x, pat + i, 8);
+		w &= x;
+		memcpy(buf + i, &w, 8);
+	}
 }
 
 /* Fill buf (byte index lo, len bytes) with the presieve patterns. */
@@ -493,26 +555,25 @@ static void
 presieve(struct sieve *s, uint8_t *buf, uint64_t lo, size_t len)
 {
 	const uint8_t	*p[NGROUP];
-	uint64_t	 w, x;
-	size_t		 i;
-	int		 g;
+	uint32_t	 q;
+	int		 g, i;
 
-	for (g = 0; g < NGROUP; g++)
+	for (g = 0; g < s->ngroup; g++)
 		p[g] = s->pat[g] + lo % s->period[g];
-	for (i = 0; i < len; i += 8) {
-		memcpy(&w, p[0] + i, 8);
-		for (g = 1; g < NGROUP; g++) {
-			memcpy(&x, p[g] + i, 8);
-			w &= x;
-		}
-		memcpy(buf + i, &w, 8);
+	if (s->ngroup == NGROUP)
+		and_all(buf, p, len);
+	else {
+		/* Short sieves: few patterns, or none. */
+		memset(buf, 0xff, len);
+		for (g = 0; g < s->ngroup; g++)
+			and_one(buf, p[g], len);
 	}
 	if (lo == 0) {
-		for (g = 0; g < NGROUP; g++) {
-			for (i = 0; i < 4 && presieve_group[g][i] != 1; i++) {
-				x = presieve_group[g][i];
-				buf[x / 30] |= 1u << wheel_index(x % 30);
-			}
+		/* The presieved primes are not their own multiples. */
+		for (g = 0; g < s->ngroup; g++) {
+			for (i = 0; i < 3 && (q = presieve_group[g][i]) != 1;
+			    i++)
+				buf[q / 30] |= 1u << wheel_index(q % 30);
 		}
 		buf[0] &= ~1u;		/* 1 is not prime */
 	}
@@ -621,14 +682,30 @@ prime_nth_sieve(uint64_t n, const atomic_int *cancel)
 	return (p);
 }
 
+/* Append the segment's primes to t[have ..], up to count; the new have. */
+static uint64_t
+sieve_collect(const struct sieve *s, uint32_t *t, uint64_t have,
+    uint64_t count)
+{
+	size_t		 i;
+	unsigned	 b;
+
+	for (i = 0; i < s->seglen && have < count; i++) {
+		for (b = s->seg[i]; b != 0 && have < count; b &= b - 1) {
+			t[have++] = (uint32_t)(30 * (s->lo + i) +
+			    wheel[__builtin_ctz(b)]);
+		}
+	}
+	return (have);
+}
+
 /* Build the table of the first count primes; -1 if count is 0 or too big. */
 int
 prime_table_init(uint64_t count)
 {
 	struct sieve	 s;
 	uint32_t	*t;
-	uint64_t	 have = 3, i;
-	unsigned	 b;
+	uint64_t	 have = 3;
 
 	if (count == 0 || count > TABLE_MAX)
 		return (-1);
@@ -645,12 +722,7 @@ prime_table_init(uint64_t count)
 	}
 	while (have < count) {
 		sieve_segment(&s);
-		for (i = 0; i < s.seglen && have < count; i++) {
-			for (b = s.seg[i]; b != 0 && have < count; b &= b - 1) {
-				t[have++] = (uint32_t)(30 * (s.lo + i) +
-				    wheel[__builtin_ctz(b)]);
-			}
-		}
+		have = sieve_collect(&s, t, have, count);
 		s.lo += s.seglen;
 	}
 	if (count > 3)

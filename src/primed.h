@@ -354,4 +354,12 @@ time_t	 worker_now(struct worker *);
 /* master.c */
 int	 master_main(struct config *, int, char **);
 
+/* notify.c */
+int	 notify_enabled(void);
+void	 notify_send(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 notify_reloading(void);
+
+/* priv.c */
+int	 priv_drop(const char *);
+
 #endif /* PRIMED_H */

@@ -130,7 +130,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(cfg.job_timeout_ms, 0);
 	ck_assert_int_eq(cfg.max_connections, 10000);
 	ck_assert_int_eq(cfg.max_inflight, 128);
-	ck_assert_int_eq(cfg.pool_nice, 19);
+	ck_assert_int_eq(cfg.pool_nice, 20);
 	ck_assert_int_eq(cfg.monitor, 0);
 	ck_assert_int_eq(cfg.log_level, LOG_LVL_INFO);
 	ck_assert_int_eq(cfg.nlisten, 0);

@@ -12,7 +12,6 @@
 #include <check.h>
 #include <pthread.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include "primed.h"
@@ -110,6 +109,7 @@ ref_below(uint64_t x)
 	return (lo);
 }
 
+/* The sieve against known values. */
 START_TEST(sieve_known)
 {
 	size_t	 i;
@@ -122,6 +122,7 @@ START_TEST(sieve_known)
 }
 END_TEST
 
+/* The sieve past 32 bits. */
 START_TEST(sieve_past_2_32)
 {
 	if (slow_host())
@@ -131,16 +132,17 @@ START_TEST(sieve_past_2_32)
 }
 END_TEST
 
+/* The sieve for every n up to 200: sieves too short for any presieve. */
 START_TEST(sieve_small_n)
 {
 	uint64_t	 n;
 
-	/* Every n of the first few chunks, where the presieve is patched. */
 	for (n = 1; n <= 200; n++)
 		ck_assert_uint_eq(prime_nth_sieve(n, NULL), ref[n - 1]);
 }
 END_TEST
 
+/* The sieve where primes sit on either side of a chunk or segment edge. */
 START_TEST(sieve_edges)
 {
 	uint64_t	 edge, n;
@@ -157,6 +159,7 @@ START_TEST(sieve_edges)
 }
 END_TEST
 
+/* The trial kernel against known values. */
 START_TEST(trial_known)
 {
 	size_t	 i;
@@ -171,6 +174,7 @@ START_TEST(trial_known)
 }
 END_TEST
 
+/* The trial predicate accepts exactly the primes, checked up to p(3000). */
 START_TEST(trial_predicate)
 {
 	uint64_t	 i, k = 0;
@@ -190,6 +194,7 @@ START_TEST(trial_predicate)
 }
 END_TEST
 
+/* The trial kernel itself, n = 1 .. 200 and 3000. */
 START_TEST(trial_nth)
 {
 	uint64_t	 n;
@@ -200,6 +205,7 @@ START_TEST(trial_nth)
 }
 END_TEST
 
+/* Table: bounds, refusals, free and init again. */
 START_TEST(table_basic)
 {
 	static const uint64_t	 spread[] = { 1, 3, 4, 5, 6, 100, 1234,
@@ -238,6 +244,7 @@ START_TEST(table_basic)
 }
 END_TEST
 
+/* Table: every entry of a 1.5 million table against the reference. */
 START_TEST(table_reference)
 {
 	uint64_t	 n, bad = 0;
@@ -257,6 +264,7 @@ START_TEST(table_reference)
 }
 END_TEST
 
+/* A flag set beforehand stops both kernels at once. */
 START_TEST(cancel_preset)
 {
 	atomic_int	 flag = 1, clear = 0;
@@ -274,6 +282,7 @@ START_TEST(cancel_preset)
 }
 END_TEST
 
+/* A thread that raises a cancel flag. */
 struct canceller {
 	pthread_t	 thread;
 	atomic_int	 flag;
@@ -307,6 +316,7 @@ cancel_run(uint64_t (*kernel)(uint64_t, const atomic_int *), uint64_t n)
 	ck_assert_msg(t >= 0.04 && t < 5, "stopped after %.3f s", t);
 }
 
+/* A flag set by another thread stops both kernels mid-run. */
 START_TEST(cancel_thread)
 {
 	cancel_run(prime_nth_trial, 1000000);

@@ -620,8 +620,8 @@ client_send_cb(evutil_socket_t fd, short what, void *arg)
 void
 client_stop(struct client *c)
 {
-	if (c->state == C_DONE)
-		return;
+	if (c->state == C_DONE || c->o->mode == MODE_ONESHOT)
+		return;		/* one shots end by themselves, or by abort */
 	if (c->is_long) {
 		if (c->n == 0) {
 			client_drop(c);
@@ -648,6 +648,8 @@ client_abort(struct client *c, uint64_t now)
 	struct flight *f;
 	uint64_t t;
 
+	if (c->o->mode == MODE_ONESHOT && c->state == C_CONNECTING)
+		worker_error(c->w, false, true, LERR_CONNECT, false, now);
 	for (; c->n > 0; c->n--, c->head = (c->head + 1) % c->cap) {
 		f = &c->ring[c->head];
 		if (c->is_long)

@@ -79,6 +79,7 @@ load_usage(FILE *f)
 "      --timeout MS       per request and per connect (default 5000)\n"
 "      --request TEXT     request line (default 'PRIME 1')\n"
 "      --expect TEXT      any other reply counts as a mismatch error\n"
+"                         (an error reply still counts as err_reply)\n"
 "      --pipeline P       requests in flight per connection (default 1)\n"
 "      --rate R           open loop: R requests/s in total, latency counted\n"
 "                         from each request's intended send time\n"

@@ -352,17 +352,29 @@ run_launch(struct run *r)
 	return 0;
 }
 
-/* Length of the measured window in seconds. */
+/*
+ * Length of the measured window in seconds: up to -d; in open loop up to
+ * the intended time of the first request never scheduled (so -n N at rate R
+ * lasts N/R); in a closed loop ended by -n, up to the last outcome; when
+ * stopped early, up to the stop.
+ */
 static double
 run_duration(const struct run *r, const struct stats *st)
 {
-	uint64_t end = r->win_end;
+	const struct load_opts *o = r->opts;
+	uint64_t end = r->win_end, sched_end;
 
+	if (o->mode == MODE_OPEN && r->sched.limit != SCHED_NONE) {
+		sched_end = sched_time(&r->sched, r->sched.limit);
+		if (sched_end < end)
+			end = sched_end;
+	}
 	if ((r->interrupted || r->watchdog) && r->stop_ns < end)
 		end = r->stop_ns;
-	else if (r->finish_ns < end)		/* ended by count */
+	else if (o->mode == MODE_CLOSED && o->requests != 0 &&
+	    r->finish_ns < end)
 		end = st->last_ns;
-	if (r->opts->mode == MODE_ONESHOT)
+	if (o->mode == MODE_ONESHOT)
 		return st->last_any_ns > r->t_start ?
 		    (double)(st->last_any_ns - r->t_start) / 1e9 : 0.0;
 	return end > r->warm_end ? (double)(end - r->warm_end) / 1e9 : 0.0;

@@ -1,0 +1,724 @@
+/*
+ * test_attacks.c: hostile clients against a real primed.
+ *
+ * One test per kind of bad input or bad behaviour. Each expects the reply
+ * DESIGN.md gives (or a clean close), and then checks that the very same
+ * worker still answers PING on a fresh connection. Every server here runs
+ * one worker, so all connections land on it; its pid is taken from STATS
+ * when the TCase starts, and must not change (no crash, no respawn).
+ */
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define CROWD		5000	/* connections opened at once */
+#define CROWD_LIMIT	"100"	/* --max-connections of the limited server */
+#define KIB		1024
+
+static struct server	srv;
+static long		worker_pid;	/* the one worker, from STATS */
+static int		crowd[CROWD];
+
+/* Raise the soft limit on open files to the hard one. */
+static void
+raise_nofile(void)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* A new connection to the prime listener. */
+static int
+connect_prime(void)
+{
+	int	fd = client_connect(server_port(&srv, "prime"));
+
+	ck_assert_msg(fd >= 0, "connect: %s", strerror(errno));
+	return fd;
+}
+
+/* Read one line and expect exactly want. */
+static void
+expect_line(int fd, const char *want)
+{
+	char	buf[4096];
+
+	ck_assert_msg(client_line(fd, buf, sizeof(buf)) >= 0,
+	    "no reply, want \"%s\"", want);
+	ck_assert_str_eq(buf, want);
+}
+
+/* Read one line and expect it to start with prefix. */
+static void
+expect_line_prefix(int fd, const char *prefix)
+{
+	char	buf[4096];
+
+	ck_assert_msg(client_line(fd, buf, sizeof(buf)) >= 0,
+	    "no reply, want \"%s...\"", prefix);
+	ck_assert_msg(strncmp(buf, prefix, strlen(prefix)) == 0,
+	    "got \"%s\", want \"%s...\"", buf, prefix);
+}
+
+/* Send len bytes of req and expect exactly the reply want. */
+static void
+expect_reply_n(int fd, const char *req, size_t len, const char *want)
+{
+	ck_assert_int_eq(client_send(fd, req, len), 0);
+	expect_line(fd, want);
+}
+
+/* Send req and expect exactly the reply want. */
+static void
+expect_reply(int fd, const char *req, const char *want)
+{
+	expect_reply_n(fd, req, strlen(req), want);
+}
+
+/* Send req and expect a reply starting with prefix. */
+static void
+expect_err(int fd, const char *req, const char *prefix)
+{
+	ck_assert_int_eq(client_sends(fd, req), 0);
+	expect_line_prefix(fd, prefix);
+}
+
+/* Expect the server to close fd cleanly (FIN, no reset) within t s. */
+static void
+expect_clean_close(int fd, double t)
+{
+	struct pollfd	pfd = { fd, POLLIN, 0 };
+	char		ch;
+	ssize_t		n;
+
+	ck_assert_msg(poll(&pfd, 1, (int)(t * 1000)) == 1,
+	    "not closed within %.1f s", t);
+	n = recv(fd, &ch, 1, 0);
+	ck_assert_msg(n == 0, "want EOF, got %s",
+	    n > 0 ? "more data" : strerror(errno));
+}
+
+/* 1 when fd stays open and silent for t seconds. */
+static int
+stays_open(int fd, double t)
+{
+	struct pollfd	pfd = { fd, POLLIN, 0 };
+
+	return poll(&pfd, 1, (int)(t * 1000)) == 0;
+}
+
+/* Poll STATS key on fd until it equals want or t s pass; the last value. */
+static long
+wait_stat(int fd, const char *key, long want, double t)
+{
+	double	deadline = now_s() + t;
+	long	v;
+
+	while ((v = client_stat(fd, key)) != want && now_s() < deadline)
+		sleep_s(0.05);
+	return v;
+}
+
+/* Close with a reset instead of a FIN. */
+static void
+close_reset(int fd)
+{
+	struct linger	lg = { 1, 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+/*
+ * Send up to len bytes without blocking, until the peer stops taking
+ * them for stall seconds; the number of bytes sent.
+ */
+static size_t
+send_until_stuck(int fd, const char *buf, size_t len, double stall)
+{
+	size_t	sent = 0;
+	ssize_t	n;
+	double	last = now_s();
+
+	while (sent < len && now_s() - last < stall) {
+		n = send(fd, buf + sent, len - sent, MSG_DONTWAIT |
+		    MSG_NOSIGNAL);
+		if (n > 0) {
+			sent += (size_t)n;
+			last = now_s();
+		} else if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			sleep_s(0.01);
+		else
+			break;
+	}
+	return sent;
+}
+
+/* n copies of "ECHO <size x's>\n" in one buffer (caller frees). */
+static char *
+echo_batch(int n, size_t size, size_t *lenp)
+{
+	size_t	one = 5 + size + 1, i;
+	char	*buf;
+
+	ck_assert_ptr_nonnull(buf = malloc(one * (size_t)n));
+	for (i = 0; i < (size_t)n; i++) {
+		memcpy(buf + i * one, "ECHO ", 5);
+		memset(buf + i * one + 5, 'x', size);
+		buf[i * one + one - 1] = '\n';
+	}
+	*lenp = one * (size_t)n;
+	return buf;
+}
+
+/*
+ * The worker that served everything so far still does: a fresh client
+ * gets PONG, STATS names the same pid, and it is the server's only child.
+ */
+static void
+assert_same_worker(void)
+{
+	pid_t	pids[4];
+	int	fd = connect_prime(), n;
+
+	expect_reply(fd, "PING\n", "PONG");
+	ck_assert_int_eq(client_stat(fd, "pid"), worker_pid);
+	close(fd);
+	n = server_workers(&srv, pids, 4);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(pids[0], worker_pid);
+}
+
+/* Start primed with args after "--workers 1" and note its worker's pid. */
+static void
+start_one_worker(const char *a1, const char *a2, const char *a3,
+    const char *a4)
+{
+	int	fd;
+
+	raise_nofile();
+	ck_assert_int_eq(server_start(&srv, "--workers", "1", "--threads", "2",
+	    "--log-level", "error", a1, a2, a3, a4, (char *)NULL), 0);
+	fd = connect_prime();
+	worker_pid = client_stat(fd, "pid");
+	close(fd);
+	ck_assert_int_gt(worker_pid, 0);
+}
+
+static void
+start_matrix(void)
+{
+	start_one_worker("--max-connections", "20000", NULL, NULL);
+}
+
+static void
+start_limited(void)
+{
+	start_one_worker("--max-connections", CROWD_LIMIT, NULL, NULL);
+}
+
+static void
+start_idle(void)
+{
+	start_one_worker("--idle-timeout", "2", NULL, NULL);
+}
+
+static void
+stop_server(void)
+{
+	server_stop(&srv);
+}
+
+/* --- the bad-input matrix --- */
+
+START_TEST(empty_lines)
+{
+	int	fd = connect_prime(), i;
+	char	many[1000];
+
+	expect_err(fd, "\n", "ERR bad-request");
+	expect_err(fd, "\r\n", "ERR bad-request");
+	/* A thousand pipelined empty lines: a thousand errors, in order. */
+	memset(many, '\n', sizeof(many));
+	ck_assert_int_eq(client_send(fd, many, sizeof(many)), 0);
+	for (i = 0; i < (int)sizeof(many); i++)
+		expect_line_prefix(fd, "ERR bad-request");
+	expect_reply(fd, "PING\n", "PONG");
+	close(fd);
+	assert_same_worker();
+}
+END_TEST
+
+START_TEST(lone_carriage_returns)
+{
+	int	fd = connect_prime();
+
+	/* A lone "\r" with no line end: one raw request, empty. */
+	expect_err(fd, "\r", "ERR bad-request");
+	/* Only the "\r" right before "\n" is dropped. */
+	expect_err(fd, "\r\r\n", "ERR unknown-command");
+	expect_err(fd, "PING\r\r\n", "ERR unknown-command");
+	expect_err(fd, "PI\rNG\n", "ERR unknown-command");
+	expect_err(fd, "PRIME 5\r\r\n", "ERR bad-request");
+	expect_reply(fd, "PING\r\n", "PONG");
+	close(fd);
+	assert_same_worker();
+}
+END_TEST
+
+START_TEST(nul_bytes)
+{
+	int	fd = connect_prime();
+	char	buf[64];
+
+	ck_assert_int_eq(client_send(fd, "PI\0NG\n", 6), 0);
+	expect_line_prefix(fd, "ERR unknown-command");
+	ck_assert_int_eq(client_send(fd, "\0\n", 2), 0);
+	expect_line_prefix(fd, "ERR unknown-command");
+	ck_assert_int_eq(client_send(fd, "PRIME 1\0\n", 9), 0);
+	expect_line_prefix(fd, "ERR bad-request");
+	/* ECHO gives the text back byte for byte, NULs included. */
+	ck_assert_int_eq(client_send(fd, "ECHO a\0b\0\n", 10), 0);
+	ck_assert_int_eq(client_line(fd, buf, sizeof(buf)), 4);
+	ck_assert_int_eq(memcmp(buf, "a\0b\0", 4), 0);
+	expect_reply(fd, "PING\n", "PONG");
+	close(fd);
+	assert_same_worker();
+}
+END_TEST
+
+START_TEST(non_utf8_bytes)
+{
+	int	fd = connect_prime();
+
+	expect_err(fd, "\xff\xfe\n", "ERR unknown-command");
+	expect_err(fd, "\xc3\x28 5\n", "ERR unknown-command");
+	expect_err(fd, "PRIME \xff\n", "ERR bad-request");
+	expect_err(fd, "PRIME 1\xc3\xa9\n", "ERR bad-request");
+	/* Fine to echo; UPPER changes only ASCII letters. */
+	expect_reply(fd, "ECHO \xc3\x28\xff\xfe\n", "\xc3\x28\xff\xfe");
+	expect_reply(fd, "UPPER \xe9t\xe9 \xc3\xa9t\xc3\xa9\n",
+	    "\xe9T\xe9 \xc3\xa9T\xc3\xa9");
+	expect_reply(fd, "PING\n", "PONG");
+	close(fd);
+	assert_same_worker();
+}
+END_TEST
+
+START_TEST(one_mib_without_newline)
+{
+	size_t	len = 1024 * KIB;
+	char	*big = malloc(len);
+	int	fd, i;
+
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'A', len);
+	/* First on a fresh connection (raw framing), then after a line. */
+	for (i = 0; i < 2; i++) {
+		fd = connect_prime();
+		if (i == 1)
+			expect_reply(fd, "PING\n", "PONG");
+		ck_assert_int_eq(client_send(fd, big, len), 0);
+		expect_line_prefix(fd, "ERR too-long");
+		expect_clean_close(fd, 5);
+		close(fd);
+	}
+	free(big);
+	assert_same_worker();
+}
+END_TEST
+
+START_TEST(line_at_the_limit)
+{
+	char	line[1100], want[1100];
+	int	fd = connect_prime();
+
+	/* "ECHO " plus 1019 bytes is 1024, the longest request there is. */
+	memcpy(line, "ECHO ", 5);
+	memset(line + 5, 'z', 1019);
+	memcpy(line + 1024, "\n", 2);
+	memset(want, 'z', 1019);
+	want[1019] = '\0';
+	expect_reply(fd, line, want);
+	/* One byte more is too long, and the connection closes. */
+	memcpy(line + 1024, "z\n", 3);
+	expect_err(fd, line, "ERR too-long");
+	expect_clean_close(fd, 5);
+	close(fd);
+	assert_same_worker();
+}
+END_TEST
+
+START_TEST(prime_bad_arguments)
+{
+	static const struct { const char *req, *want; } cases[] = {
+		{ "PRIME\n", "ERR bad-request" },
+		{ "PRIME \n", "ERR bad-request" },
+		{ "PRIME -1\n", "ERR bad-request" },
+		{ "PRIME 0\n", "ERR out-of-range" },
+		{ "PRIME 000\n", "ERR out-of-range" },
+		{ "PRIME +5\n", "ERR bad-request" },
+		{ "PRIME 1e3\n", "ERR bad-request" },
+		{ "PRIME 0x10\n", "ERR bad-request" },
+		{ "PRIME 99999999999999999999999\n", "ERR out-of-range" },
+		{ "PRIME 18446744073709551616\n", "ERR out-of-range" },
+		{ "PRIME 100000001\n", "ERR out-of-range" },
+		{ "PRIME 5 6\n", "ERR bad-request" },
+		{ "PRIME 5 \n", "ERR bad-request" },
+		{ "-1\n", "ERR unknown-command" },
+		{ "+5\n", "ERR unknown-command" },
+		{ "5 6\n", "ERR bad-request" },
+		{ "99999999999999999999999\n", "ERR out-of-range" },
+	};
+	int	fd = connect_prime();
+	size_t	i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		expect_err(fd, cases[i].req, cases[i].want);
+	/* Leading zeros are fine. */
+	expect_reply(fd, "PRIME 0005\n", "11");
+	expect_reply(fd, "PRIME 100000000\n", "2038074743");
+	close(fd);
+	assert_same_worker();
+}
+END_TEST
+
+START_TEST(tabs_and_double_spaces)
+{
+	int	fd = connect_prime();
+
+	expect_err(fd, "PRIME\t5\n", "ERR unknown-command");
+	expect_err(fd, "PRIME 5\t\n", "ERR bad-request");
+	expect_err(fd, "PRIME  5\n", "ERR bad-request");
+	expect_err(fd, "SLEEP  5\n", "ERR bad-request");
+	expect_err(fd, "PING \n", "ERR bad-request");
+	expect_err(fd, " PING\n", "ERR unknown-command");
+	expect_err(fd, "\tPING\n", "ERR unknown-command");
+	/* ECHO's text is everything after the first space. */
+	expect_reply(fd, "ECHO  two\n", " two");
+	expect_reply(fd, "ECHO a\tb  c \n", "a\tb  c ");
+	expect_reply(fd, "ECHO \n", "");
+	close(fd);
+	assert_same_worker();
+}
+END_TEST
+
+START_TEST(lower_case_commands)
+{
+	int	fd = connect_prime();
+	char	buf[4096];
+
+	expect_reply(fd, "ping\n", "PONG");
+	expect_reply(fd, "prime 10\n", "29");
+	expect_reply(fd, "Prime 100\n", "541");
+	expect_reply(fd, "echo MiXeD\n", "MiXeD");
+	expect_reply(fd, "upper abc\n", "ABC");
+	expect_reply(fd, "sleep 1\n", "OK");
+	ck_assert_int_gt(client_ask(fd, "stats\n", buf, sizeof(buf)), 0);
+	ck_assert(buf[0] == '{');
+	ck_assert_int_eq(client_sends(fd, "quit\n"), 0);
+	expect_clean_close(fd, 5);
+	close(fd);
+	assert_same_worker();
+}
+END_TEST
+
+START_TEST(sleep_out_of_range)
+{
+	int	fd = connect_prime();
+
+	expect_err(fd, "SLEEP 999999999\n", "ERR out-of-range");
+	expect_err(fd, "SLEEP 60001\n", "ERR out-of-range");
+	expect_err(fd, "SLEEP 99999999999999999999999\n", "ERR out-of-range");
+	expect_err(fd, "SLEEP -1\n", "ERR bad-request");
+	expect_err(fd, "SLEEP 1.5\n", "ERR bad-request");
+	expect_err(fd, "SLEEP\n", "ERR bad-request");
+	expect_reply(fd, "SLEEP 0\n", "OK");
+	close(fd);
+	assert_same_worker();
+}
+END_TEST
+
+START_TEST(unknown_commands)
+{
+	int	fd = connect_prime();
+
+	expect_err(fd, "FOO\n", "ERR unknown-command");
+	expect_err(fd, "PRIMES 5\n", "ERR unknown-command");
+	expect_err(fd, "PIN\n", "ERR unknown-command");
+	expect_err(fd, "PINGPING\n", "ERR unknown-command");
+	expect_err(fd, "QUITE\n", "ERR unknown-command");
+	/* Someone speaks HTTP: every line answered, the blank one too. */
+	ck_assert_int_eq(client_sends(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+	    0);
+	expect_line_prefix(fd, "ERR unknown-command");
+	expect_line_prefix(fd, "ERR unknown-command");
+	expect_line_prefix(fd, "ERR bad-request");
+	expect_reply(fd, "PING\n", "PONG");
+	close(fd);
+	assert_same_worker();
+}
+END_TEST
+
+START_TEST(raw_framed_garbage)
+{
+	static const struct { const char *req, *want; } cases[] = {
+		{ "\x01\x02garbage", "ERR unknown-command" },
+		{ "abc", "ERR unknown-command" },
+		{ "12x", "ERR bad-request" },
+		{ "0", "ERR out-of-range" },
+		{ "PRIME", "ERR bad-request" },
+		{ "\xff\xff\xff", "ERR unknown-command" },
+	};
+	size_t	i;
+	int	fd;
+
+	/* Bytes with no line end, on fresh connections: one raw request. */
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fd = connect_prime();
+		expect_err(fd, cases[i].req, cases[i].want);
+		/* Still raw, still usable. */
+		expect_reply(fd, "7", "17");
+		close(fd);
+	}
+	assert_same_worker();
+}
+END_TEST
+
+START_TEST(half_close_after_request)
+{
+	int	fd = connect_prime();
+
+	ck_assert_int_eq(client_sends(fd, "PRIME 10\nSLEEP 100\nECHO bye\n"),
+	    0);
+	ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
+	expect_line(fd, "29");
+	expect_line(fd, "OK");
+	expect_line(fd, "bye");
+	expect_clean_close(fd, 5);
+	close(fd);
+	/* The same with raw framing: the end of input ends the request. */
+	fd = connect_prime();
+	ck_assert_int_eq(client_sends(fd, "5"), 0);
+	ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
+	expect_line(fd, "11");
+	expect_clean_close(fd, 5);
+	close(fd);
+	assert_same_worker();
+}
+END_TEST
+
+START_TEST(reset_mid_reply)
+{
+	int	fd = connect_prime(), ctl = connect_prime();
+	size_t	len, sent;
+	char	*batch = echo_batch(4000, KIB, &len);
+
+	/* Four megabytes of ECHO, never read, then a reset. */
+	sent = send_until_stuck(fd, batch, len, 0.3);
+	ck_assert_uint_gt(sent, 256 * KIB);
+	sleep_s(0.1);
+	close_reset(fd);
+	free(batch);
+	ck_assert_int_eq(wait_stat(ctl, "connections_open", 1, 5), 1);
+	expect_reply(ctl, "PING\n", "PONG");
+	close(ctl);
+	assert_same_worker();
+}
+END_TEST
+
+START_TEST(reset_with_work_pending)
+{
+	int	fd = connect_prime(), ctl = connect_prime();
+
+	/* Timers and pool jobs in flight when the client vanishes. */
+	ck_assert_int_eq(client_sends(fd, "SLEEP 300\nPRIME 90000000\n"
+	    "SLEEP 200\nUPPER gone\nPRIME 80000000\nECHO x\n"), 0);
+	sleep_s(0.05);
+	close_reset(fd);
+	ck_assert_int_eq(wait_stat(ctl, "connections_open", 1, 5), 1);
+	/* And a plain close (FIN, unread replies) with the same. */
+	fd = connect_prime();
+	ck_assert_int_eq(client_sends(fd, "SLEEP 300\nPRIME 70000000\n"
+	    "ECHO y\n"), 0);
+	sleep_s(0.05);
+	close(fd);
+	ck_assert_int_eq(wait_stat(ctl, "connections_open", 1, 5), 1);
+	/* Outlive every timer the two left behind. */
+	sleep_s(0.4);
+	expect_reply(ctl, "PRIME 1000001\n", "15485867");
+	close(ctl);
+	assert_same_worker();
+}
+END_TEST
+
+START_TEST(crowd_all_served)
+{
+	int	ctl = connect_prime(), i;
+	long	total0 = client_stat(ctl, "connections_total");
+
+	raise_nofile();
+	for (i = 0; i < CROWD; i++) {
+		crowd[i] = client_connect(server_port(&srv, "prime"));
+		ck_assert_msg(crowd[i] >= 0, "connection %d: %s", i,
+		    strerror(errno));
+	}
+	for (i = 0; i < CROWD; i++)
+		ck_assert_int_eq(client_sends(crowd[i], "PING\n"), 0);
+	for (i = 0; i < CROWD; i++)
+		expect_line(crowd[i], "PONG");
+	ck_assert_int_eq(client_stat(ctl, "connections_open"), CROWD + 1);
+	ck_assert_int_ge(client_stat(ctl, "connections_total") - total0,
+	    CROWD);
+	for (i = 0; i < CROWD; i++)
+		close(crowd[i]);
+	ck_assert_int_eq(wait_stat(ctl, "connections_open", 1, 10), 1);
+	close(ctl);
+	assert_same_worker();
+}
+END_TEST
+
+/* --- a connection limit of 100 on the one worker --- */
+
+START_TEST(crowd_over_the_limit)
+{
+	int	ctl = connect_prime(), i, limit = atoi(CROWD_LIMIT);
+	int	served = 0, refused = 0;
+	long	rejected0 = client_stat(ctl, "connections_rejected");
+	long	want = CROWD - (limit - 1);
+	struct pollfd pfd;
+
+	raise_nofile();
+	for (i = 0; i < CROWD; i++) {
+		crowd[i] = client_connect(server_port(&srv, "prime"));
+		ck_assert_msg(crowd[i] >= 0, "connection %d: %s", i,
+		    strerror(errno));
+	}
+	/* Every connection has been accepted or refused by then. */
+	ck_assert_int_eq(wait_stat(ctl, "connections_rejected",
+	    rejected0 + want, 10) - rejected0, want);
+	for (i = 0; i < CROWD; i++) {
+		pfd.fd = crowd[i];
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 0) == 1) {
+			/* Refused: one line, then the close. */
+			expect_line_prefix(crowd[i], "ERR busy");
+			expect_clean_close(crowd[i], 5);
+			refused++;
+		} else {
+			expect_reply(crowd[i], "PING\n", "PONG");
+			served++;
+		}
+	}
+	ck_assert_int_eq(served, limit - 1);
+	ck_assert_int_eq(refused, want);
+	ck_assert_int_eq(client_stat(ctl, "connections_open"), limit);
+	for (i = 0; i < CROWD; i++)
+		close(crowd[i]);
+	ck_assert_int_eq(wait_stat(ctl, "connections_open", 1, 10), 1);
+	/* Room again: new connections are served. */
+	for (i = 0; i < 50; i++) {
+		crowd[i] = connect_prime();
+		expect_reply(crowd[i], "PING\n", "PONG");
+	}
+	for (i = 0; i < 50; i++)
+		close(crowd[i]);
+	close(ctl);
+	assert_same_worker();
+}
+END_TEST
+
+/* --- idle timeout of 2 s --- */
+
+START_TEST(silent_client)
+{
+	int	silent = connect_prime(), other = connect_prime(), i;
+	double	t0 = now_s(), t;
+
+	/* Others are served while it sits there. */
+	for (i = 0; i < 5; i++) {
+		t = now_s();
+		expect_reply(other, "PING\n", "PONG");
+		ck_assert_msg(now_s() - t < 0.5, "PING took %.3f s",
+		    now_s() - t);
+		sleep_s(0.1);
+	}
+	/* Kept until the idle timeout, then closed cleanly. */
+	t = 1.0 - (now_s() - t0);
+	ck_assert_msg(t <= 0 || stays_open(silent, t), "closed after %.2f s",
+	    now_s() - t0);
+	expect_clean_close(silent, 5);
+	t = now_s() - t0;
+	ck_assert_msg(t >= 1.0 && t < 4.5, "closed after %.2f s", t);
+	close(silent);
+	close(other);
+	assert_same_worker();
+}
+END_TEST
+
+static Suite *
+attacks_suite(void)
+{
+	Suite	*s = suite_create("attacks");
+	TCase	*tc;
+
+	tc = tcase_create("matrix");
+	tcase_add_unchecked_fixture(tc, start_matrix, stop_server);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, empty_lines);
+	tcase_add_test(tc, lone_carriage_returns);
+	tcase_add_test(tc, nul_bytes);
+	tcase_add_test(tc, non_utf8_bytes);
+	tcase_add_test(tc, one_mib_without_newline);
+	tcase_add_test(tc, line_at_the_limit);
+	tcase_add_test(tc, prime_bad_arguments);
+	tcase_add_test(tc, tabs_and_double_spaces);
+	tcase_add_test(tc, lower_case_commands);
+	tcase_add_test(tc, sleep_out_of_range);
+	tcase_add_test(tc, unknown_commands);
+	tcase_add_test(tc, raw_framed_garbage);
+	tcase_add_test(tc, half_close_after_request);
+	tcase_add_test(tc, reset_mid_reply);
+	tcase_add_test(tc, reset_with_work_pending);
+	tcase_add_test(tc, crowd_all_served);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("limited");
+	tcase_add_unchecked_fixture(tc, start_limited, stop_server);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, crowd_over_the_limit);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("idle");
+	tcase_add_unchecked_fixture(tc, start_idle, stop_server);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, silent_client);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(attacks_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,719 @@
+/*
+ * test_limits.c: limits and overload against a real primed.
+ *
+ * Every TCase runs its own server, configured for the one limit it looks
+ * at, with a single worker so that every connection meets every other one.
+ * Bounds on time are generous: the machine is small and shared.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <check.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define KIB		1024
+#define MIB		(1024 * 1024)
+#define EMFILE_NOFILE	"64"	/* open-file limit of the EMFILE server */
+
+static struct server	srv, srv2;
+
+/* A new connection to the prime listener of s. */
+static int
+connect_to(const struct server *s)
+{
+	int	fd = client_connect(server_port(s, "prime"));
+
+	ck_assert_msg(fd >= 0, "connect: %s", strerror(errno));
+	return fd;
+}
+
+/* A new connection to the prime listener of the TCase's server. */
+static int
+connect_prime(void)
+{
+	return connect_to(&srv);
+}
+
+/* Read one line and expect exactly want. */
+static void
+expect_line(int fd, const char *want)
+{
+	char	buf[4096];
+
+	ck_assert_msg(client_line(fd, buf, sizeof(buf)) >= 0,
+	    "no reply, want \"%s\"", want);
+	ck_assert_str_eq(buf, want);
+}
+
+/* Read one line and expect it to start with prefix. */
+static void
+expect_line_prefix(int fd, const char *prefix)
+{
+	char	buf[4096];
+
+	ck_assert_msg(client_line(fd, buf, sizeof(buf)) >= 0,
+	    "no reply, want \"%s...\"", prefix);
+	ck_assert_msg(strncmp(buf, prefix, strlen(prefix)) == 0,
+	    "got \"%s\", want \"%s...\"", buf, prefix);
+}
+
+/* Send req and expect exactly the reply want. */
+static void
+expect_reply(int fd, const char *req, const char *want)
+{
+	ck_assert_int_eq(client_sends(fd, req), 0);
+	expect_line(fd, want);
+}
+
+/* PING on fd; the seconds the PONG took. */
+static double
+ping_time(int fd)
+{
+	double	t0 = now_s();
+
+	expect_reply(fd, "PING\n", "PONG");
+	return now_s() - t0;
+}
+
+/* 1 when fd has something to read (or is closed) within t seconds. */
+static int
+readable(int fd, double t)
+{
+	struct pollfd	pfd = { fd, POLLIN, 0 };
+
+	return poll(&pfd, 1, t > 0 ? (int)(t * 1000) : 0) == 1;
+}
+
+/* Expect the server to close fd cleanly (FIN, no reset) within t s. */
+static void
+expect_clean_close(int fd, double t)
+{
+	char	ch;
+	ssize_t	n;
+
+	ck_assert_msg(readable(fd, t), "not closed within %.1f s", t);
+	n = recv(fd, &ch, 1, 0);
+	ck_assert_msg(n == 0, "want EOF, got %s",
+	    n > 0 ? "more data" : strerror(errno));
+}
+
+/* Poll STATS key on fd until it equals want or t s pass; the last value. */
+static long
+wait_stat(int fd, const char *key, long want, double t)
+{
+	double	deadline = now_s() + t;
+	long	v;
+
+	while ((v = client_stat(fd, key)) != want && now_s() < deadline)
+		sleep_s(0.05);
+	return v;
+}
+
+/*
+ * Send up to len bytes without blocking, until the peer stops taking
+ * them for stall seconds; the number of bytes sent.
+ */
+static size_t
+send_until_stuck(int fd, const char *buf, size_t len, double stall)
+{
+	size_t	sent = 0;
+	ssize_t	n;
+	double	last = now_s();
+
+	while (sent < len && now_s() - last < stall) {
+		n = send(fd, buf + sent, len - sent, MSG_DONTWAIT |
+		    MSG_NOSIGNAL);
+		if (n > 0) {
+			sent += (size_t)n;
+			last = now_s();
+		} else if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			sleep_s(0.01);
+		else
+			break;
+	}
+	return sent;
+}
+
+/* n copies of "ECHO <size x's>\n" in one buffer (caller frees). */
+static char *
+echo_batch(int n, size_t size, size_t *lenp)
+{
+	size_t	one = 5 + size + 1, i;
+	char	*buf;
+
+	ck_assert_ptr_nonnull(buf = malloc(one * (size_t)n));
+	for (i = 0; i < (size_t)n; i++) {
+		memcpy(buf + i * one, "ECHO ", 5);
+		memset(buf + i * one + 5, 'x', size);
+		buf[i * one + one - 1] = '\n';
+	}
+	*lenp = one * (size_t)n;
+	return buf;
+}
+
+/* The resident set of process pid in bytes, from /proc; -1 if unknown. */
+static long
+rss_bytes(long pid)
+{
+	char	 path[64], line[256];
+	long	 kb = -1;
+	FILE	*f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb < 0 ? -1 : kb * 1024;
+}
+
+/* CPU seconds (user + system) process pid has used; -1 if unknown. */
+static double
+cpu_seconds(long pid)
+{
+	char			 path[64], buf[1024], *p;
+	unsigned long		 ut, st;
+	FILE			*f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	p = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	/* Fields after "(comm)": state is the 3rd, utime the 14th. */
+	if (p == NULL || (p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+	    &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/*
+ * Sleep until the clock is frac into a second. The server counts its
+ * idle and read deadlines in whole seconds of the same monotonic clock:
+ * starting late in a second is the hardest case for such a deadline.
+ */
+static void
+sleep_until_frac(double frac)
+{
+	double	t = now_s(), f = t - (double)(long)t;
+
+	sleep_s(f <= frac ? frac - f : 1 + frac - f);
+}
+
+static void
+stop_servers(void)
+{
+	server_stop(&srv);
+	server_stop(&srv2);
+}
+
+/* --- --max-connections 5 --- */
+
+static void
+start_max_connections(void)
+{
+	ck_assert_int_eq(server_start(&srv, "--workers", "1",
+	    "--max-connections", "5", "--log-level", "error", (char *)NULL), 0);
+}
+
+START_TEST(max_connections)
+{
+	int	ctl = connect_prime(), fds[4], extra, i;
+	long	rejected0 = client_stat(ctl, "connections_rejected");
+	double	t0;
+
+	/* ctl and these four are the five allowed. */
+	for (i = 0; i < 4; i++) {
+		fds[i] = connect_prime();
+		expect_reply(fds[i], "PING\n", "PONG");
+	}
+	/* The sixth hears ERR busy and is closed at once. */
+	t0 = now_s();
+	extra = connect_prime();
+	expect_line_prefix(extra, "ERR busy");
+	expect_clean_close(extra, 2);
+	ck_assert_msg(now_s() - t0 < 1.0, "refused after %.2f s",
+	    now_s() - t0);
+	close(extra);
+	ck_assert_int_eq(client_stat(ctl, "connections_rejected") - rejected0,
+	    1);
+	ck_assert_int_eq(client_stat(ctl, "connections_open"), 5);
+	/* Close two: two new ones are served, the one after is refused. */
+	close(fds[0]);
+	close(fds[1]);
+	ck_assert_int_eq(wait_stat(ctl, "connections_open", 3, 5), 3);
+	for (i = 0; i < 2; i++) {
+		fds[i] = connect_prime();
+		expect_reply(fds[i], "PING\n", "PONG");
+	}
+	extra = connect_prime();
+	expect_line_prefix(extra, "ERR busy");
+	expect_clean_close(extra, 2);
+	close(extra);
+	ck_assert_int_eq(client_stat(ctl, "connections_rejected") - rejected0,
+	    2);
+	for (i = 0; i < 4; i++)
+		expect_reply(fds[i], "PING\n", "PONG");
+	for (i = 0; i < 4; i++)
+		close(fds[i]);
+	close(ctl);
+}
+END_TEST
+
+/* --- --max-inflight 4 against a large limit, side by side --- */
+
+static void
+start_inflight(void)
+{
+	ck_assert_int_eq(server_start(&srv, "--workers", "1",
+	    "--max-inflight", "4", "--log-level", "error", (char *)NULL), 0);
+	ck_assert_int_eq(server_start(&srv2, "--workers", "1",
+	    "--max-inflight", "1000", "--log-level", "error", (char *)NULL), 0);
+}
+
+#define INFLIGHT_PAIRS	10	/* "SLEEP 200" then "ECHO <i>", each */
+
+/* Pipeline the SLEEP/ECHO pairs on s, read every reply in order; seconds. */
+static double
+pipelined_pairs(const struct server *s)
+{
+	char	req[64 * INFLIGHT_PAIRS], want[16];
+	int	fd = connect_to(s), i;
+	size_t	len = 0;
+	double	t0;
+
+	for (i = 0; i < INFLIGHT_PAIRS; i++)
+		len += (size_t)snprintf(req + len, sizeof(req) - len,
+		    "SLEEP 200\nECHO %d\n", i);
+	t0 = now_s();
+	ck_assert_int_eq(client_send(fd, req, len), 0);
+	for (i = 0; i < INFLIGHT_PAIRS; i++) {
+		expect_line(fd, "OK");
+		snprintf(want, sizeof(want), "%d", i);
+		expect_line(fd, want);
+	}
+	t0 = now_s() - t0;
+	close(fd);
+	return t0;
+}
+
+START_TEST(max_inflight)
+{
+	double	limited, open;
+
+	/*
+	 * Four in flight are two SLEEPs (each with its ECHO behind it): ten
+	 * SLEEPs take five rounds of 200 ms. Without the limit, one round.
+	 */
+	limited = pipelined_pairs(&srv);
+	open = pipelined_pairs(&srv2);
+	ck_assert_msg(limited >= 0.9, "limit 4: %.3f s", limited);
+	ck_assert_msg(open < 0.6, "limit 1000: %.3f s", open);
+}
+END_TEST
+
+/* --- output backpressure --- */
+
+static void
+start_plain(void)
+{
+	ck_assert_int_eq(server_start(&srv, "--workers", "1",
+	    "--log-level", "error", (char *)NULL), 0);
+}
+
+START_TEST(output_backpressure)
+{
+	enum { CHUNK = 1000, CHUNKS = 100 };	/* 100000 ECHO of 1 KiB */
+	int	ctl = connect_prime(), flood = connect_prime(), i;
+	long	pid = client_stat(ctl, "pid"), rss0, rss, worst = 0;
+	size_t	len, sent = 0, n;
+	char	*chunk = echo_batch(CHUNK, KIB, &len);
+	double	t, slowest = 0;
+
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_gt(rss0 = rss_bytes(pid), 0);
+	/* Pipeline without ever reading, until the server stops taking. */
+	for (i = 0; i < CHUNKS; i++) {
+		n = send_until_stuck(flood, chunk, len, 0.5);
+		sent += n;
+		if (n < len)
+			break;
+	}
+	free(chunk);
+	ck_assert_msg(i < CHUNKS, "the server took all %zu bytes", sent);
+	/* While it sits there: memory stays put, others are served. */
+	for (i = 0; i < 15; i++) {
+		if ((t = ping_time(ctl)) > slowest)
+			slowest = t;
+		if ((rss = rss_bytes(pid)) - rss0 > worst)
+			worst = rss - rss0;
+		sleep_s(0.1);
+	}
+	ck_assert_msg(slowest < 1.0, "PING took %.3f s", slowest);
+	ck_assert_msg(worst < 32 * MIB, "RSS grew by %ld KiB after %zu bytes",
+	    worst / 1024, sent);
+	close(flood);
+	ck_assert_int_eq(wait_stat(ctl, "connections_open", 1, 5), 1);
+	expect_reply(ctl, "PING\n", "PONG");
+	ck_assert_int_eq(client_stat(ctl, "pid"), pid);
+	close(ctl);
+}
+END_TEST
+
+START_TEST(burst_does_not_starve_others)
+{
+	enum { N = 20000 };
+	int	burst = connect_prime(), other = connect_prime(), i;
+	char	*req = malloc(N * 5);
+	double	t, slowest = 0;
+
+	ck_assert_ptr_nonnull(req);
+	for (i = 0; i < N; i++)
+		memcpy(req + i * 5, "PING\n", 5);
+	ck_assert_uint_eq(send_until_stuck(burst, req, N * 5, 2.0), N * 5);
+	free(req);
+	/* While the burst is worked through, the other client gets its turn. */
+	for (i = 0; i < 5; i++)
+		if ((t = ping_time(other)) > slowest)
+			slowest = t;
+	ck_assert_msg(slowest < 1.0, "PING took %.3f s", slowest);
+	for (i = 0; i < N; i++)
+		expect_line(burst, "PONG");
+	expect_reply(burst, "ECHO done\n", "done");
+	close(burst);
+	close(other);
+}
+END_TEST
+
+/* --- --idle-timeout 1 --- */
+
+static void
+start_idle(void)
+{
+	ck_assert_int_eq(server_start(&srv, "--workers", "1",
+	    "--idle-timeout", "1", "--read-timeout", "30",
+	    "--log-level", "error", (char *)NULL), 0);
+}
+
+START_TEST(idle_connection_closed)
+{
+	int	fd;
+	double	t0, t;
+
+	sleep_until_frac(0.9);
+	fd = connect_prime();
+	t0 = now_s();
+	expect_clean_close(fd, 5);
+	t = now_s() - t0;
+	close(fd);
+	ck_assert_msg(t >= 0.9 && t < 3.5, "idle close after %.2f s", t);
+}
+END_TEST
+
+START_TEST(idle_after_last_reply)
+{
+	int	fd = connect_prime();
+	double	t0, t;
+
+	/* Idle time counts from the last traffic, not from the connect. */
+	sleep_s(0.5);
+	sleep_until_frac(0.9);
+	expect_reply(fd, "PING\n", "PONG");
+	t0 = now_s();
+	expect_clean_close(fd, 5);
+	t = now_s() - t0;
+	close(fd);
+	ck_assert_msg(t >= 0.9 && t < 3.5, "idle close after %.2f s", t);
+}
+END_TEST
+
+START_TEST(pending_sleep_is_not_idle)
+{
+	int	fd = connect_prime();
+	double	t0 = now_s(), t;
+
+	ck_assert_int_eq(client_sends(fd, "SLEEP 3000\n"), 0);
+	ck_assert_msg(!readable(fd, 2.7), "closed while SLEEP pending");
+	expect_line(fd, "OK");
+	t = now_s() - t0;
+	ck_assert_msg(t >= 2.9, "OK after %.2f s", t);
+	/* Idle from here on. */
+	expect_clean_close(fd, 5);
+	close(fd);
+}
+END_TEST
+
+/* --- --read-timeout 1 --- */
+
+static void
+start_read_timeout(void)
+{
+	ck_assert_int_eq(server_start(&srv, "--workers", "1",
+	    "--read-timeout", "1", "--idle-timeout", "30",
+	    "--max-inflight", "2", "--log-level", "error", (char *)NULL), 0);
+}
+
+START_TEST(slowloris_half_line)
+{
+	int	fd = connect_prime();
+	double	t0, t;
+
+	/* A whole line first: from then on a partial line waits for its end. */
+	expect_reply(fd, "PING\n", "PONG");
+	sleep_until_frac(0.9);
+	ck_assert_int_eq(client_sends(fd, "PRIME 12"), 0);
+	t0 = now_s();
+	expect_clean_close(fd, 5);
+	t = now_s() - t0;
+	close(fd);
+	ck_assert_msg(t >= 0.9 && t < 3.5, "closed after %.2f s", t);
+}
+END_TEST
+
+START_TEST(slowloris_trickle)
+{
+	int	fd = connect_prime(), closed = 0;
+	double	t0, t = 0;
+
+	expect_reply(fd, "PING\n", "PONG");
+	/* One byte every 300 ms, never a line end. */
+	t0 = now_s();
+	while (!closed && (t = now_s() - t0) < 6) {
+		if (send(fd, "A", 1, MSG_NOSIGNAL) != 1)
+			closed = 1;
+		else if (readable(fd, 0.3))
+			closed = 1;
+	}
+	ck_assert_msg(closed, "still open after %.2f s", t);
+	ck_assert_msg(t < 4.0, "closed after %.2f s", t);
+	close(fd);
+}
+END_TEST
+
+START_TEST(read_timeout_spares_throttled_client)
+{
+	enum { N = 16 };
+	int	fd = connect_prime(), i;
+	char	req[16 * N];
+
+	/*
+	 * Every request is whole; only --max-inflight 2 keeps most of them
+	 * unread for 8 x 300 ms. That is the server's doing, not a slow
+	 * client: no read timeout.
+	 */
+	for (i = 0; i < N; i++)
+		memcpy(req + i * 10, "SLEEP 300\n", 10);
+	ck_assert_int_eq(client_send(fd, req, N * 10), 0);
+	for (i = 0; i < N; i++)
+		expect_line(fd, "OK");
+	expect_reply(fd, "PING\n", "PONG");
+	close(fd);
+}
+END_TEST
+
+/* --- --job-timeout 0.2 with the trial kernel --- */
+
+static void
+start_job_timeout(void)
+{
+	ck_assert_int_eq(server_start(&srv, "--workers", "1", "--threads", "1",
+	    "--kernel", "trial", "--job-timeout", "0.2",
+	    "--log-level", "error", (char *)NULL), 0);
+}
+
+START_TEST(job_timeout)
+{
+	int	fd = connect_prime();
+	long	timeouts0 = client_stat(fd, "timeout");
+	double	t0 = now_s(), t;
+
+	ck_assert_int_ge(timeouts0, 0);
+	expect_reply(fd, "PRIME 1000\n", "7919");
+	t0 = now_s();
+	ck_assert_int_eq(client_sends(fd, "PRIME 30000\n"), 0);
+	expect_line_prefix(fd, "ERR timeout");
+	t = now_s() - t0;
+	ck_assert_msg(t >= 0.15 && t < 1.0, "ERR timeout after %.2f s", t);
+	/* Still usable, and the lone pool thread is free again. */
+	expect_reply(fd, "PING\n", "PONG");
+	t0 = now_s();
+	expect_reply(fd, "PRIME 1000\n", "7919");
+	ck_assert_msg(now_s() - t0 < 0.5, "next job took %.2f s",
+	    now_s() - t0);
+	ck_assert_int_eq(client_stat(fd, "timeout") - timeouts0, 1);
+	close(fd);
+}
+END_TEST
+
+/* --- EMFILE: the server may open only a few files --- */
+
+static char	wrapper[64];
+
+/*
+ * Start primed through a script that lowers its open-file limit first;
+ * the script execs, so the server keeps the pid the harness knows.
+ */
+static void
+start_emfile(void)
+{
+	const char	*real = getenv("PRIMED");
+	char		*saved = real != NULL ? strdup(real) : NULL;
+	FILE		*f;
+	int		 rc;
+
+	snprintf(wrapper, sizeof(wrapper), "/tmp/primed-nofile.%ld.sh",
+	    (long)getpid());
+	ck_assert_ptr_nonnull(f = fopen(wrapper, "w"));
+	if (access("/usr/bin/prlimit", X_OK) == 0)
+		fprintf(f, "#!/bin/sh\nexec /usr/bin/prlimit --nofile=%s:%s "
+		    "'%s' \"$@\"\n", EMFILE_NOFILE, EMFILE_NOFILE,
+		    saved != NULL ? saved : "./primed");
+	else
+		fprintf(f, "#!/bin/sh\nulimit -n %s || exit 1\nexec '%s' "
+		    "\"$@\"\n", EMFILE_NOFILE,
+		    saved != NULL ? saved : "./primed");
+	fclose(f);
+	chmod(wrapper, 0755);
+	setenv("PRIMED", wrapper, 1);
+	rc = server_start(&srv, "--workers", "1", "--log-level", "error",
+	    (char *)NULL);
+	if (saved != NULL)
+		setenv("PRIMED", saved, 1);
+	else
+		unsetenv("PRIMED");
+	free(saved);
+	ck_assert_int_eq(rc, 0);
+}
+
+static void
+stop_emfile(void)
+{
+	server_stop(&srv);
+	unlink(wrapper);
+}
+
+START_TEST(emfile_no_spin)
+{
+	enum { MAX = 200 };
+	int	ctl = connect_prime(), fds[MAX], n = 0, stuck = -1, fresh, i;
+	long	pid = client_stat(ctl, "pid");
+	double	cpu0, wall0, cpu, wall;
+
+	ck_assert_int_gt(pid, 0);
+	/* Connect until one is left in the accept queue, unanswered. */
+	while (n < MAX && stuck == -1) {
+		fds[n] = connect_prime();
+		ck_assert_int_eq(client_sends(fds[n], "PING\n"), 0);
+		if (readable(fds[n], 1.0))
+			expect_line(fds[n++], "PONG");
+		else
+			stuck = fds[n];
+	}
+	ck_assert_msg(stuck != -1, "%d connections, no EMFILE", n);
+	ck_assert_int_gt(n, 10);
+	/* Out of descriptors for 2 s: the worker must not spin. */
+	cpu0 = cpu_seconds(pid);
+	wall0 = now_s();
+	ck_assert_double_ge(cpu0, 0);
+	sleep_s(2.0);
+	cpu = cpu_seconds(pid) - cpu0;
+	wall = now_s() - wall0;
+	ck_assert_msg(cpu < 0.3 * wall, "worker used %.2f s CPU in %.2f s",
+	    cpu, wall);
+	/* Those it holds are still served, the waiting one is not yet. */
+	expect_reply(ctl, "PING\n", "PONG");
+	expect_reply(fds[0], "PING\n", "PONG");
+	ck_assert(!readable(stuck, 0));
+	/* Room again: the waiting one is taken, and new ones are served. */
+	for (i = 0; i < 5; i++)
+		close(fds[n - 1 - i]);
+	ck_assert_msg(readable(stuck, 3.0), "not accepted after closes");
+	expect_line(stuck, "PONG");
+	fresh = connect_prime();
+	ck_assert_int_eq(client_sends(fresh, "PING\n"), 0);
+	ck_assert_msg(readable(fresh, 2.0), "new connection not served");
+	expect_line(fresh, "PONG");
+	close(fresh);
+	close(stuck);
+	for (i = 0; i < n - 5; i++)
+		close(fds[i]);
+	close(ctl);
+}
+END_TEST
+
+static Suite *
+limits_suite(void)
+{
+	Suite	*s = suite_create("limits");
+	TCase	*tc;
+
+	tc = tcase_create("max-connections");
+	tcase_add_unchecked_fixture(tc, start_max_connections, stop_servers);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, max_connections);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("max-inflight");
+	tcase_add_unchecked_fixture(tc, start_inflight, stop_servers);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, max_inflight);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("overload");
+	tcase_add_unchecked_fixture(tc, start_plain, stop_servers);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, output_backpressure);
+	tcase_add_test(tc, burst_does_not_starve_others);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("idle-timeout");
+	tcase_add_unchecked_fixture(tc, start_idle, stop_servers);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, idle_connection_closed);
+	tcase_add_test(tc, idle_after_last_reply);
+	tcase_add_test(tc, pending_sleep_is_not_idle);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("read-timeout");
+	tcase_add_unchecked_fixture(tc, start_read_timeout, stop_servers);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, slowloris_half_line);
+	tcase_add_test(tc, slowloris_trickle);
+	tcase_add_test(tc, read_timeout_spares_throttled_client);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("job-timeout");
+	tcase_add_unchecked_fixture(tc, start_job_timeout, stop_servers);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, job_timeout);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("emfile");
+	tcase_add_unchecked_fixture(tc, start_emfile, stop_emfile);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, emfile_no_spin);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(limits_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
