@@ -59,6 +59,8 @@ conn_accept(struct worker *w, const struct listen_conf *lc, int fd)
 		    MSG_DONTWAIT | MSG_NOSIGNAL);
 		close(fd);
 		stats_add(w->st, STAT_connections_rejected, 1);
+		atomic_fetch_add_explicit(&w->st->err[ERR_BUSY], 1,
+		    memory_order_relaxed);
 		return;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
@@ -383,7 +385,7 @@ void
 conn_process(struct conn *c)
 {
 	struct evbuffer	*in = bufferevent_get_input(c->bev);
-	int		 budget = REQS_PER_EVENT;
+	int		 budget = REQS_PER_EVENT, rc = 1;
 
 	c->busy = 1;
 	while (evbuffer_get_length(in) > 0 && conn_can_take(c)) {
@@ -396,13 +398,14 @@ conn_process(struct conn *c)
 			worker_resume(c->w, c);	/* let the others have a turn */
 			break;
 		}
-		if (conn_next_request(c, in) != 1)
+		if ((rc = conn_next_request(c, in)) != 1)
 			break;
 	}
 	c->busy = 0;
 	conn_flush(c);
 	c->inleft = evbuffer_get_length(in);
-	if (c->inleft == 0)
+	/* The read timeout runs only while a request is incomplete. */
+	if (c->inleft == 0 || rc != 0)
 		c->partial_since = 0;
 	else if (c->partial_since == 0)
 		c->partial_since = worker_now(c->w);

@@ -61,7 +61,7 @@ main(int argc, char **argv)
 		log_error("libevent has no pthreads support");
 		return EXIT_CRASH;
 	}
-	if (cfg.table_n > 0 && prime_table_init(cfg.table_n) == -1) {
+	if (master_table(&cfg) == -1) {
 		log_error("cannot build a table of %llu primes",
 		    (unsigned long long)cfg.table_n);
 		return EXIT_CONFIG;

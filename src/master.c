@@ -271,9 +271,10 @@ master_generation_ready(void)
 			if (!M.ls[i].keep)
 				continue;
 			listener_name(M.ls[i].fds[0], name, sizeof(name));
-			log_info("listening on %s service=%s", name,
+			printf("listening on %s service=%s\n", name,
 			    config_service_name(M.ls[i].lc.service));
 		}
+		fflush(stdout);
 		master_write_port_file();
 	}
 	if (M.reloading) {
@@ -617,6 +618,21 @@ fail:
 	return -1;
 }
 
+/*
+ * Build the shared table of small primes for cfg (before any fork, so the
+ * workers share it copy-on-write); the trial kernel has no use for it.
+ */
+int
+master_table(const struct config *cfg)
+{
+	uint64_t	want = cfg->kernel == KERNEL_SIEVE ? cfg->table_n : 0;
+
+	if (want == prime_table_count())
+		return 0;
+	prime_table_free();
+	return want > 0 ? prime_table_init(want) : 0;
+}
+
 /* SIGHUP: re-read the configuration and replace the workers with no loss. */
 static void
 master_sighup(evutil_socket_t sig, short what, void *arg)
@@ -642,14 +658,10 @@ master_sighup(evutil_socket_t sig, short what, void *arg)
 	}
 	if (strcmp(cfg.user, M.cfg.user) != 0)
 		log_warn("reload: user cannot change while running");
-	if (cfg.table_n != M.cfg.table_n) {
-		prime_table_free();
-		if (cfg.table_n > 0 && prime_table_init(cfg.table_n) == -1) {
-			log_error("reload: cannot build the prime table");
-			if (M.cfg.table_n > 0)
-				prime_table_init(M.cfg.table_n);
-			return;
-		}
+	if (master_table(&cfg) == -1) {
+		log_error("reload: cannot build the prime table");
+		notify_send("READY=1\nSTATUS=reload failed: prime table");
+		return;
 	}
 	if (master_bind(&cfg) == -1) {
 		log_error("reload: keeping the running configuration");
@@ -705,11 +717,11 @@ master_setup(void)
 	evsignal_add(M.ev_int, NULL);
 	evsignal_add(M.ev_hup, NULL);
 	evsignal_add(M.ev_chld, NULL);
-	if (M.cfg.monitor || notify_enabled()) {
-		M.ev_tick = event_new(M.base, -1, EV_PERSIST, master_tick,
-		    NULL);
-		event_add(M.ev_tick, &sec);
-	}
+	/* Workers take SIGUSR2 to retire; the master has no use for it. */
+	signal(SIGUSR2, SIG_IGN);
+	M.ev_tick = event_new(M.base, -1, EV_PERSIST, master_tick, NULL);
+	if (M.ev_tick == NULL || event_add(M.ev_tick, &sec) == -1)
+		return -1;
 	return 0;
 }
 

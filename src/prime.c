@@ -716,6 +716,7 @@ prime_table_init(uint64_t count)
 		t[1] = 3;
 	if (count > 2)
 		t[2] = 5;
+	memset(&s, 0, sizeof s);
 	if (count > 3 && sieve_init(&s, nth_bound(count)) == -1) {
 		free(t);
 		return (-1);
@@ -725,8 +726,7 @@ prime_table_init(uint64_t count)
 		have = sieve_collect(&s, t, have, count);
 		s.lo += s.seglen;
 	}
-	if (count > 3)
-		sieve_free(&s);
+	sieve_free(&s);
 	prime_table_free();
 	table = t;
 	table_n = count;
@@ -758,7 +758,7 @@ prime_table_free(void)
 	table_n = 0;
 }
 
-/* trial_test for i < 2^32: the same loop, with the cheaper 32-bit divide. */
+/* trial_test for 2 <= i < 2^32: the same loop with a cheaper 32-bit divide. */
 static int
 trial_test32(uint32_t i, const atomic_int *cancel, unsigned *budget)
 {
@@ -773,7 +773,7 @@ trial_test32(uint32_t i, const atomic_int *cancel, unsigned *budget)
 		if (i % d == 0)
 			return (0);
 	}
-	return (i >= 2);
+	return (1);
 }
 
 /*

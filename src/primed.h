@@ -353,6 +353,7 @@ time_t	 worker_now(struct worker *);
 
 /* master.c */
 int	 master_main(struct config *, int, char **);
+int	 master_table(const struct config *);
 
 /* notify.c */
 int	 notify_enabled(void);

@@ -108,7 +108,13 @@ proto_parse(const char *line, size_t len, uint64_t max_n, struct request *req)
 	arg = sp ? sp + 1 : NULL;
 	alen = sp ? len - wlen - 1 : 0;
 
-	if (line[0] >= '0' && line[0] <= '9') {
+	if (wlen == 0) {
+		fail(req, ERR_BAD_REQUEST, "request starts with a space");
+		return;
+	}
+	/* A bare number; a sign makes it a bad one, not an unknown command. */
+	if ((line[0] >= '0' && line[0] <= '9') || line[0] == '+' ||
+	    line[0] == '-') {
 		req->cmd = CMD_PRIME;
 		if (sp != NULL)
 			fail(req, ERR_BAD_REQUEST, "extra argument");

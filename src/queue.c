@@ -39,6 +39,7 @@ struct queue {
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 cond;
 	struct jobq		 todo;
+	struct jobq		 running;	/* what the threads hold */
 	struct jobq		 done;
 	int			 ntodo;
 	int			 limit;
@@ -92,6 +93,7 @@ queue_take(struct queue *q)
 		TAILQ_REMOVE(&q->todo, job, entry);
 		q->ntodo--;
 		job->state = JOB_RUNNING;
+		TAILQ_INSERT_TAIL(&q->running, job, entry);
 	}
 	pthread_mutex_unlock(&q->lock);
 	return job;
@@ -104,6 +106,7 @@ queue_finish(struct queue *q, struct job *job)
 	int	wake;
 
 	pthread_mutex_lock(&q->lock);
+	TAILQ_REMOVE(&q->running, job, entry);
 	job->state = JOB_DONE;
 	wake = TAILQ_EMPTY(&q->done);
 	TAILQ_INSERT_TAIL(&q->done, job, entry);
@@ -167,6 +170,7 @@ queue_create(struct event_base *base, int nthreads, int limit, int nice,
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->cond, NULL);
 	TAILQ_INIT(&q->todo);
+	TAILQ_INIT(&q->running);
 	TAILQ_INIT(&q->done);
 	q->limit = limit;
 	q->nice = nice;
@@ -269,6 +273,8 @@ queue_destroy(struct queue *q)
 		free(job);
 	}
 	q->ntodo = 0;
+	TAILQ_FOREACH(job, &q->running, entry)
+		atomic_store(&job->cancel, 1);
 	pthread_cond_broadcast(&q->cond);
 	pthread_mutex_unlock(&q->lock);
 	for (i = 0; i < q->nthreads; i++)

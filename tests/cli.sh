@@ -22,7 +22,7 @@ expect() {
 	fi
 }
 
-expect 0 "Usage" --help
+expect 0 "[Uu]sage" --help
 expect 0 "primed " --version
 expect 64 "workers" --workers abc
 expect 64 "workers" --workers 0

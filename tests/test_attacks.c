@@ -11,8 +11,8 @@
 #include <sys/socket.h>
 
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +24,7 @@
 #define CROWD		5000	/* connections opened at once */
 #define CROWD_LIMIT	"100"	/* --max-connections of the limited server */
 #define KIB		1024
+#define ECHO_TEXT	1000	/* "ECHO <text>" of about 1 KiB, under max-line */
 
 static struct server	srv;
 static long		worker_pid;	/* the one worker, from STATS */
@@ -166,6 +167,37 @@ send_until_stuck(int fd, const char *buf, size_t len, double stall)
 			break;
 	}
 	return sent;
+}
+
+/* Open descriptors of process pid, from /proc; -1 if unknown. */
+static int
+open_fds(long pid)
+{
+	char		 path[64];
+	DIR		*d;
+	struct dirent	*de;
+	int		 n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/fd", pid);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* Wait up to t s for process pid to hold want descriptors; the last count. */
+static int
+wait_fds(long pid, int want, double t)
+{
+	double	deadline = now_s() + t;
+	int	n;
+
+	while ((n = open_fds(pid)) != want && now_s() < deadline)
+		sleep_s(0.05);
+	return n;
 }
 
 /* n copies of "ECHO <size x's>\n" in one buffer (caller frees). */
@@ -379,8 +411,8 @@ START_TEST(prime_bad_arguments)
 		{ "PRIME 100000001\n", "ERR out-of-range" },
 		{ "PRIME 5 6\n", "ERR bad-request" },
 		{ "PRIME 5 \n", "ERR bad-request" },
-		{ "-1\n", "ERR unknown-command" },
-		{ "+5\n", "ERR unknown-command" },
+		{ "-1\n", "ERR bad-request" },
+		{ "+5\n", "ERR bad-request" },
 		{ "5 6\n", "ERR bad-request" },
 		{ "99999999999999999999999\n", "ERR out-of-range" },
 	};
@@ -406,7 +438,7 @@ START_TEST(tabs_and_double_spaces)
 	expect_err(fd, "PRIME  5\n", "ERR bad-request");
 	expect_err(fd, "SLEEP  5\n", "ERR bad-request");
 	expect_err(fd, "PING \n", "ERR bad-request");
-	expect_err(fd, " PING\n", "ERR unknown-command");
+	expect_err(fd, " PING\n", "ERR bad-request");
 	expect_err(fd, "\tPING\n", "ERR unknown-command");
 	/* ECHO's text is everything after the first space. */
 	expect_reply(fd, "ECHO  two\n", " two");
@@ -525,13 +557,18 @@ END_TEST
 START_TEST(reset_mid_reply)
 {
 	int	fd = connect_prime(), ctl = connect_prime();
+	long	echo0 = client_stat(ctl, "echo");
+	long	toolong0 = client_stat(ctl, "too-long");
 	size_t	len, sent;
-	char	*batch = echo_batch(4000, KIB, &len);
+	char	*batch = echo_batch(4000, ECHO_TEXT, &len);
 
 	/* Four megabytes of ECHO, never read, then a reset. */
 	sent = send_until_stuck(fd, batch, len, 0.3);
 	ck_assert_uint_gt(sent, 256 * KIB);
 	sleep_s(0.1);
+	/* The server is in the middle of it: replies made, output full. */
+	ck_assert_int_gt(client_stat(ctl, "echo") - echo0, 200);
+	ck_assert_int_eq(client_stat(ctl, "too-long"), toolong0);
 	close_reset(fd);
 	free(batch);
 	ck_assert_int_eq(wait_stat(ctl, "connections_open", 1, 5), 1);
@@ -566,11 +603,107 @@ START_TEST(reset_with_work_pending)
 }
 END_TEST
 
+START_TEST(too_long_behind_pending)
+{
+	int	fd = connect_prime();
+	char	big[2000];
+
+	/* Replies owed before the too-long line still come, in order. */
+	ck_assert_int_eq(client_sends(fd, "PING\nSLEEP 300\nECHO first\n"),
+	    0);
+	memset(big, 'B', sizeof(big));
+	ck_assert_int_eq(client_send(fd, big, sizeof(big)), 0);
+	expect_line(fd, "PONG");
+	expect_line(fd, "OK");
+	expect_line(fd, "first");
+	expect_line_prefix(fd, "ERR too-long");
+	expect_clean_close(fd, 5);
+	close(fd);
+	assert_same_worker();
+}
+END_TEST
+
+/* Read n replies of ECHO_TEXT x's from fd. */
+static void
+expect_echoes(int fd, int n)
+{
+	char	want[ECHO_TEXT + 1];
+	int	i;
+
+	memset(want, 'x', ECHO_TEXT);
+	want[ECHO_TEXT] = '\0';
+	for (i = 0; i < n; i++)
+		expect_line(fd, want);
+}
+
+START_TEST(quit_behind_unread_replies)
+{
+	enum { N = 1000 };	/* a megabyte of replies */
+	int	fd = connect_prime();
+	size_t	len, sent;
+	char	*batch = echo_batch(N, ECHO_TEXT, &len);
+
+	/* The client reads nothing until well after its QUIT. */
+	sent = send_until_stuck(fd, batch, len, 1.0);
+	free(batch);
+	ck_assert_uint_eq(sent, len);
+	ck_assert_int_eq(client_sends(fd, "QUIT\nPING\n"), 0);
+	sleep_s(0.5);
+	expect_echoes(fd, N);
+	expect_clean_close(fd, 5);
+	close(fd);
+	assert_same_worker();
+}
+END_TEST
+
+START_TEST(half_close_behind_unread_replies)
+{
+	enum { N = 1000 };
+	int	fd = connect_prime();
+	size_t	len, sent;
+	char	*batch = echo_batch(N, ECHO_TEXT, &len);
+
+	sent = send_until_stuck(fd, batch, len, 1.0);
+	free(batch);
+	ck_assert_uint_eq(sent, len);
+	ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
+	sleep_s(0.5);
+	expect_echoes(fd, N);
+	expect_clean_close(fd, 5);
+	close(fd);
+	assert_same_worker();
+}
+END_TEST
+
+START_TEST(connect_reset_storm)
+{
+	enum { N = 500 };
+	int	ctl = connect_prime(), fds0 = open_fds(worker_pid), i, fd;
+
+	ck_assert_int_gt(fds0, 0);
+	/* Gone before the worker even looks: reset right after connect. */
+	for (i = 0; i < N; i++) {
+		fd = connect_prime();
+		if (i % 2 == 1)
+			ck_assert_int_eq(client_sends(fd, "PING\nSLEEP 100\n"),
+			    0);
+		close_reset(fd);
+	}
+	ck_assert_int_eq(wait_stat(ctl, "connections_open", 1, 5), 1);
+	/* No descriptor is left behind. */
+	ck_assert_int_eq(wait_fds(worker_pid, fds0, 5), fds0);
+	expect_reply(ctl, "PING\n", "PONG");
+	close(ctl);
+	assert_same_worker();
+}
+END_TEST
+
 START_TEST(crowd_all_served)
 {
-	int	ctl = connect_prime(), i;
+	int	ctl = connect_prime(), fds0 = open_fds(worker_pid), i;
 	long	total0 = client_stat(ctl, "connections_total");
 
+	ck_assert_int_gt(fds0, 0);
 	raise_nofile();
 	for (i = 0; i < CROWD; i++) {
 		crowd[i] = client_connect(server_port(&srv, "prime"));
@@ -587,6 +720,7 @@ START_TEST(crowd_all_served)
 	for (i = 0; i < CROWD; i++)
 		close(crowd[i]);
 	ck_assert_int_eq(wait_stat(ctl, "connections_open", 1, 10), 1);
+	ck_assert_int_eq(wait_fds(worker_pid, fds0, 5), fds0);
 	close(ctl);
 	assert_same_worker();
 }
@@ -694,6 +828,10 @@ attacks_suite(void)
 	tcase_add_test(tc, half_close_after_request);
 	tcase_add_test(tc, reset_mid_reply);
 	tcase_add_test(tc, reset_with_work_pending);
+	tcase_add_test(tc, too_long_behind_pending);
+	tcase_add_test(tc, quit_behind_unread_replies);
+	tcase_add_test(tc, half_close_behind_unread_replies);
+	tcase_add_test(tc, connect_reset_storm);
 	tcase_add_test(tc, crowd_all_served);
 	suite_add_tcase(s, tc);
 

@@ -865,7 +865,7 @@ START_TEST(test_usage)
 	ck_assert_ptr_nonnull(strstr(text, " (0..3600, default: 10)\n"));
 	ck_assert_ptr_nonnull(strstr(text, " (default: pool)\n"));
 	ck_assert_ptr_nonnull(strstr(text, "(default: prime=127.0.0.1:7070)"));
-	ck_assert_ptr_nonnull(strstr(text, "(0..19, default: 19)\n"));
+	ck_assert_ptr_nonnull(strstr(text, "(0..19, default: idle)\n"));
 	ck_assert_ptr_nonnull(strstr(text, "(default: none)\n"));
 	ck_assert_ptr_nonnull(strstr(text, "  -V, --version "));
 	ck_assert_ptr_nonnull(strstr(text, "--monitor[=yes|no] "));

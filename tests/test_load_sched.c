@@ -43,8 +43,8 @@ check_spacing(double rate, uint32_t nconn, unsigned threads, uint64_t per)
 			cur.conn = c;
 			cur.m = 0;
 			for (i = 0; i < per; i++) {
-				ck_assert(sched_next(&copy, &cur, UINT64_MAX - 1,
-				    &when));
+				ck_assert(sched_next(&copy, &cur,
+				    UINT64_MAX - 1, &when));
 				t[n++] = when;
 			}
 		}

@@ -15,6 +15,13 @@
  * Long clients are closed-loop clients of the long request, one at a time,
  * started at --long-at and counted apart.
  *
+ * Requests are not handed to the bufferevent one by one: they gather in the
+ * client's own buffer and each callback ends with one write straight to the
+ * socket (client_flush), so the requests answered by one read go out in one
+ * system call, and no request waits a loop iteration for the socket to be
+ * reported writable; only what the socket did not take is left to the
+ * bufferevent. Reading is the bufferevent's.
+ *
  * Every way a connection can end goes through client_close(c, kind): each
  * request in flight counts once as an error of that kind and as lost (one
  * error if none was in flight), and the client reconnects after a backoff
@@ -55,8 +62,9 @@ struct client {
 	bool			 is_long;
 	enum cstate		 state;
 	struct bufferevent	*bev;
+	struct evbuffer		*out;		/* requests not yet written */
 	struct event		*ev_timer;
-	struct event		*ev_send;	/* open loop: next intended time */
+	struct event		*ev_send;	/* open loop: next send time */
 	struct flight		*ring;
 	unsigned		 cap;
 	unsigned		 head;
@@ -64,7 +72,7 @@ struct client {
 	struct sched_cursor	 cur;
 	uint64_t		 conn_t0;
 	uint64_t		 backoff_ns;
-	bool			 exhausted;	/* closed loop: nothing more to send */
+	bool			 exhausted;	/* closed loop: no more to send */
 };
 
 static void	client_connect(struct client *);
@@ -94,10 +102,11 @@ client_new(struct worker *w, unsigned id, bool is_long)
 	c->cur.conn = id;
 	c->backoff_ns = BACKOFF_MIN_NS;
 	c->ring = calloc(c->cap, sizeof(*c->ring));
+	c->out = evbuffer_new();
 	c->ev_timer = evtimer_new(w->base, client_timer_cb, c);
 	if (!is_long && o->mode == MODE_OPEN)
 		c->ev_send = evtimer_new(w->base, client_send_cb, c);
-	if (c->ring == NULL || c->ev_timer == NULL ||
+	if (c->ring == NULL || c->out == NULL || c->ev_timer == NULL ||
 	    (!is_long && o->mode == MODE_OPEN && c->ev_send == NULL)) {
 		client_free(c);
 		return NULL;
@@ -117,6 +126,8 @@ client_free(struct client *c)
 		event_free(c->ev_timer);
 	if (c->ev_send != NULL)
 		event_free(c->ev_send);
+	if (c->out != NULL)
+		evbuffer_free(c->out);
 	free(c->ring);
 	free(c);
 }
@@ -144,6 +155,7 @@ client_start(struct client *c)
 static void
 client_drop(struct client *c)
 {
+	evbuffer_drain(c->out, evbuffer_get_length(c->out));
 	if (c->bev != NULL) {
 		bufferevent_free(c->bev);
 		c->bev = NULL;
@@ -254,7 +266,7 @@ client_connect(struct client *c)
 	worker_arm(c->ev_timer, c->conn_t0 + c->o->timeout_ns);
 }
 
-/* Put one request on the wire, its latency counting from t0. */
+/* Queue one request for the wire, its latency counting from t0. */
 static bool
 client_send(struct client *c, uint64_t t0, bool measured)
 {
@@ -264,9 +276,9 @@ client_send(struct client *c, uint64_t t0, bool measured)
 	int rv;
 
 	if (c->is_long)
-		rv = bufferevent_write(c->bev, o->long_line, o->long_line_len);
+		rv = evbuffer_add(c->out, o->long_line, o->long_line_len);
 	else
-		rv = bufferevent_write(c->bev, o->line, o->line_len);
+		rv = evbuffer_add(c->out, o->line, o->line_len);
 	if (rv == -1) {
 		client_close(c, LERR_CLOSED);
 		return false;
@@ -350,17 +362,41 @@ client_check_done(struct client *c)
 	client_finish(c);
 }
 
+/* Write the queued requests: straight to the socket when nothing is
+ * waiting in the bufferevent, the rest (if any) through it. */
+static void
+client_flush(struct client *c)
+{
+	struct evbuffer *pending;
+	int n;
+
+	if (c->state != C_UP || evbuffer_get_length(c->out) == 0)
+		return;
+	pending = bufferevent_get_output(c->bev);
+	if (evbuffer_get_length(pending) == 0) {
+		n = evbuffer_write(c->out, bufferevent_getfd(c->bev));
+		if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR) {
+			client_close(c, LERR_CLOSED);
+			return;
+		}
+	}
+	if (evbuffer_get_length(c->out) > 0 &&
+	    bufferevent_write_buffer(c->bev, c->out) == -1)
+		client_close(c, LERR_CLOSED);
+}
+
 /* The connect went through. */
 static void
 client_up(struct client *c)
 {
 	c->state = C_UP;
 	evtimer_del(c->ev_timer);
-	if (c->o->mode == MODE_ONESHOT) {
+	if (c->o->mode == MODE_ONESHOT)
 		(void)client_send(c, c->conn_t0, true);
-		return;
-	}
-	client_refill(c, load_now());
+	else
+		client_refill(c, load_now());
+	client_flush(c);
 }
 
 /*
@@ -522,12 +558,13 @@ client_read_cb(struct bufferevent *bev, void *arg)
 	if (c->o->mode == MODE_ONESHOT) {
 		if (evbuffer_get_length(in) > LOAD_MAX_LINE)
 			client_close(c, LERR_MALFORMED);
-		return;		/* the reply is complete when the server closes */
+		return;		/* the reply ends when the server closes */
 	}
 	if (c->o->raw)
 		client_read_raw(c, in, load_now());
 	else
 		client_read_lines(c, in, load_now());
+	client_flush(c);
 }
 
 /* One shot: the server closed (or reset) the connection. */
@@ -614,6 +651,7 @@ client_send_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (c->state == C_UP)
 		client_pump(c, load_now());
+	client_flush(c);
 }
 
 /* The run is stopping: send nothing new, finish when idle. */
@@ -631,9 +669,10 @@ client_stop(struct client *c)
 	}
 	if (c->o->mode == MODE_CLOSED)
 		c->exhausted = true;
-	if (c->state == C_UP && c->o->mode == MODE_OPEN)
+	if (c->state == C_UP && c->o->mode == MODE_OPEN) {
 		client_pump(c, load_now());
-	else if (c->state == C_BACKOFF || c->state == C_CONNECTING ||
+		client_flush(c);
+	} else if (c->state == C_BACKOFF || c->state == C_CONNECTING ||
 	    c->state == C_IDLE)
 		if (!client_wants_socket(c))
 			client_finish(c);

@@ -103,6 +103,9 @@ load_usage(FILE *f)
 "failed, 2 usage error.\n", LOAD_NAME);
 }
 
+static void	load_die(const char *, ...)
+		    __attribute__((format(printf, 1, 2), noreturn));
+
 /* Report a usage error and exit 2. */
 static void
 load_die(const char *fmt, ...)
@@ -266,7 +269,8 @@ load_wire(const struct load_opts *o, const char *what, const char *req,
 	char *line;
 
 	if (!o->raw && strpbrk(req, "\r\n") != NULL)
-		load_die("%s: the request must be one line (no CR or LF)", what);
+		load_die("%s: the request must be one line (no CR or LF)",
+		    what);
 	if (o->raw && n == 0)
 		load_die("%s: a raw request cannot be empty", what);
 	if (n > LOAD_MAX_LINE)

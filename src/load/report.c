@@ -246,9 +246,10 @@ report_json(const struct summary *sum)
 		fputs(",\"connect_error\":", f);
 		report_json_str(f, strerror(st->connect_errno));
 	}
-	fprintf(f, ",\"interrupted\":%s,\"version\":\"%s\"}\n",
-	    sum->interrupted || sum->watchdog ? "true" : "false",
-	    LOAD_VERSION);
+	fprintf(f, ",\"interrupted\":%s,\"stalled\":%s,"
+	    "\"version\":\"%s\"}\n",
+	    sum->interrupted ? "true" : "false",
+	    sum->watchdog ? "true" : "false", LOAD_VERSION);
 }
 
 /* "p50 123 us  p90 ..." for a human. */
@@ -354,8 +355,8 @@ report_human(const struct summary *sum)
 	report_human_latency(f, "latency", st->lat);
 	report_human_errors(f, "errors", t, st->connect_errno);
 	if (sum->opts->warmup_s > 0)
-		fprintf(f, "  %-11s %llu completed, %llu errors (not counted)\n",
-		    "warmup", (unsigned long long)st->warm.completed,
+		fprintf(f, "  %-11s %llu completed, %llu errors "
+		    "(not counted)\n", "warmup", (unsigned long long)st->warm.completed,
 		    (unsigned long long)tally_errors(&st->warm));
 	if (sum->opts->long_request != NULL)
 		report_human_long(f, sum);

@@ -279,8 +279,8 @@ run_phases(struct run *r)
 	sched_init(&r->sched, r->t_start, o->rate > 0 ? o->rate : 1,
 	    o->connections);
 	if (o->requests != 0)
-		sched_cap(&r->sched, sched_count_before(&r->sched, r->warm_end) +
-		    o->requests);
+		sched_cap(&r->sched, o->requests +
+		    sched_count_before(&r->sched, r->warm_end));
 	if (r->win_end != LOAD_NEVER)
 		sched_cap(&r->sched, sched_count_before(&r->sched, r->win_end));
 }

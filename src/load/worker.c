@@ -87,8 +87,8 @@ worker_may_issue(struct worker *w, uint64_t now, bool *measured)
 		return false;
 	}
 	*measured = worker_measured(w, now);
-	if (*measured && n != 0 &&
-	    atomic_fetch_add_explicit(&r->issued, 1, memory_order_relaxed) >= n) {
+	if (*measured && n != 0 && atomic_fetch_add_explicit(&r->issued, 1,
+	    memory_order_relaxed) >= n) {
 		worker_begin_stop(w, now);
 		return false;
 	}

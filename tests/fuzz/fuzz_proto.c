@@ -1,9 +1,10 @@
 /*
  * fuzz_proto.c: libFuzzer target for the request parser of the prime service.
  *
- * The input is parsed whole (as raw framing sees it) and then cut into lines
- * the way line framing does (at '\n', dropping one '\r' before it, a last
- * piece without a line end taken as it is). Each request goes through
+ * The input is parsed whole, as it is, and then cut into requests the way
+ * the server's framing does (at '\n', dropping one '\r' before it; a last
+ * piece without a line end loses its trailing '\r's; lines longer than
+ * max-line are skipped, as they never reach the parser). Each goes through
  * proto_parse() with several max-n values; the target aborts when:
  *   - a field is left unset, or the command or error code is out of range;
  *   - a good request has n outside 1..max-n (PRIME) or 0..60000 (SLEEP), or
@@ -14,7 +15,8 @@
  *   - proto_upper() does more or less than ASCII upper-casing;
  *   - proto_reply_err() writes anything but one line "ERR <code> <why>".
  * Each request is copied to a buffer of its exact size first, so that any
- * read past its end is caught by AddressSanitizer.
+ * read past its end is caught by AddressSanitizer. FUZZ_PROTO_LAX in the
+ * environment tolerates one open finding (see expect_request()).
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -156,7 +158,7 @@ expect_request(const char *line, size_t len, uint64_t max_n,
 	e->anycmd = 0;
 	e->n = 0;
 	if (len == 0) {
-		/* No command to count; the parser says PRIME, which is harmless. */
+		/* No command: cmd is not checked (the parser leaves PRIME). */
 		e->err = ERR_BAD_REQUEST;
 		e->anycmd = 1;
 		return;
@@ -371,7 +373,7 @@ parse_lines(const char *data, size_t size)
 		/* A raw last piece loses every trailing line-end byte. */
 		while (nl == NULL && n > 0 && p[n - 1] == '\r')
 			n--;
-		/* Longer lines get "ERR too-long" before the parser sees them. */
+		/* Longer ones get "ERR too-long" before the parser sees them. */
 		if (n <= FUZZ_MAX_LINE)
 			parse_one(p, n);
 		if (nl == NULL)
