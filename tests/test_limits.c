@@ -326,39 +326,36 @@ END_TEST
 /* --- output backpressure --- */
 
 static void
-start_plain(void)
+start_overload(void)
 {
 	ck_assert_int_eq(server_start(&srv, "--workers", "1",
+	    "--listen", "prime=127.0.0.1:0", "--listen", "echo=127.0.0.1:0",
 	    "--log-level", "error", (char *)NULL), 0);
 }
 
-START_TEST(output_backpressure)
+/*
+ * Send chunk (len bytes) on flood up to rounds times, never reading, until
+ * the server stops taking it; then, for 1.5 s, the worker pid must stay
+ * within 32 MiB of its resident size before and answer PING on ctl in
+ * under a second. Returns the bytes the server took.
+ */
+static size_t
+flood_and_watch(int ctl, long pid, int flood, const char *chunk, size_t len,
+    int rounds)
 {
-	enum { CHUNK = 1000, CHUNKS = 100 };	/* 100000 ECHO of 1 KiB */
-	int	ctl = connect_prime(), flood = connect_prime(), i;
-	long	pid = client_stat(ctl, "pid"), rss0, rss, worst = 0;
-	size_t	len, sent = 0, n;
-	char	*chunk = echo_batch(CHUNK, ECHO_TEXT, &len);
+	long	rss0 = rss_bytes(pid), rss, worst = 0;
+	size_t	sent = 0, n;
 	double	t, slowest = 0;
+	int	i;
 
-	long	echo0 = client_stat(ctl, "echo");
-	long	toolong0 = client_stat(ctl, "too-long");
-
-	ck_assert_int_gt(pid, 0);
-	ck_assert_int_gt(rss0 = rss_bytes(pid), 0);
-	/* Pipeline without ever reading, until the server stops taking. */
-	for (i = 0; i < CHUNKS; i++) {
+	ck_assert_int_gt(rss0, 0);
+	for (i = 0; i < rounds; i++) {
 		n = send_until_stuck(flood, chunk, len, 0.5);
 		sent += n;
 		if (n < len)
 			break;
 	}
-	free(chunk);
-	ck_assert_msg(i < CHUNKS, "the server took all %zu bytes", sent);
-	/* It answered some, and holds the rest unread. */
-	ck_assert_int_gt(client_stat(ctl, "echo") - echo0, 200);
-	ck_assert_int_eq(client_stat(ctl, "too-long"), toolong0);
-	/* While it sits there: memory stays put, others are served. */
+	ck_assert_msg(i < rounds, "the server took all %zu bytes", sent);
 	for (i = 0; i < 15; i++) {
 		if ((t = ping_time(ctl)) > slowest)
 			slowest = t;
@@ -369,6 +366,48 @@ START_TEST(output_backpressure)
 	ck_assert_msg(slowest < 1.0, "PING took %.3f s", slowest);
 	ck_assert_msg(worst < 32 * MIB, "RSS grew by %ld KiB after %zu bytes",
 	    worst / 1024, sent);
+	return sent;
+}
+
+START_TEST(output_backpressure)
+{
+	enum { CHUNK = 1000, CHUNKS = 100 };	/* 100000 ECHO of 1 KiB */
+	int	ctl = connect_prime(), flood = connect_prime();
+	long	pid = client_stat(ctl, "pid");
+	long	echo0 = client_stat(ctl, "echo");
+	long	toolong0 = client_stat(ctl, "too-long");
+	size_t	len;
+	char	*chunk = echo_batch(CHUNK, ECHO_TEXT, &len);
+
+	ck_assert_int_gt(pid, 0);
+	flood_and_watch(ctl, pid, flood, chunk, len, CHUNKS);
+	free(chunk);
+	/* It answered some, and holds the rest unread. */
+	ck_assert_int_gt(client_stat(ctl, "echo") - echo0, 200);
+	ck_assert_int_eq(client_stat(ctl, "too-long"), toolong0);
+	/* The flood ends; the server is fine. */
+	close(flood);
+	ck_assert_int_eq(wait_stat(ctl, "connections_open", 1, 5), 1);
+	expect_reply(ctl, "PING\n", "PONG");
+	ck_assert_int_eq(client_stat(ctl, "pid"), pid);
+	close(ctl);
+}
+END_TEST
+
+START_TEST(echo_service_backpressure)
+{
+	int	ctl = connect_prime(), i;
+	int	flood = client_connect(server_port(&srv, "echo"));
+	long	pid = client_stat(ctl, "pid");
+	char	*chunk = malloc(MIB);
+
+	ck_assert_int_ge(flood, 0);
+	ck_assert_ptr_nonnull(chunk);
+	for (i = 0; i < MIB; i++)
+		chunk[i] = (char)('a' + i % 26);
+	/* The echo service writes back what it reads: the same brake. */
+	flood_and_watch(ctl, pid, flood, chunk, MIB, 100);
+	free(chunk);
 	close(flood);
 	ck_assert_int_eq(wait_stat(ctl, "connections_open", 1, 5), 1);
 	expect_reply(ctl, "PING\n", "PONG");
@@ -685,9 +724,10 @@ limits_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("overload");
-	tcase_add_unchecked_fixture(tc, start_plain, stop_servers);
+	tcase_add_unchecked_fixture(tc, start_overload, stop_servers);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, output_backpressure);
+	tcase_add_test(tc, echo_service_backpressure);
 	tcase_add_test(tc, burst_does_not_starve_others);
 	suite_add_tcase(s, tc);
 

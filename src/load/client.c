@@ -22,9 +22,15 @@
  * reported writable; only what the socket did not take is left to the
  * bufferevent. Reading is the bufferevent's.
  *
- * Every way a connection can end goes through client_close(c, kind): each
- * request in flight counts once as an error of that kind and as lost (one
- * error if none was in flight), and the client reconnects after a backoff
+ * A server may close a connection cleanly between requests (a graceful
+ * stop, a reload): a close (FIN) with no partial reply pending means the
+ * requests in flight were never read, so they go out again, in order, on a
+ * new connection, counted as `retried`, not as errors; their latency still
+ * counts from their first send. This is the keep-alive rule of HTTP clients
+ * and assumes requests are idempotent, as line-protocol lookups are.
+ * Every other way a connection can end goes through client_close(c, kind):
+ * each request in flight counts once as an error of that kind and as lost
+ * (one error if none was in flight), and the client reconnects after a backoff
  * (10 ms doubling to 200 ms; at once after a timeout) unless it has nothing
  * left to send. One timer serves, by state, the long start, the connect
  * deadline, the oldest request's deadline and the reconnect backoff; it is
@@ -73,12 +79,14 @@ struct client {
 	uint64_t		 conn_t0;
 	uint64_t		 backoff_ns;
 	bool			 exhausted;	/* closed loop: no more to send */
+	bool			 resend;	/* ring to send again on connect */
 };
 
 static void	client_connect(struct client *);
 static void	client_close(struct client *, enum load_err);
 static void	client_refill(struct client *, uint64_t);
 static void	client_check_done(struct client *);
+static void	client_resend(struct client *);
 static void	client_timer_cb(evutil_socket_t, short, void *);
 static void	client_send_cb(evutil_socket_t, short, void *);
 static void	client_read_cb(struct bufferevent *, void *);
@@ -392,6 +400,8 @@ client_up(struct client *c)
 {
 	c->state = C_UP;
 	evtimer_del(c->ev_timer);
+	if (c->resend)
+		client_resend(c);
 	if (c->o->mode == MODE_ONESHOT)
 		(void)client_send(c, c->conn_t0, true);
 	else
@@ -581,6 +591,45 @@ client_oneshot_end(struct client *c, short what)
 	client_close(c, LERR_CLOSED);
 }
 
+/* Send the requests of the ring again, oldest first, after a clean close. */
+static void
+client_resend(struct client *c)
+{
+	uint64_t timeout = client_timeout(c);
+	unsigned i;
+
+	c->resend = false;
+	for (i = 0; i < c->n; i++) {
+		if (c->is_long)
+			evbuffer_add(c->out, c->o->long_line, c->o->long_line_len);
+		else
+			evbuffer_add(c->out, c->o->line, c->o->line_len);
+		worker_retried(c->w, c->is_long,
+		    c->ring[(c->head + i) % c->cap].measured);
+	}
+	if (c->n > 0 && timeout != 0)
+		worker_arm(c->ev_timer, c->ring[c->head].t0 + timeout);
+}
+
+/*
+ * The server closed cleanly between replies: reconnect at once, and send
+ * what was in flight again. With nothing in flight and nothing more to
+ * send, the client is simply done.
+ */
+static void
+client_reopen(struct client *c)
+{
+	client_drop(c);
+	c->state = C_IDLE;
+	if (c->n == 0) {
+		client_retry(c, 0);
+		return;
+	}
+	c->resend = true;
+	c->state = C_BACKOFF;
+	worker_arm(c->ev_timer, load_now());
+}
+
 /* Connected, closed by the peer, or failed. */
 static void
 client_event_cb(struct bufferevent *bev, short what, void *arg)
@@ -593,11 +642,21 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (c->state == C_CONNECTING) {
-		client_connect_failed(c, err ? err : ECONNREFUSED);
+		/* Accepted, then closed cleanly before we saw it: try again. */
+		if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
+		    c->o->mode != MODE_ONESHOT)
+			client_reopen(c);
+		else
+			client_connect_failed(c, err ? err : ECONNREFUSED);
 		return;
 	}
 	if (c->o->mode == MODE_ONESHOT) {
 		client_oneshot_end(c, what);
+		return;
+	}
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) && !c->o->raw &&
+	    evbuffer_get_length(bufferevent_get_input(bev)) == 0) {
+		client_reopen(c);
 		return;
 	}
 	client_close(c, LERR_CLOSED);

@@ -117,6 +117,7 @@ struct tally {
 	uint64_t	ok;
 	uint64_t	sent;
 	uint64_t	lost;		/* sent, reply never came */
+	uint64_t	retried;	/* sent again after a clean close */
 	uint64_t	errors[LERR__MAX];
 };
 
@@ -140,6 +141,7 @@ void		 stats_free(struct stats *);
 void		 stats_merge(struct stats *, const struct stats *);
 void		 stats_ivl_reset(struct stats *);
 void		 stats_sent(struct stats *, bool, bool);
+void		 stats_retried(struct stats *, bool, bool);
 void		 stats_reply(struct stats *, bool, bool, uint64_t, int, uint64_t);
 void		 stats_error(struct stats *, bool, bool, enum load_err, bool,
 		    uint64_t);
@@ -235,6 +237,7 @@ bool		 worker_measured(const struct worker *, uint64_t);
 void		 worker_sent(struct worker *, bool, bool);
 void		 worker_reply(struct worker *, bool, bool, uint64_t, int,
 		    uint64_t);
+void		 worker_retried(struct worker *, bool, bool);
 void		 worker_error(struct worker *, bool, bool, enum load_err, bool,
 		    uint64_t);
 void		 worker_connect_errno(struct worker *, int);

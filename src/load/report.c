@@ -223,9 +223,10 @@ report_json(const struct summary *sum)
 	FILE *f = stdout;
 
 	fprintf(f, "{\"completed\":%llu,\"ok\":%llu,\"sent\":%llu,"
-	    "\"lost\":%llu,\"errors\":", (unsigned long long)t->completed,
-	    (unsigned long long)t->ok, (unsigned long long)t->sent,
-	    (unsigned long long)t->lost);
+	    "\"lost\":%llu,\"retried\":%llu,\"errors\":",
+	    (unsigned long long)t->completed, (unsigned long long)t->ok,
+	    (unsigned long long)t->sent, (unsigned long long)t->lost,
+	    (unsigned long long)t->retried);
 	report_json_errors(f, t);
 	fprintf(f, ",\"errors_total\":%llu,\"duration_s\":%.3f,\"rps\":%.1f,"
 	    "\"latency_us\":", (unsigned long long)tally_errors(t),
@@ -346,10 +347,10 @@ report_human(const struct summary *sum)
 		fprintf(f, "  %-11s %.3f s measured%s\n", "duration",
 		    sum->duration_s, sum->opts->warmup_s > 0 ?
 		    " (after the warmup)" : "");
-	fprintf(f, "  %-11s %llu completed (%llu ok), %llu sent, %llu lost\n",
-	    "requests", (unsigned long long)t->completed,
+	fprintf(f, "  %-11s %llu completed (%llu ok), %llu sent, %llu lost, "
+	    "%llu retried\n", "requests", (unsigned long long)t->completed,
 	    (unsigned long long)t->ok, (unsigned long long)t->sent,
-	    (unsigned long long)t->lost);
+	    (unsigned long long)t->lost, (unsigned long long)t->retried);
 	fprintf(f, "  %-11s %.1f req/s\n", "throughput", sum->duration_s > 0 ?
 	    (double)t->completed / sum->duration_s : 0.0);
 	report_human_latency(f, "latency", st->lat);

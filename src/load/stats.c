@@ -82,6 +82,13 @@ stats_sent(struct stats *st, bool is_long, bool measured)
 		st->ivl.sent++;
 }
 
+/* A request is sent again on a new connection after a clean close. */
+void
+stats_retried(struct stats *st, bool is_long, bool measured)
+{
+	stats_tally(st, is_long, measured)->retried++;
+}
+
 /* A reply came back after lat_us; err is an error kind or -1 for a good
  * reply. */
 void
@@ -155,6 +162,7 @@ tally_add(struct tally *dst, const struct tally *src)
 	dst->ok += src->ok;
 	dst->sent += src->sent;
 	dst->lost += src->lost;
+	dst->retried += src->retried;
 	for (i = 0; i < LERR__MAX; i++)
 		dst->errors[i] += src->errors[i];
 }

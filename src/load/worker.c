@@ -102,6 +102,13 @@ worker_sent(struct worker *w, bool is_long, bool measured)
 	stats_sent(&w->st, is_long, measured);
 }
 
+/* A request went out again after a clean close. */
+void
+worker_retried(struct worker *w, bool is_long, bool measured)
+{
+	stats_retried(&w->st, is_long, measured);
+}
+
 /* A reply came. */
 void
 worker_reply(struct worker *w, bool is_long, bool measured, uint64_t lat_us,

@@ -373,7 +373,7 @@ parse_lines(const char *data, size_t size)
 		/* A raw last piece loses every trailing line-end byte. */
 		while (nl == NULL && n > 0 && p[n - 1] == '\r')
 			n--;
-		/* Longer ones get "ERR too-long" before the parser sees them. */
+		/* Longer ones get "ERR too-long", never reaching the parser. */
 		if (n <= FUZZ_MAX_LINE)
 			parse_one(p, n);
 		if (nl == NULL)
