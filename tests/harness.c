@@ -18,6 +18,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -88,7 +89,7 @@ server_start(struct server *s, ...)
 {
 	const char	*argv[MAX_ARGS], *bin, *a;
 	va_list		 ap;
-	int		 n = 0, listen_given = 0, status, i;
+	int		 n = 0, listen_given = 0, status, i, fd;
 	static int	 seq;
 	double		 deadline;
 
@@ -97,6 +98,7 @@ server_start(struct server *s, ...)
 		bin = "./primed";
 	snprintf(s->port_file, sizeof(s->port_file), "/tmp/primed-test.%ld.%d",
 	    (long)getpid(), ++seq);
+	snprintf(s->log_file, sizeof(s->log_file), "%s.log", s->port_file);
 	unlink(s->port_file);
 	argv[n++] = bin;
 	va_start(ap, s);
@@ -119,6 +121,11 @@ server_start(struct server *s, ...)
 	if (s->pid == 0) {
 		/* Should the test die, its server follows. */
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if ((fd = open(s->log_file, O_WRONLY | O_CREAT | O_TRUNC,
+		    0644)) != -1) {
+			dup2(fd, STDERR_FILENO);
+			close(fd);
+		}
 		execv(bin, (char **)argv);
 		fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
 		_exit(127);
@@ -140,6 +147,34 @@ server_start(struct server *s, ...)
 	return -1;
 }
 
+/*
+ * After the server exited: show its log, and fail the whole test program
+ * if a sanitizer reported anything in any of its processes (a worker that
+ * aborts is respawned, so nothing else would notice).
+ */
+static void
+server_check_log(struct server *s)
+{
+	char	 line[1024];
+	FILE	*f;
+	int	 bad = 0;
+
+	if ((f = fopen(s->log_file, "r")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		fprintf(stderr, "  server: %s", line);
+		if (strstr(line, "Sanitizer") != NULL ||
+		    strstr(line, "runtime error:") != NULL)
+			bad = 1;
+	}
+	fclose(f);
+	unlink(s->log_file);
+	if (bad) {
+		fprintf(stderr, "FAIL: a sanitizer reported an error\n");
+		exit(1);
+	}
+}
+
 /* Wait up to t seconds for the server to exit; its exit status or -1. */
 int
 server_wait(struct server *s, double t)
@@ -153,6 +188,7 @@ server_wait(struct server *s, double t)
 		if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
 			s->pid = 0;
 			unlink(s->port_file);
+			server_check_log(s);
 			if (WIFEXITED(status))
 				return WEXITSTATUS(status);
 			return 128 + WTERMSIG(status);

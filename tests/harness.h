@@ -14,6 +14,7 @@
 struct server {
 	pid_t	 pid;
 	char	 port_file[64];
+	char	 log_file[80];		/* the server's stderr */
 	int	 nl;
 	char	 service[SERVER_MAX_LISTENERS][16];
 	char	 host[SERVER_MAX_LISTENERS][128];

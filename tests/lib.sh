@@ -35,6 +35,12 @@ stop_server() {
 	wait "$server_pid"
 	server_status=$?
 	server_pid=""
+	# A worker that aborts is respawned: only its log tells.
+	if grep -qE "Sanitizer|runtime error:" "$tmp/server.log" 2>/dev/null; then
+		cat "$tmp/server.log"
+		echo "FAIL: a sanitizer reported an error"
+		exit 1
+	fi
 }
 
 cleanup() {

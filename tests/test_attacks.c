@@ -678,9 +678,11 @@ END_TEST
 START_TEST(connect_reset_storm)
 {
 	enum { N = 500 };
-	int	ctl = connect_prime(), fds0 = open_fds(worker_pid), i, fd;
+	int	ctl = connect_prime(), fds0, i, fd;
 
-	ck_assert_int_gt(fds0, 0);
+	/* Count once ctl is in and earlier tests' connections are gone. */
+	ck_assert_int_eq(wait_stat(ctl, "connections_open", 1, 5), 1);
+	ck_assert_int_gt(fds0 = open_fds(worker_pid), 0);
 	/* Gone before the worker even looks: reset right after connect. */
 	for (i = 0; i < N; i++) {
 		fd = connect_prime();
@@ -700,10 +702,11 @@ END_TEST
 
 START_TEST(crowd_all_served)
 {
-	int	ctl = connect_prime(), fds0 = open_fds(worker_pid), i;
+	int	ctl = connect_prime(), fds0, i;
 	long	total0 = client_stat(ctl, "connections_total");
 
-	ck_assert_int_gt(fds0, 0);
+	ck_assert_int_eq(wait_stat(ctl, "connections_open", 1, 5), 1);
+	ck_assert_int_gt(fds0 = open_fds(worker_pid), 0);
 	raise_nofile();
 	for (i = 0; i < CROWD; i++) {
 		crowd[i] = client_connect(server_port(&srv, "prime"));
