@@ -39,7 +39,7 @@
 #define OUT_LOWAT	(64 * 1024)	/* and resume below this */
 #define IN_MIN		16384		/* input buffered ahead, at least */
 #define REQS_PER_EVENT	32		/* requests handled per turn */
-#define LINGER_SEC	2
+#define LINGER_MS	2000
 
 static void	conn_read_cb(struct bufferevent *, void *);
 static void	conn_write_cb(struct bufferevent *, void *);
@@ -508,23 +508,23 @@ conn_drain(struct conn *c)
 	conn_process(c);
 }
 
-/* Once a second: idle, slow-sender and linger deadlines. */
+/* A few times a second: idle, slow-sender and linger deadlines. */
 void
-conn_sweep(struct conn *c, time_t now)
+conn_sweep(struct conn *c, int64_t now)
 {
 	const struct config	*cfg = c->w->cfg;
 
 	if (c->lingering) {
-		if (now - c->linger_since >= LINGER_SEC)
+		if (now - c->linger_since >= LINGER_MS)
 			conn_close(c, "linger timeout");
 		return;
 	}
 	if (cfg->read_timeout_ms > 0 && c->partial_since != 0 &&
-	    (now - c->partial_since) * 1000 >= cfg->read_timeout_ms) {
+	    now - c->partial_since >= cfg->read_timeout_ms) {
 		conn_close(c, "read timeout");
 		return;
 	}
 	if (cfg->idle_timeout_ms > 0 && c->npending == 0 &&
-	    (now - c->last_active) * 1000 >= cfg->idle_timeout_ms)
+	    now - c->last_active >= cfg->idle_timeout_ms)
 		conn_close(c, "idle timeout");
 }

@@ -31,9 +31,11 @@
  * about as much as a few crossings, and is paid once per segment instead of
  * once per chunk.  Moving the split from 32768 down to 4096 and the
  * crossings of the larger primes out to L2 made the sieve 15-20% faster.
- * No bucket sieve: up to n ~ 1e10 the largest sieving prime (~500,000)
- * still hits every segment a few times, so every prime would be in every
- * bucket anyway.
+ * Primes from SPARSE_LIMIT up hit a segment fewer than 16 times: they skip
+ * the unrolled window and step one multiple at a time through a small
+ * table, which is cheaper to enter and leave.  No bucket sieve: up to
+ * n ~ 1e10 the largest sieving prime (~500,000) still hits every segment
+ * twice or more, so every prime would be in every bucket anyway.
  *
  * Presieve.  Multiples of 7..59 are not crossed off one by one: the
  * multiples of a group of primes repeat with the product of the primes as
@@ -67,6 +69,7 @@
 #define SIEVE_CHUNK	(32 * 1024)		/* bytes; fits L1 */
 #define SIEVE_SEGMENT	(4 * SIEVE_CHUNK)	/* bytes; fits L2 */
 #define SMALL_LIMIT	4096			/* primes sieved chunk-wise */
+#define SPARSE_LIMIT	65536			/* primes sieved one by one */
 
 /* Beyond this n, p_n outgrows the 29-bit offsets of struct sprime. */
 #define SIEVE_MAX_N	5000000000000000ULL
@@ -110,6 +113,7 @@ struct sprime {
 	uint32_t	 next;	/* next multiple: offset << 3 | window index */
 };
 
+/* A bit counter over a buffer whose length is a multiple of 8. */
 typedef uint64_t (*count_fn)(const uint8_t *, size_t);
 
 struct sieve {
@@ -121,6 +125,7 @@ struct sieve {
 	struct sprime	*sp;		/* sieving primes, grouped by class */
 	size_t		 first[8];	/* class c is sp[first[c] .. end[c]) */
 	size_t		 small[8];	/* ... small primes end here */
+	size_t		 dense[8];	/* ... primes below SPARSE_LIMIT */
 	size_t		 active[8];	/* ... those in use end here */
 	size_t		 end[8];
 
@@ -323,11 +328,68 @@ CROSS_FN(19)
 CROSS_FN(23)
 CROSS_FN(29)
 
-/* Crossing function by wheel index of the class. */
-static void (*const cross_fn[8])(uint8_t *, size_t, struct sprime *,
-    size_t) = {
+/*
+ * cross_class for primes with few multiples in seg: one multiple per turn,
+ * the step to the next from a table, no window unrolled.
+ */
+static inline __attribute__((always_inline)) void
+cross_sparse(uint8_t *seg, size_t len, struct sprime *sp, size_t n,
+    const unsigned r)
+{
+	/* Step from multiple k to k + 1: a * gap[k] + carry[k] bytes. */
+	static const uint8_t	 gap[8] = { 6, 4, 2, 4, 2, 4, 6, 2 };
+	const uint8_t		 carry[8] = {
+		CARRY(r, 7), CARRY(r, 11) - CARRY(r, 7),
+		CARRY(r, 13) - CARRY(r, 11), CARRY(r, 17) - CARRY(r, 13),
+		CARRY(r, 19) - CARRY(r, 17), CARRY(r, 23) - CARRY(r, 19),
+		CARRY(r, 29) - CARRY(r, 23), r - CARRY(r, 29)
+	};
+	const uint8_t		 mask[8] = {
+		MASK(r, 1), MASK(r, 7), MASK(r, 11), MASK(r, 13),
+		MASK(r, 17), MASK(r, 19), MASK(r, 23), MASK(r, 29)
+	};
+	size_t			 a, i;
+	unsigned		 k;
+
+	for (; n > 0; n--, sp++) {
+		a = sp->a;
+		i = sp->next >> 3;
+		k = sp->next & 7;
+		while (i < len) {
+			seg[i] &= mask[k];
+			i += a * gap[k] + carry[k];
+			k = (k + 1) & 7;
+		}
+		sp->next = (uint32_t)((i - len) << 3 | k);
+	}
+}
+
+/* One sparse crossing function per residue class. */
+#define SPARSE_FN(r)							\
+static void								\
+sparse_##r(uint8_t *seg, size_t len, struct sprime *sp, size_t n)	\
+{									\
+	cross_sparse(seg, len, sp, n, r);				\
+}
+SPARSE_FN(1)
+SPARSE_FN(7)
+SPARSE_FN(11)
+SPARSE_FN(13)
+SPARSE_FN(17)
+SPARSE_FN(19)
+SPARSE_FN(23)
+SPARSE_FN(29)
+
+typedef void (*cross_func)(uint8_t *, size_t, struct sprime *, size_t);
+
+/* Crossing functions by wheel index of the class. */
+static const cross_func cross_fn[8] = {
 	cross_1, cross_7, cross_11, cross_13,
 	cross_17, cross_19, cross_23, cross_29
+};
+static const cross_func sparse_fn[8] = {
+	sparse_1, sparse_7, sparse_11, sparse_13,
+	sparse_17, sparse_19, sparse_23, sparse_29
 };
 
 /* Count the set bits of buf[0 .. len), len a multiple of 8. */
@@ -422,7 +484,8 @@ sieve_primes(struct sieve *s, uint64_t limit)
 	for (i = 0; i < n; i++)
 		cnt[wheel_index(v[i] % 30)]++;
 	for (c = 0, i = 0; c < 8; c++) {
-		s->first[c] = s->active[c] = s->small[c] = at[c] = i;
+		s->first[c] = s->active[c] = s->small[c] = s->dense[c] = i;
+		at[c] = i;
 		i += cnt[c];
 		s->end[c] = i;
 	}
@@ -432,6 +495,8 @@ sieve_primes(struct sieve *s, uint64_t limit)
 		s->sp[at[c]].next = 0;
 		if (v[i] < SMALL_LIMIT)
 			s->small[c] = at[c] + 1;
+		if (v[i] < SPARSE_LIMIT)
+			s->dense[c] = at[c] + 1;
 		at[c]++;
 	}
 	free(v);
@@ -604,7 +669,7 @@ sieve_activate(struct sieve *s)
 static void
 sieve_segment(struct sieve *s)
 {
-	size_t		 off, len, c, nsmall;
+	size_t		 off, len, c, nsmall, dense_end;
 
 	sieve_activate(s);
 	for (off = 0; off < s->seglen; off += len) {
@@ -620,9 +685,14 @@ sieve_segment(struct sieve *s)
 		}
 	}
 	for (c = 0; c < 8; c++) {
-		if (s->active[c] > s->small[c])
+		dense_end = s->active[c] < s->dense[c] ? s->active[c] :
+		    s->dense[c];
+		if (dense_end > s->small[c])
 			cross_fn[c](s->seg, s->seglen, s->sp + s->small[c],
-			    s->active[c] - s->small[c]);
+			    dense_end - s->small[c]);
+		if (s->active[c] > s->dense[c])
+			sparse_fn[c](s->seg, s->seglen, s->sp + s->dense[c],
+			    s->active[c] - s->dense[c]);
 	}
 }
 

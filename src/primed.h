@@ -279,9 +279,9 @@ struct conn {
 	uint64_t		 next_seq;
 	size_t			 inleft;	/* input bytes already counted */
 	size_t			 drain_left;	/* input read before the stop */
-	time_t			 last_active;
-	time_t			 partial_since;	/* a request half read */
-	time_t			 linger_since;
+	int64_t			 last_active;	/* ms, worker_now() */
+	int64_t			 partial_since;	/* a request half read */
+	int64_t			 linger_since;
 	unsigned		 resume_queued:1;
 	unsigned		 busy:1;	/* inside conn_process */
 	unsigned		 draining:1;	/* graceful stop began */
@@ -295,7 +295,7 @@ void	 conn_accept(struct worker *, const struct listen_conf *, int);
 void	 conn_close(struct conn *, const char *);
 void	 conn_process(struct conn *);
 void	 conn_drain(struct conn *);
-void	 conn_sweep(struct conn *, time_t);
+void	 conn_sweep(struct conn *, int64_t);
 struct pending *conn_defer(struct conn *);
 struct pending *conn_find(struct conn *, uint64_t, struct job *);
 void	 conn_reply(struct conn *, const char *, size_t);
@@ -349,7 +349,7 @@ int	 worker_add_conn(struct worker *, struct conn *);
 void	 worker_del_conn(struct worker *, struct conn *);
 struct conn *worker_find_conn(struct worker *, int, uint64_t);
 void	 worker_resume(struct worker *, struct conn *);
-time_t	 worker_now(struct worker *);
+int64_t	 worker_now(struct worker *);
 
 /* master.c */
 int	 master_main(struct config *, int, char **);

@@ -27,14 +27,17 @@
 
 #include "primed.h"
 
-/* Seconds on a cheap monotonic clock, for idle and read deadlines. */
-time_t
+/*
+ * Milliseconds on a cheap monotonic clock, for idle and read deadlines;
+ * never 0, which marks "not set".
+ */
+int64_t
 worker_now(struct worker *w)
 {
 	struct timespec	ts;
 
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return ts.tv_sec;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1;
 }
 
 /* Index c by its fd, growing the table as fds grow. */
@@ -112,13 +115,13 @@ worker_resume_cb(evutil_socket_t fd, short what, void *arg)
 		event_active(w->ev_resume, EV_READ, 1);
 }
 
-/* Once a second: close idle, slow and lingering connections. */
+/* Four times a second: close idle, slow and lingering connections. */
 static void
 worker_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker	*w = arg;
 	struct conn	*c, *next;
-	time_t		 now = worker_now(w);
+	int64_t		 now = worker_now(w);
 
 	for (c = TAILQ_FIRST(&w->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
@@ -165,7 +168,7 @@ worker_hup(evutil_socket_t sig, short what, void *arg)
 static int
 worker_setup(struct worker *w, const struct worker_spec *spec)
 {
-	struct timeval	 sec = { 1, 0 };
+	struct timeval	 sweep = { 0, 250000 };
 	int		 i;
 
 	if ((w->base = event_base_new()) == NULL)
@@ -183,7 +186,7 @@ worker_setup(struct worker *w, const struct worker_spec *spec)
 	evsignal_add(w->ev_term, NULL);
 	evsignal_add(w->ev_int, NULL);
 	evsignal_add(w->ev_hup, NULL);
-	event_add(w->ev_sweep, &sec);
+	event_add(w->ev_sweep, &sweep);
 	if (w->cfg->compute == COMPUTE_POOL && (w->queue = queue_create(
 	    w->base, w->cfg->threads, w->cfg->queue_limit, w->cfg->pool_nice,
 	    w->st, command_job_done, w)) == NULL)

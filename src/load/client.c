@@ -11,7 +11,10 @@
  *                once its intended time has come and a slot is free;
  *                latency counts from the intended time;
  *   one shot     connect, send, read until the server closes; latency
- *                counts from the start of the connect.
+ *                counts from the start of the connect;
+ *   idle         connect, send nothing, hold the connection until the run
+ *                stops; a connection that fails or is closed is not
+ *                reopened.
  * Long clients are closed-loop clients of the long request, one at a time,
  * started at --long-at and counted apart.
  *
@@ -200,7 +203,8 @@ client_wants_socket(const struct client *c)
 static void
 client_retry(struct client *c, uint64_t delay_ns)
 {
-	if (c->o->mode == MODE_ONESHOT || !client_wants_socket(c)) {
+	if (c->o->mode == MODE_ONESHOT || c->o->mode == MODE_IDLE ||
+	    !client_wants_socket(c)) {
 		if (c->is_long) {
 			client_drop(c);
 			c->state = C_IDLE;
@@ -400,6 +404,10 @@ client_up(struct client *c)
 {
 	c->state = C_UP;
 	evtimer_del(c->ev_timer);
+	if (c->o->mode == MODE_IDLE) {
+		worker_connected(c->w);
+		return;
+	}
 	if (c->resend)
 		client_resend(c);
 	if (c->o->mode == MODE_ONESHOT)
@@ -644,7 +652,7 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (c->state == C_CONNECTING) {
 		/* Accepted, then closed cleanly before we saw it: try again. */
 		if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
-		    c->o->mode != MODE_ONESHOT)
+		    c->o->mode != MODE_ONESHOT && c->o->mode != MODE_IDLE)
 			client_reopen(c);
 		else
 			client_connect_failed(c, err ? err : ECONNREFUSED);
@@ -652,6 +660,10 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (c->o->mode == MODE_ONESHOT) {
 		client_oneshot_end(c, what);
+		return;
+	}
+	if (c->o->mode == MODE_IDLE) {
+		client_close(c, LERR_CLOSED);
 		return;
 	}
 	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) && !c->o->raw &&
@@ -719,6 +731,10 @@ client_stop(struct client *c)
 {
 	if (c->state == C_DONE || c->o->mode == MODE_ONESHOT)
 		return;		/* one shots end by themselves, or by abort */
+	if (c->o->mode == MODE_IDLE) {
+		client_finish(c);	/* held long enough: close */
+		return;
+	}
 	if (c->is_long) {
 		if (c->n == 0) {
 			client_drop(c);

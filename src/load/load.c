@@ -23,7 +23,7 @@ enum {
 	OPT_HOST = 256, OPT_PORT, OPT_WARMUP, OPT_TIMEOUT, OPT_REQUEST,
 	OPT_EXPECT, OPT_PIPELINE, OPT_RATE, OPT_LONG, OPT_LONG_AT,
 	OPT_LONG_CONNECTIONS, OPT_LONG_TIMEOUT, OPT_RAW, OPT_ONESHOT, OPT_JSON,
-	OPT_CSV, OPT_FAIL_ON_ERR_REPLY, OPT_CRLF, OPT_VERSION
+	OPT_CSV, OPT_FAIL_ON_ERR_REPLY, OPT_CRLF, OPT_VERSION, OPT_IDLE
 };
 
 static const struct option load_longopts[] = {
@@ -45,6 +45,7 @@ static const struct option load_longopts[] = {
 	{ "long-timeout",	required_argument, NULL, OPT_LONG_TIMEOUT },
 	{ "raw",		no_argument,	   NULL, OPT_RAW },
 	{ "oneshot",		no_argument,	   NULL, OPT_ONESHOT },
+	{ "idle",		no_argument,	   NULL, OPT_IDLE },
 	{ "crlf",		no_argument,	   NULL, OPT_CRLF },
 	{ "json",		no_argument,	   NULL, OPT_JSON },
 	{ "csv",		required_argument, NULL, OPT_CSV },
@@ -58,7 +59,7 @@ static const struct option load_longopts[] = {
 /* Which options were given, for the checks that combine them. */
 struct load_seen {
 	bool	port, requests, warmup, pipeline, long_at, long_connections;
-	bool	long_timeout;
+	bool	long_timeout, oneshot, idle;
 };
 
 /* Print the usage text to f. */
@@ -89,6 +90,8 @@ load_usage(FILE *f)
 "      --long-timeout MS  ... with this timeout (default none)\n"
 "      --raw              no line end; each read is one reply\n"
 "      --oneshot          each connection: connect, send, read until closed\n"
+"      --idle             open the connections, send nothing, hold them for\n"
+"                         -d SEC (or until SIGINT), then close them\n"
 "      --crlf             end requests with CR LF instead of LF\n"
 "      --json             print the summary as one line of JSON\n"
 "      --csv FILE         write the per-second rows to FILE\n"
@@ -301,6 +304,12 @@ load_check(struct load_opts *o, const struct load_seen *seen)
 	    o->long_request != NULL || seen->requests || seen->warmup))
 		load_die("--oneshot goes with none of --rate, --pipeline, "
 		    "--long, --requests, --warmup");
+	if (seen->idle && (seen->oneshot || o->rate > 0 || seen->pipeline ||
+	    o->long_request != NULL || seen->requests || seen->warmup))
+		load_die("--idle goes with none of --oneshot, --rate, "
+		    "--pipeline, --long, --requests, --warmup");
+	if (seen->idle)
+		o->mode = MODE_IDLE;
 	if (o->mode != MODE_ONESHOT && o->rate > 0)
 		o->mode = MODE_OPEN;
 	if (o->threads > o->connections)
@@ -336,6 +345,10 @@ load_parse(struct load_opts *o, int argc, char **argv)
 			break;
 		case OPT_ONESHOT:
 			o->mode = MODE_ONESHOT;
+			seen.oneshot = true;
+			break;
+		case OPT_IDLE:
+			seen.idle = true;
 			break;
 		case OPT_CRLF:
 			o->crlf = true;

@@ -64,7 +64,7 @@ enum load_err {
 	LERR__MAX
 };
 
-enum load_mode	{ MODE_CLOSED, MODE_OPEN, MODE_ONESHOT };
+enum load_mode	{ MODE_CLOSED, MODE_OPEN, MODE_ONESHOT, MODE_IDLE };
 
 /* load.c: the command line, validated. */
 struct load_opts {
@@ -130,6 +130,7 @@ struct stats {
 	uint64_t	 long_abandoned; /* long requests cut by the end */
 	uint64_t	 last_ns;	/* last measured outcome */
 	uint64_t	 last_any_ns;	/* last outcome of any request */
+	uint64_t	 connected;	/* connections established */
 	int		 connect_errno;
 	struct tally	 ivl;		/* this second, warmup included */
 	uint64_t	 ivl_long;
@@ -241,6 +242,7 @@ void		 worker_retried(struct worker *, bool, bool);
 void		 worker_error(struct worker *, bool, bool, enum load_err, bool,
 		    uint64_t);
 void		 worker_connect_errno(struct worker *, int);
+void		 worker_connected(struct worker *);
 void		 worker_abandoned(struct worker *, uint64_t);
 void		 worker_client_done(struct worker *);
 

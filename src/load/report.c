@@ -174,6 +174,8 @@ report_mode(const struct load_opts *o)
 {
 	if (o->mode == MODE_ONESHOT)
 		return "oneshot";
+	if (o->mode == MODE_IDLE)
+		return "idle";
 	return o->mode == MODE_OPEN ? "open" : "closed";
 }
 
@@ -237,6 +239,9 @@ report_json(const struct summary *sum)
 	report_json_settings(f, sum);
 	if (sum->opts->mode == MODE_ONESHOT)
 		fprintf(f, ",\"wall_s\":%.3f", sum->wall_s);
+	if (sum->opts->mode == MODE_IDLE)
+		fprintf(f, ",\"connected\":%llu",
+		    (unsigned long long)st->connected);
 	if (sum->opts->warmup_s > 0)
 		fprintf(f, ",\"warmup\":{\"completed\":%llu,\"errors\":%llu}",
 		    (unsigned long long)st->warm.completed,
@@ -302,6 +307,8 @@ report_human_head(FILE *f, const struct summary *sum)
 
 	if (o->mode == MODE_OPEN)
 		snprintf(how, sizeof(how), "open loop at %g req/s", o->rate);
+	else if (o->mode == MODE_IDLE)
+		snprintf(how, sizeof(how), "idle");
 	else
 		snprintf(how, sizeof(how), "%s",
 		    o->mode == MODE_ONESHOT ? "one shot" : "closed loop");
@@ -340,6 +347,13 @@ report_human(const struct summary *sum)
 	FILE *f = stdout;
 
 	report_human_head(f, sum);
+	if (sum->opts->mode == MODE_IDLE) {
+		fprintf(f, "  %-11s %llu of %u, held %.3f s\n", "connected",
+		    (unsigned long long)st->connected, sum->opts->connections,
+		    sum->duration_s);
+		report_human_errors(f, "errors", t, st->connect_errno);
+		return;
+	}
 	if (sum->opts->mode == MODE_ONESHOT)
 		fprintf(f, "  %-11s %.3f s for all connections\n", "wall time",
 		    sum->wall_s);

@@ -387,6 +387,9 @@ run_status(const struct load_opts *o, const struct stats *st)
 	const struct tally *t[2] = { &st->main, &st->lng };
 	int i;
 
+	if (o->mode == MODE_IDLE)
+		return st->connected == o->connections &&
+		    tally_errors(&st->main) == 0 ? LOAD_EXIT_OK : LOAD_EXIT_FAIL;
 	if (st->main.completed == 0)
 		return LOAD_EXIT_FAIL;
 	for (i = 0; i < 2; i++) {

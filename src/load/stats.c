@@ -47,6 +47,7 @@ stats_merge(struct stats *dst, const struct stats *src)
 	hist_merge(dst->lat, src->lat);
 	hist_merge(dst->long_lat, src->long_lat);
 	dst->long_abandoned += src->long_abandoned;
+	dst->connected += src->connected;
 	if (src->last_ns > dst->last_ns)
 		dst->last_ns = src->last_ns;
 	if (src->last_any_ns > dst->last_any_ns)

@@ -134,6 +134,13 @@ worker_connect_errno(struct worker *w, int err)
 	w->st.connect_errno = err;
 }
 
+/* A connection was established. */
+void
+worker_connected(struct worker *w)
+{
+	w->st.connected++;
+}
+
 /* Long requests cut short by the end of the run. */
 void
 worker_abandoned(struct worker *w, uint64_t n)
