@@ -792,7 +792,8 @@ config_listen_host(struct listen_conf *lc, char *addr, char *err,
 			return NULL;
 		}
 		*end = '\0';
-		if (!config_host6_ok(addr + 1)) {
+		if (strlen(addr + 1) >= sizeof(lc->host) ||
+		    !config_host6_ok(addr + 1)) {
 			snprintf(err, errlen, "\"%s\" is not an IPv6 address",
 			    addr + 1);
 			return NULL;
@@ -994,16 +995,24 @@ config_load_file(struct config *cfg, const char *path, char *err,
     size_t errlen)
 {
 	FILE	*fp;
-	char	 line[LINE_MAX_FILE], msg[MSG_MAX];
+	char	*line = NULL, msg[MSG_MAX];
+	size_t	 cap = 0, n;
+	ssize_t	 len;
 	int	 lineno = 0, rc = 0;
 
 	if ((fp = fopen(path, "r")) == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	while (rc == 0 && fgets(line, sizeof(line), fp) != NULL) {
+	while (rc == 0 && (len = getline(&line, &cap, fp)) != -1) {
 		lineno++;
-		if (strchr(line, '\n') == NULL && !feof(fp)) {
+		n = (size_t)len;
+		if (n > 0 && line[n - 1] == '\n')
+			n--;
+		if (memchr(line, '\0', n) != NULL) {
+			snprintf(msg, sizeof(msg), "NUL byte in the line");
+			rc = -1;
+		} else if (n > LINE_MAX_FILE - 2) {
 			snprintf(msg, sizeof(msg), "line longer than %d bytes",
 			    LINE_MAX_FILE - 2);
 			rc = -1;
@@ -1016,6 +1025,7 @@ config_load_file(struct config *cfg, const char *path, char *err,
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		rc = -1;
 	}
+	free(line);
 	fclose(fp);
 	return rc;
 }
