@@ -714,6 +714,44 @@ file_fails(const char *text, const char *rest)
 	ck_assert_str_eq(err, want);
 }
 
+/* A NUL byte in a line is refused, wherever the line is (fuzzer finding). */
+START_TEST(test_file_nul_byte)
+{
+	static const char *texts[] = {
+		"workers = 4\0junk\nthreads = 2\n",	/* a short line */
+		"threads = 2\nworkers = 4\0junk",	/* the last, unended */
+		"\0",
+	};
+	static const size_t lens[] = { 29, 28, 1 };
+	struct config	cfg;
+	char		path[64], err[ERRLEN];
+	size_t		i;
+	int		fd;
+
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		snprintf(path, sizeof(path), "/tmp/test_config.XXXXXX");
+		ck_assert_int_ne(fd = mkstemp(path), -1);
+		ck_assert_int_eq(write(fd, texts[i], lens[i]), (ssize_t)lens[i]);
+		close(fd);
+		config_defaults(&cfg);
+		ck_assert_int_eq(config_load_file(&cfg, path, err, ERRLEN), -1);
+		ck_assert_msg(strstr(err, "NUL byte") != NULL, "%s", err);
+		unlink(path);
+	}
+}
+END_TEST
+
+/* An IPv6 zone too long to keep is refused, not cut (fuzzer finding). */
+START_TEST(test_listen_long_zone)
+{
+	struct listen_conf	lc;
+	char			spec[400], err[ERRLEN];
+
+	snprintf(spec, sizeof(spec), "prime=[fe80::1%%%0270d]:80", 0);
+	ck_assert_int_eq(config_parse_listen(&lc, spec, err, sizeof(err)), -1);
+}
+END_TEST
+
 START_TEST(test_file_bad)
 {
 	file_fails("# ok\nworkers = 2\nwrokers = 4\n",
@@ -1159,6 +1197,8 @@ config_suite(void)
 	tc = tcase_create("file");
 	tcase_add_test(tc, test_file_good);
 	tcase_add_test(tc, test_file_bad);
+	tcase_add_test(tc, test_file_nul_byte);
+	tcase_add_test(tc, test_listen_long_zone);
 	tcase_add_test(tc, test_file_long_line);
 	tcase_add_test(tc, test_file_missing);
 	tcase_add_test(tc, test_sample_conf);
