@@ -383,3 +383,21 @@ client_stat(int fd, const char *key)
 		return -1;
 	return atol(p + strlen(pat));
 }
+
+/* n copies of "ECHO <size x's>\n" in one buffer (caller frees). */
+char *
+client_echo_batch(int n, size_t size, size_t *lenp)
+{
+	size_t	one = 5 + size + 1, i;
+	char	*buf;
+
+	if ((buf = malloc(one * (size_t)n)) == NULL)
+		abort();
+	for (i = 0; i < (size_t)n; i++) {
+		memcpy(buf + i * one, "ECHO ", 5);
+		memset(buf + i * one + 5, 'x', size);
+		buf[i * one + one - 1] = '\n';
+	}
+	*lenp = one * (size_t)n;
+	return buf;
+}

@@ -35,6 +35,7 @@ int	 client_line(int, char *, size_t);
 int	 client_ask(int, const char *, char *, size_t);
 int	 client_eof(int, double);
 long	 client_stat(int, const char *);
+char	*client_echo_batch(int, size_t, size_t *);
 double	 now_s(void);
 void	 sleep_s(double);
 

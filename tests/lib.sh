@@ -60,10 +60,11 @@ workers() {
 	pgrep -P "$server_pid" | sort
 }
 
-# ask REQUEST: one request on a fresh connection, its reply on stdout.
+# ask REQUEST [PORT]: one request on a fresh connection (to the server's
+# first port unless told), its reply on stdout.
 ask() {
 	local reply
-	exec 3<>"/dev/tcp/127.0.0.1/$port" || return 1
+	exec 3<>"/dev/tcp/127.0.0.1/${2:-$port}" || return 1
 	printf '%s\n' "$1" >&3
 	IFS= read -r -t 5 reply <&3
 	exec 3<&- 3>&-

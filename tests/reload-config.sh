@@ -15,16 +15,6 @@ free_port() {
 	fail "no free port"
 }
 
-# ask_port PORT REQUEST: ask on 127.0.0.1:PORT.
-ask_port() {
-	local reply
-	exec 4<>"/dev/tcp/127.0.0.1/$1" || return 1
-	printf '%s\n' "$2" >&4
-	IFS= read -r -t 5 reply <&4
-	exec 4<&- 4>&-
-	printf '%s\n' "$reply"
-}
-
 a=$(free_port)
 b=$(free_port)
 conf="$tmp/primed.conf"
@@ -34,21 +24,21 @@ printf 'workers = 2\nlisten = prime=127.0.0.1:%s\n' "$a" >"$conf"
     2>>"$tmp/server.log" >/dev/null &
 server_pid=$!
 for _ in $(seq 1 500); do [ -s "$tmp/port" ] && break; sleep 0.02; done
-[ "$(ask_port "$a" 'PRIME 10')" = 29 ] || fail "not serving on $a"
+[ "$(ask 'PRIME 10' "$a")" = 29 ] || fail "not serving on $a"
 
 # Move to port b: b serves, a stops once the old workers are gone.
 printf 'workers = 2\nlisten = prime=127.0.0.1:%s\n' "$b" >"$conf"
 kill -HUP "$server_pid"
 for _ in $(seq 1 300); do
-	[ "$(ask_port "$b" 'PRIME 10' 2>/dev/null)" = 29 ] && break
+	[ "$(ask 'PRIME 10' "$b" 2>/dev/null)" = 29 ] && break
 	sleep 0.02
 done
-[ "$(ask_port "$b" 'PRIME 10')" = 29 ] || fail "not serving on $b after reload"
+[ "$(ask 'PRIME 10' "$b")" = 29 ] || fail "not serving on $b after reload"
 for _ in $(seq 1 300); do
-	ask_port "$a" PING >/dev/null 2>&1 || break
+	ask PING "$a" >/dev/null 2>&1 || break
 	sleep 0.02
 done
-ask_port "$a" PING >/dev/null 2>&1 && fail "still listening on $a"
+ask PING "$a" >/dev/null 2>&1 && fail "still listening on $a"
 grep -q "prime 127.0.0.1:$b" "$tmp/port" || fail "port file not updated"
 
 # A broken file: logged, and the running configuration keeps serving.
@@ -58,7 +48,7 @@ kill -HUP "$server_pid"
 sleep 0.5
 grep -q "primed.conf:2" "$tmp/server.log" || fail "bad config not logged"
 [ "$(workers)" = "$before" ] || fail "workers replaced on a bad config"
-[ "$(ask_port "$b" 'PRIME 10')" = 29 ] || fail "not serving after a bad reload"
+[ "$(ask 'PRIME 10' "$b")" = 29 ] || fail "not serving after a bad reload"
 stop_server
 [ "$server_status" = 0 ] || fail "exit status $server_status"
 echo "1 passed, 0 failed"

@@ -200,23 +200,6 @@ wait_fds(long pid, int want, double t)
 	return n;
 }
 
-/* n copies of "ECHO <size x's>\n" in one buffer (caller frees). */
-static char *
-echo_batch(int n, size_t size, size_t *lenp)
-{
-	size_t	one = 5 + size + 1, i;
-	char	*buf;
-
-	ck_assert_ptr_nonnull(buf = malloc(one * (size_t)n));
-	for (i = 0; i < (size_t)n; i++) {
-		memcpy(buf + i * one, "ECHO ", 5);
-		memset(buf + i * one + 5, 'x', size);
-		buf[i * one + one - 1] = '\n';
-	}
-	*lenp = one * (size_t)n;
-	return buf;
-}
-
 /*
  * The worker that served everything so far still does: a fresh client
  * gets PONG, STATS names the same pid, and it is the server's only child.
@@ -575,7 +558,7 @@ START_TEST(reset_mid_reply)
 	long	echo0 = client_stat(ctl, "echo");
 	long	toolong0 = client_stat(ctl, "too-long");
 	size_t	len, sent;
-	char	*batch = echo_batch(4000, ECHO_TEXT, &len);
+	char	*batch = client_echo_batch(4000, ECHO_TEXT, &len);
 
 	/* Four megabytes of ECHO, never read, then a reset. */
 	sent = send_until_stuck(fd, batch, len, 0.3);
@@ -660,7 +643,7 @@ START_TEST(quit_behind_unread_replies)
 	enum { N = 1000 };	/* a megabyte of replies */
 	int	fd = connect_prime();
 	size_t	len, sent;
-	char	*batch = echo_batch(N, ECHO_TEXT, &len);
+	char	*batch = client_echo_batch(N, ECHO_TEXT, &len);
 
 	/* The client reads nothing until well after its QUIT. */
 	sent = send_until_stuck(fd, batch, len, 1.0);
@@ -680,7 +663,7 @@ START_TEST(half_close_behind_unread_replies)
 	enum { N = 1000 };
 	int	fd = connect_prime();
 	size_t	len, sent;
-	char	*batch = echo_batch(N, ECHO_TEXT, &len);
+	char	*batch = client_echo_batch(N, ECHO_TEXT, &len);
 
 	sent = send_until_stuck(fd, batch, len, 1.0);
 	free(batch);

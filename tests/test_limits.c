@@ -159,23 +159,6 @@ send_until_stuck(int fd, const char *buf, size_t len, double stall)
 	return sent;
 }
 
-/* n copies of "ECHO <size x's>\n" in one buffer (caller frees). */
-static char *
-echo_batch(int n, size_t size, size_t *lenp)
-{
-	size_t	one = 5 + size + 1, i;
-	char	*buf;
-
-	ck_assert_ptr_nonnull(buf = malloc(one * (size_t)n));
-	for (i = 0; i < (size_t)n; i++) {
-		memcpy(buf + i * one, "ECHO ", 5);
-		memset(buf + i * one + 5, 'x', size);
-		buf[i * one + one - 1] = '\n';
-	}
-	*lenp = one * (size_t)n;
-	return buf;
-}
-
 /* The resident set of process pid in bytes, from /proc; -1 if unknown. */
 static long
 rss_bytes(long pid)
@@ -398,7 +381,7 @@ START_TEST(output_backpressure)
 	long	echo0 = client_stat(ctl, "echo");
 	long	toolong0 = client_stat(ctl, "too-long");
 	size_t	len;
-	char	*chunk = echo_batch(CHUNK, ECHO_TEXT, &len);
+	char	*chunk = client_echo_batch(CHUNK, ECHO_TEXT, &len);
 
 	ck_assert_int_gt(pid, 0);
 	flood_and_watch(ctl, pid, flood, chunk, len, CHUNKS);
