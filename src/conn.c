@@ -387,6 +387,8 @@ conn_process(struct conn *c)
 	struct evbuffer	*in = bufferevent_get_input(c->bev);
 	int		 budget = REQS_PER_EVENT, rc = 1;
 
+	if (c->lingering)
+		return;		/* only reading out what the client still sends */
 	c->busy = 1;
 	while (evbuffer_get_length(in) > 0 && conn_can_take(c)) {
 		if (c->draining && c->drain_left == 0 && c->w->retiring) {
