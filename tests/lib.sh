@@ -61,15 +61,14 @@ workers() {
 }
 
 # ask REQUEST [PORT]: one request on a fresh connection (to the server's
-# first port unless told), its reply on stdout.
-ask() {
-	local reply
-	exec 3<>"/dev/tcp/127.0.0.1/${2:-$port}" || return 1
+# first port unless told), its reply on stdout. A subshell, because a
+# failed `exec` redirection ends the shell that runs it.
+ask() (
+	exec 3<>"/dev/tcp/127.0.0.1/${2:-$port}" || exit 1
 	printf '%s\n' "$1" >&3
 	IFS= read -r -t 5 reply <&3
-	exec 3<&- 3>&-
 	printf '%s\n' "$reply"
-}
+)
 
 # json_num FILE KEY: a top-level number from primed-load's JSON.
 json_num() {
