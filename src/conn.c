@@ -5,7 +5,10 @@
  * requests (line or raw framing) and hands each to command.c. Replies leave
  * in request order: a reply that is ready while nothing is pending goes
  * straight to the output, anything else waits in the pending FIFO until
- * every earlier reply has gone out.
+ * every earlier reply has gone out. The replies of one turn gather in
+ * c->out and leave in one write straight to the socket (conn_send); only
+ * what the socket does not take is left to the bufferevent, so a reply
+ * costs no epoll change and no extra loop turn.
  *
  * Reading stops (and resumes by itself) when the client has too many
  * requests in flight, when its unread output passes a high-water mark, or
@@ -75,8 +78,11 @@ conn_accept(struct worker *w, const struct listen_conf *lc, int fd)
 	c->last_active = worker_now(w);
 	TAILQ_INIT(&c->pending);
 	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL || worker_add_conn(w, c) == -1) {
+	c->out = evbuffer_new();
+	if (c->bev == NULL || c->out == NULL || worker_add_conn(w, c) == -1) {
 		log_warn("out of memory for a connection");
+		if (c->out != NULL)
+			evbuffer_free(c->out);
 		if (c->bev != NULL)
 			bufferevent_free(c->bev);
 		else
@@ -122,18 +128,36 @@ conn_close(struct conn *c, const char *reason)
 		TAILQ_REMOVE(&w->resume, c, resume_entry);
 	worker_del_conn(w, c);
 	bufferevent_free(c->bev);
+	evbuffer_free(c->out);
 	stats_sub(w->st, STAT_connections_open, 1);
 	free(c);
 }
 
-/* Put bytes on the wire side; counts the answered request. */
+/* Add a reply to this turn's output; counts the answered request. */
 static void
 conn_emit(struct conn *c, const char *buf, size_t len)
 {
 	if (len > 0)
-		bufferevent_write(c->bev, buf, len);
+		evbuffer_add(c->out, buf, len);
 	stats_add(c->w->st, STAT_requests, 1);
 	stats_add(c->w->st, STAT_bytes_out, len);
+}
+
+/*
+ * Write this turn's replies: straight to the socket when nothing waits
+ * before them; the rest (or all, behind earlier output) goes to the
+ * bufferevent, which writes it when the socket can take it. A write error
+ * is left for the bufferevent to find and report.
+ */
+static void
+conn_send(struct conn *c)
+{
+	if (evbuffer_get_length(c->out) == 0)
+		return;
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		(void)evbuffer_write(c->out, c->fd);
+	if (evbuffer_get_length(c->out) > 0)
+		bufferevent_write_buffer(c->bev, c->out);
 }
 
 /* True when the connection may take another request now. */
@@ -144,7 +168,7 @@ conn_can_take(struct conn *c)
 
 	return !c->done_reading && !c->finishing &&
 	    c->npending < c->w->cfg->max_inflight &&
-	    evbuffer_get_length(out) < OUT_HIWAT;
+	    evbuffer_get_length(out) + evbuffer_get_length(c->out) < OUT_HIWAT;
 }
 
 /* Shut the write side and read out the rest for a moment, then close. */
@@ -281,7 +305,10 @@ conn_complete(struct pending *p, const char *buf, size_t len)
 		return;
 	conn_flush(c);
 	/* Inside conn_process, the loop there decides what comes next. */
-	if (c->busy || conn_finish_if_done(c))
+	if (c->busy)
+		return;
+	conn_send(c);
+	if (conn_finish_if_done(c))
 		return;
 	/* A slot in the reply order came free: maybe reading can go on. */
 	if (c->inleft > 0 || !(bufferevent_get_enabled(c->bev) & EV_READ))
@@ -405,6 +432,7 @@ conn_process(struct conn *c)
 	}
 	c->busy = 0;
 	conn_flush(c);
+	conn_send(c);
 	c->inleft = evbuffer_get_length(in);
 	/* The read timeout runs only while a request is incomplete. */
 	if (c->inleft == 0 || rc != 0)
@@ -438,7 +466,8 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	}
 	if (c->lc->service == SVC_ECHO) {
 		stats_add(c->w->st, STAT_bytes_out, len);
-		bufferevent_write_buffer(bev, in);
+		evbuffer_add_buffer(c->out, in);
+		conn_send(c);
 		c->inleft = 0;
 		if (!conn_can_take(c))
 			bufferevent_disable(bev, EV_READ);

@@ -270,6 +270,7 @@ struct conn {
 	TAILQ_ENTRY(conn)	 resume_entry;
 	struct worker		*w;
 	struct bufferevent	*bev;
+	struct evbuffer		*out;		/* replies of this turn */
 	int			 fd;
 	uint64_t		 id;
 	const struct listen_conf *lc;
