@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "expect.h"
 
 #define CROWD		5000	/* connections opened at once */
 #define CROWD_LIMIT	"100"	/* --max-connections of the limited server */
@@ -52,65 +53,12 @@ connect_prime(void)
 	return fd;
 }
 
-/* Read one line and expect exactly want. */
-static void
-expect_line(int fd, const char *want)
-{
-	char	buf[4096];
-
-	ck_assert_msg(client_line(fd, buf, sizeof(buf)) >= 0,
-	    "no reply, want \"%s\"", want);
-	ck_assert_str_eq(buf, want);
-}
-
-/* Read one line and expect it to start with prefix. */
-static void
-expect_line_prefix(int fd, const char *prefix)
-{
-	char	buf[4096];
-
-	ck_assert_msg(client_line(fd, buf, sizeof(buf)) >= 0,
-	    "no reply, want \"%s...\"", prefix);
-	ck_assert_msg(strncmp(buf, prefix, strlen(prefix)) == 0,
-	    "got \"%s\", want \"%s...\"", buf, prefix);
-}
-
-/* Send len bytes of req and expect exactly the reply want. */
-static void
-expect_reply_n(int fd, const char *req, size_t len, const char *want)
-{
-	ck_assert_int_eq(client_send(fd, req, len), 0);
-	expect_line(fd, want);
-}
-
-/* Send req and expect exactly the reply want. */
-static void
-expect_reply(int fd, const char *req, const char *want)
-{
-	expect_reply_n(fd, req, strlen(req), want);
-}
-
 /* Send req and expect a reply starting with prefix. */
 static void
 expect_err(int fd, const char *req, const char *prefix)
 {
 	ck_assert_int_eq(client_sends(fd, req), 0);
 	expect_line_prefix(fd, prefix);
-}
-
-/* Expect the server to close fd cleanly (FIN, no reset) within t s. */
-static void
-expect_clean_close(int fd, double t)
-{
-	struct pollfd	pfd = { fd, POLLIN, 0 };
-	char		ch;
-	ssize_t		n;
-
-	ck_assert_msg(poll(&pfd, 1, (int)(t * 1000)) == 1,
-	    "not closed within %.1f s", t);
-	n = recv(fd, &ch, 1, 0);
-	ck_assert_msg(n == 0, "want EOF, got %s",
-	    n > 0 ? "more data" : strerror(errno));
 }
 
 /* 1 when fd stays open and silent for t seconds. */

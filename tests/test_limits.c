@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "expect.h"
 
 #define KIB		1024
 #define ECHO_TEXT	1000	/* "ECHO <text>" of about 1 KiB, under max-line */
@@ -40,37 +41,6 @@ static int
 connect_prime(void)
 {
 	return connect_to(&srv);
-}
-
-/* Read one line and expect exactly want. */
-static void
-expect_line(int fd, const char *want)
-{
-	char	buf[4096];
-
-	ck_assert_msg(client_line(fd, buf, sizeof(buf)) >= 0,
-	    "no reply, want \"%s\"", want);
-	ck_assert_str_eq(buf, want);
-}
-
-/* Read one line and expect it to start with prefix. */
-static void
-expect_line_prefix(int fd, const char *prefix)
-{
-	char	buf[4096];
-
-	ck_assert_msg(client_line(fd, buf, sizeof(buf)) >= 0,
-	    "no reply, want \"%s...\"", prefix);
-	ck_assert_msg(strncmp(buf, prefix, strlen(prefix)) == 0,
-	    "got \"%s\", want \"%s...\"", buf, prefix);
-}
-
-/* Send req and expect exactly the reply want. */
-static void
-expect_reply(int fd, const char *req, const char *want)
-{
-	ck_assert_int_eq(client_sends(fd, req), 0);
-	expect_line(fd, want);
 }
 
 /* PING on fd; the seconds the PONG took. */
@@ -107,19 +77,6 @@ peek_what(int fd)
 	buf[n] = '\0';
 	snprintf(msg, sizeof(msg), "data \"%.20s\"", buf);
 	return msg;
-}
-
-/* Expect the server to close fd cleanly (FIN, no reset) within t s. */
-static void
-expect_clean_close(int fd, double t)
-{
-	char	ch;
-	ssize_t	n;
-
-	ck_assert_msg(readable(fd, t), "not closed within %.1f s", t);
-	n = recv(fd, &ch, 1, 0);
-	ck_assert_msg(n == 0, "want EOF, got %s",
-	    n > 0 ? "more data" : strerror(errno));
 }
 
 /* Poll STATS key on fd until it equals want or t s pass; the last value. */

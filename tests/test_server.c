@@ -13,29 +13,9 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "expect.h"
 
 static struct server	srv;
-
-/* Ask one request and expect exactly this reply line. */
-static void
-expect_reply(int fd, const char *req, const char *want)
-{
-	char	buf[4096];
-
-	ck_assert_int_ge(client_ask(fd, req, buf, sizeof(buf)), 0);
-	ck_assert_str_eq(buf, want);
-}
-
-/* Read one line and expect it to start with prefix. */
-static void
-expect_line_prefix(int fd, const char *prefix)
-{
-	char	buf[4096];
-
-	ck_assert_int_ge(client_line(fd, buf, sizeof(buf)), 0);
-	ck_assert_msg(strncmp(buf, prefix, strlen(prefix)) == 0,
-	    "got \"%s\", want \"%s...\"", buf, prefix);
-}
 
 static int
 prime_port(void)
