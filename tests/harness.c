@@ -401,3 +401,28 @@ client_echo_batch(int n, size_t size, size_t *lenp)
 	*lenp = one * (size_t)n;
 	return buf;
 }
+
+/*
+ * Send up to len bytes without blocking, until the peer stops taking
+ * them for stall seconds; the number of bytes sent.
+ */
+size_t
+client_send_until_stuck(int fd, const char *buf, size_t len, double stall)
+{
+	size_t	sent = 0;
+	ssize_t	n;
+	double	last = now_s();
+
+	while (sent < len && now_s() - last < stall) {
+		n = send(fd, buf + sent, len - sent, MSG_DONTWAIT |
+		    MSG_NOSIGNAL);
+		if (n > 0) {
+			sent += (size_t)n;
+			last = now_s();
+		} else if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			sleep_s(0.01);
+		else
+			break;
+	}
+	return sent;
+}

@@ -92,31 +92,6 @@ close_reset(int fd)
 	close(fd);
 }
 
-/*
- * Send up to len bytes without blocking, until the peer stops taking
- * them for stall seconds; the number of bytes sent.
- */
-static size_t
-send_until_stuck(int fd, const char *buf, size_t len, double stall)
-{
-	size_t	sent = 0;
-	ssize_t	n;
-	double	last = now_s();
-
-	while (sent < len && now_s() - last < stall) {
-		n = send(fd, buf + sent, len - sent, MSG_DONTWAIT |
-		    MSG_NOSIGNAL);
-		if (n > 0) {
-			sent += (size_t)n;
-			last = now_s();
-		} else if (n == -1 && (errno == EAGAIN || errno == EINTR))
-			sleep_s(0.01);
-		else
-			break;
-	}
-	return sent;
-}
-
 /* Open descriptors of process pid, from /proc; -1 if unknown. */
 static int
 open_fds(long pid)
@@ -509,7 +484,7 @@ START_TEST(reset_mid_reply)
 	char	*batch = client_echo_batch(4000, ECHO_TEXT, &len);
 
 	/* Four megabytes of ECHO, never read, then a reset. */
-	sent = send_until_stuck(fd, batch, len, 0.3);
+	sent = client_send_until_stuck(fd, batch, len, 0.3);
 	ck_assert_uint_gt(sent, 256 * KIB);
 	sleep_s(0.1);
 	/* The server is in the middle of it: replies made, output full. */
@@ -594,7 +569,7 @@ START_TEST(quit_behind_unread_replies)
 	char	*batch = client_echo_batch(N, ECHO_TEXT, &len);
 
 	/* The client reads nothing until well after its QUIT. */
-	sent = send_until_stuck(fd, batch, len, 1.0);
+	sent = client_send_until_stuck(fd, batch, len, 1.0);
 	free(batch);
 	ck_assert_uint_eq(sent, len);
 	ck_assert_int_eq(client_sends(fd, "QUIT\nPING\n"), 0);
@@ -613,7 +588,7 @@ START_TEST(half_close_behind_unread_replies)
 	size_t	len, sent;
 	char	*batch = client_echo_batch(N, ECHO_TEXT, &len);
 
-	sent = send_until_stuck(fd, batch, len, 1.0);
+	sent = client_send_until_stuck(fd, batch, len, 1.0);
 	free(batch);
 	ck_assert_uint_eq(sent, len);
 	ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);

@@ -91,31 +91,6 @@ wait_stat(int fd, const char *key, long want, double t)
 	return v;
 }
 
-/*
- * Send up to len bytes without blocking, until the peer stops taking
- * them for stall seconds; the number of bytes sent.
- */
-static size_t
-send_until_stuck(int fd, const char *buf, size_t len, double stall)
-{
-	size_t	sent = 0;
-	ssize_t	n;
-	double	last = now_s();
-
-	while (sent < len && now_s() - last < stall) {
-		n = send(fd, buf + sent, len - sent, MSG_DONTWAIT |
-		    MSG_NOSIGNAL);
-		if (n > 0) {
-			sent += (size_t)n;
-			last = now_s();
-		} else if (n == -1 && (errno == EAGAIN || errno == EINTR))
-			sleep_s(0.01);
-		else
-			break;
-	}
-	return sent;
-}
-
 /* The resident set of process pid in bytes, from /proc; -1 if unknown. */
 static long
 rss_bytes(long pid)
@@ -311,7 +286,7 @@ flood_and_watch(int ctl, long pid, int flood, const char *chunk, size_t len,
 
 	ck_assert_int_gt(rss0, 0);
 	for (i = 0; i < rounds; i++) {
-		n = send_until_stuck(flood, chunk, len, 0.5);
+		n = client_send_until_stuck(flood, chunk, len, 0.5);
 		sent += n;
 		if (n < len)
 			break;
@@ -387,7 +362,7 @@ START_TEST(burst_does_not_starve_others)
 	ck_assert_ptr_nonnull(req);
 	for (i = 0; i < N; i++)
 		memcpy(req + i * 5, "PING\n", 5);
-	ck_assert_uint_eq(send_until_stuck(burst, req, N * 5, 2.0), N * 5);
+	ck_assert_uint_eq(client_send_until_stuck(burst, req, N * 5, 2.0), N * 5);
 	free(req);
 	/* While the burst is worked through, the other client gets its turn. */
 	for (i = 0; i < 5; i++)
