@@ -70,6 +70,26 @@ ask() (
 	printf '%s\n' "$reply"
 )
 
+# free_port: a loopback TCP port no socket holds now (listening, connected
+# or in TIME_WAIT), below the kernel's ephemeral range, where the client
+# sockets of tests running alongside cannot take it between this check
+# and the bind.
+free_port() {
+	local lo used p hex
+	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
+	[ "$lo" -gt 12000 ] || lo=32768
+	used=" $(awk 'NR > 1 { split($2, a, ":"); print a[2] }' \
+	    /proc/net/tcp /proc/net/tcp6 | tr '\n' ' ')"
+	for _ in $(seq 1 200); do
+		p=$((10000 + RANDOM % (lo - 10000)))
+		printf -v hex '%04X' "$p"
+		case "$used" in *" $hex "*) continue ;; esac
+		echo "$p"
+		return 0
+	done
+	return 1
+}
+
 # json_num FILE KEY: a top-level number from primed-load's JSON.
 json_num() {
 	grep -o "\"$2\":[0-9.]*" "$1" | head -n 1 | cut -d: -f2

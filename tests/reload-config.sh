@@ -5,18 +5,9 @@ set -u
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-# free_port: a port nothing listens on right now.
-free_port() {
-	local p
-	for _ in $(seq 1 50); do
-		p=$((20000 + RANDOM % 30000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-	done
-	fail "no free port"
-}
-
-a=$(free_port)
-b=$(free_port)
+a=$(free_port) || fail "no free port"
+b=$a
+while [ "$b" = "$a" ]; do b=$(free_port) || fail "no free port"; done
 conf="$tmp/primed.conf"
 printf 'workers = 2\nlisten = prime=127.0.0.1:%s\n' "$a" >"$conf"
 # The CLI gives no --listen, so the file's listeners count.
