@@ -384,6 +384,18 @@ client_stat(int fd, const char *key)
 	return atol(p + strlen(pat));
 }
 
+/* Poll STATS key on fd until it equals want or t s pass; the last value. */
+long
+client_wait_stat(int fd, const char *key, long want, double t)
+{
+	double	deadline = now_s() + t;
+	long	v;
+
+	while ((v = client_stat(fd, key)) != want && now_s() < deadline)
+		sleep_s(0.05);
+	return v;
+}
+
 /* n copies of "ECHO <size x's>\n" in one buffer (caller frees). */
 char *
 client_echo_batch(int n, size_t size, size_t *lenp)

@@ -35,6 +35,7 @@ int	 client_line(int, char *, size_t);
 int	 client_ask(int, const char *, char *, size_t);
 int	 client_eof(int, double);
 long	 client_stat(int, const char *);
+long	 client_wait_stat(int, const char *, long, double);
 char	*client_echo_batch(int, size_t, size_t *);
 size_t	 client_send_until_stuck(int, const char *, size_t, double);
 double	 now_s(void);

@@ -70,18 +70,6 @@ stays_open(int fd, double t)
 	return poll(&pfd, 1, (int)(t * 1000)) == 0;
 }
 
-/* Poll STATS key on fd until it equals want or t s pass; the last value. */
-static long
-wait_stat(int fd, const char *key, long want, double t)
-{
-	double	deadline = now_s() + t;
-	long	v;
-
-	while ((v = client_stat(fd, key)) != want && now_s() < deadline)
-		sleep_s(0.05);
-	return v;
-}
-
 /* Close with a reset instead of a FIN. */
 static void
 close_reset(int fd)
@@ -482,17 +470,20 @@ START_TEST(reset_mid_reply)
 	long	toolong0 = client_stat(ctl, "too-long");
 	size_t	len, sent;
 	char	*batch = client_echo_batch(4000, ECHO_TEXT, &len);
+	double	deadline;
 
 	/* Four megabytes of ECHO, never read, then a reset. */
 	sent = client_send_until_stuck(fd, batch, len, 0.3);
 	ck_assert_uint_gt(sent, 256 * KIB);
-	sleep_s(0.1);
 	/* The server is in the middle of it: replies made, output full. */
+	deadline = now_s() + 5;
+	while (client_stat(ctl, "echo") - echo0 <= 200 && now_s() < deadline)
+		sleep_s(0.05);
 	ck_assert_int_gt(client_stat(ctl, "echo") - echo0, 200);
 	ck_assert_int_eq(client_stat(ctl, "too-long"), toolong0);
 	close_reset(fd);
 	free(batch);
-	ck_assert_int_eq(wait_stat(ctl, "connections_open", 1, 5), 1);
+	ck_assert_int_eq(client_wait_stat(ctl, "connections_open", 1, 5), 1);
 	expect_reply(ctl, "PING\n", "PONG");
 	close(ctl);
 	assert_same_worker();
@@ -508,9 +499,9 @@ START_TEST(reset_with_work_pending)
 	    "SLEEP 200\nUPPER gone\nPRIME 80000000\nECHO x\n"), 0);
 	sleep_s(0.05);
 	close_reset(fd);
-	ck_assert_int_eq(wait_stat(ctl, "connections_open", 1, 5), 1);
+	ck_assert_int_eq(client_wait_stat(ctl, "connections_open", 1, 5), 1);
 	/* The jobs it left are dropped, not computed for nobody. */
-	ck_assert_int_eq(wait_stat(ctl, "jobs_running", 0, 10), 0);
+	ck_assert_int_eq(client_wait_stat(ctl, "jobs_running", 0, 10), 0);
 	ck_assert_int_eq(client_stat(ctl, "jobs_queued"), 0);
 	/*
 	 * A plain close (FIN) with timers pending: the server still owes the
@@ -521,7 +512,7 @@ START_TEST(reset_with_work_pending)
 	ck_assert_int_eq(client_sends(fd, "SLEEP 300\nUPPER y\nECHO y\n"), 0);
 	sleep_s(0.05);
 	close(fd);
-	ck_assert_int_eq(wait_stat(ctl, "connections_open", 1, 5), 1);
+	ck_assert_int_eq(client_wait_stat(ctl, "connections_open", 1, 5), 1);
 	expect_reply(ctl, "PING\n", "PONG");
 	close(ctl);
 	assert_same_worker();
@@ -606,7 +597,7 @@ START_TEST(connect_reset_storm)
 	int	ctl = connect_prime(), fds0, i, fd;
 
 	/* Count once ctl is in and earlier tests' connections are gone. */
-	ck_assert_int_eq(wait_stat(ctl, "connections_open", 1, 5), 1);
+	ck_assert_int_eq(client_wait_stat(ctl, "connections_open", 1, 5), 1);
 	ck_assert_int_gt(fds0 = open_fds(worker_pid), 0);
 	/* Gone before the worker even looks: reset right after connect. */
 	for (i = 0; i < N; i++) {
@@ -616,7 +607,7 @@ START_TEST(connect_reset_storm)
 			    0);
 		close_reset(fd);
 	}
-	ck_assert_int_eq(wait_stat(ctl, "connections_open", 1, 5), 1);
+	ck_assert_int_eq(client_wait_stat(ctl, "connections_open", 1, 5), 1);
 	/* No descriptor is left behind. */
 	ck_assert_int_eq(wait_fds(worker_pid, fds0, 5), fds0);
 	expect_reply(ctl, "PING\n", "PONG");
@@ -630,7 +621,7 @@ START_TEST(crowd_all_served)
 	int	ctl = connect_prime(), fds0, i;
 	long	total0 = client_stat(ctl, "connections_total");
 
-	ck_assert_int_eq(wait_stat(ctl, "connections_open", 1, 5), 1);
+	ck_assert_int_eq(client_wait_stat(ctl, "connections_open", 1, 5), 1);
 	ck_assert_int_gt(fds0 = open_fds(worker_pid), 0);
 	raise_nofile();
 	for (i = 0; i < CROWD; i++) {
@@ -647,7 +638,7 @@ START_TEST(crowd_all_served)
 	    CROWD);
 	for (i = 0; i < CROWD; i++)
 		close(crowd[i]);
-	ck_assert_int_eq(wait_stat(ctl, "connections_open", 1, 10), 1);
+	ck_assert_int_eq(client_wait_stat(ctl, "connections_open", 1, 10), 1);
 	ck_assert_int_eq(wait_fds(worker_pid, fds0, 5), fds0);
 	close(ctl);
 	assert_same_worker();
@@ -671,7 +662,7 @@ START_TEST(crowd_over_the_limit)
 		    strerror(errno));
 	}
 	/* Every connection has been accepted or refused by then. */
-	ck_assert_int_eq(wait_stat(ctl, "connections_rejected",
+	ck_assert_int_eq(client_wait_stat(ctl, "connections_rejected",
 	    rejected0 + want, 10) - rejected0, want);
 	for (i = 0; i < CROWD; i++) {
 		pfd.fd = crowd[i];
@@ -691,7 +682,7 @@ START_TEST(crowd_over_the_limit)
 	ck_assert_int_eq(client_stat(ctl, "connections_open"), limit);
 	for (i = 0; i < CROWD; i++)
 		close(crowd[i]);
-	ck_assert_int_eq(wait_stat(ctl, "connections_open", 1, 10), 1);
+	ck_assert_int_eq(client_wait_stat(ctl, "connections_open", 1, 10), 1);
 	/* Room again: new connections are served. */
 	for (i = 0; i < 50; i++) {
 		crowd[i] = connect_prime();

@@ -79,18 +79,6 @@ peek_what(int fd)
 	return msg;
 }
 
-/* Poll STATS key on fd until it equals want or t s pass; the last value. */
-static long
-wait_stat(int fd, const char *key, long want, double t)
-{
-	double	deadline = now_s() + t;
-	long	v;
-
-	while ((v = client_stat(fd, key)) != want && now_s() < deadline)
-		sleep_s(0.05);
-	return v;
-}
-
 /* The resident set of process pid in bytes, from /proc; -1 if unknown. */
 static long
 rss_bytes(long pid)
@@ -186,7 +174,7 @@ START_TEST(max_connections)
 	/* Close two: two new ones are served, the one after is refused. */
 	close(fds[0]);
 	close(fds[1]);
-	ck_assert_int_eq(wait_stat(ctl, "connections_open", 3, 5), 3);
+	ck_assert_int_eq(client_wait_stat(ctl, "connections_open", 3, 5), 3);
 	for (i = 0; i < 2; i++) {
 		fds[i] = connect_prime();
 		expect_reply(fds[i], "PING\n", "PONG");
@@ -323,7 +311,7 @@ START_TEST(output_backpressure)
 	ck_assert_int_eq(client_stat(ctl, "too-long"), toolong0);
 	/* The flood ends; the server is fine. */
 	close(flood);
-	ck_assert_int_eq(wait_stat(ctl, "connections_open", 1, 5), 1);
+	ck_assert_int_eq(client_wait_stat(ctl, "connections_open", 1, 5), 1);
 	expect_reply(ctl, "PING\n", "PONG");
 	ck_assert_int_eq(client_stat(ctl, "pid"), pid);
 	close(ctl);
@@ -345,7 +333,7 @@ START_TEST(echo_service_backpressure)
 	flood_and_watch(ctl, pid, flood, chunk, MIB, 100);
 	free(chunk);
 	close(flood);
-	ck_assert_int_eq(wait_stat(ctl, "connections_open", 1, 5), 1);
+	ck_assert_int_eq(client_wait_stat(ctl, "connections_open", 1, 5), 1);
 	expect_reply(ctl, "PING\n", "PONG");
 	ck_assert_int_eq(client_stat(ctl, "pid"), pid);
 	close(ctl);
@@ -545,7 +533,7 @@ START_TEST(job_timeout)
 	expect_reply(fd, "PRIME 10\n", "29");
 	ck_assert_int_eq(client_stat(fd, "timeout") - timeouts0, 1);
 	/* ...and the job behind the timeout stops: the pool thread is free. */
-	ck_assert_int_eq(wait_stat(fd, "jobs_running", 0, 3), 0);
+	ck_assert_int_eq(client_wait_stat(fd, "jobs_running", 0, 3), 0);
 	ck_assert_int_eq(client_stat(fd, "jobs_queued"), 0);
 	close(fd);
 }
