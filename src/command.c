@@ -27,11 +27,9 @@
 static void
 reply_number(struct conn *c, uint64_t v)
 {
-	char	buf[32];
-	int	n;
+	char	buf[PROTO_NUMBER_MAX];
 
-	n = snprintf(buf, sizeof(buf), "%llu\n", (unsigned long long)v);
-	conn_reply(c, buf, (size_t)n);
+	conn_reply(c, buf, proto_number(buf, v));
 }
 
 /* Reply text followed by "\n", upper-cased when asked. */
@@ -264,8 +262,7 @@ command_job_done(struct job *job, void *arg)
 	struct worker	*w = arg;
 	struct conn	*c;
 	struct pending	*p = NULL;
-	char		 buf[32];
-	int		 n;
+	char		 buf[PROTO_NUMBER_MAX];
 
 	if ((c = worker_find_conn(w, job->fd, job->conn_id)) != NULL)
 		p = conn_find(c, job->seq, job);
@@ -282,9 +279,7 @@ command_job_done(struct job *job, void *arg)
 	if (job->result == 0)
 		conn_complete_err(p, ERR_TIMEOUT, "job cancelled");
 	else {
-		n = snprintf(buf, sizeof(buf), "%llu\n",
-		    (unsigned long long)job->result);
-		conn_complete(p, buf, (size_t)n);
+		conn_complete(p, buf, proto_number(buf, job->result));
 	}
 	free(job);
 }

@@ -139,12 +139,14 @@ struct request {
 };
 
 #define SLEEP_MAX_MS	60000
+#define PROTO_NUMBER_MAX 21	/* "18446744073709551615\n" */
 
 void	 proto_parse(const char *, size_t, uint64_t, struct request *);
 const char *proto_cmd_name(enum cmd);
 const char *proto_err_name(enum err);
 int	 proto_reply_err(struct evbuffer *, enum err, const char *);
 void	 proto_upper(char *, const char *, size_t);
+size_t	 proto_number(char *, uint64_t);
 
 /* stats.c: counters in one shared-memory region made before fork. */
 #define STATS_COUNTERS(X)						\

@@ -599,6 +599,39 @@ START_TEST(test_upper_len_and_in_place)
 }
 END_TEST
 
+/* proto_number(v) is what printf("%llu\n") writes. */
+static void
+expect_formatted(uint64_t v)
+{
+	char	got[PROTO_NUMBER_MAX], want[32];
+	size_t	len = proto_number(got, v);
+	int	n = snprintf(want, sizeof(want), "%llu\n",
+		    (unsigned long long)v);
+
+	ck_assert_uint_eq(len, (size_t)n);
+	ck_assert_mem_eq(got, want, len);
+}
+
+/* Small numbers, every power of ten and its neighbours, the top. */
+START_TEST(test_number)
+{
+	char		buf[PROTO_NUMBER_MAX];
+	uint64_t	p = 1, v;
+	int		k;
+
+	for (v = 0; v < 1000; v++)
+		expect_formatted(v);
+	for (k = 0; k < 20; k++, p *= 10) {
+		expect_formatted(p - 1);
+		expect_formatted(p);
+		expect_formatted(p + 1);
+	}
+	for (v = 0; v < 1000; v++)
+		expect_formatted(UINT64_MAX - v * 7919);
+	ck_assert_uint_eq(proto_number(buf, UINT64_MAX), PROTO_NUMBER_MAX);
+}
+END_TEST
+
 START_TEST(test_reply_err)
 {
 	struct evbuffer	*b = evbuffer_new();
@@ -724,6 +757,7 @@ proto_suite(void)
 	tcase_add_test(tc, test_upper_all_bytes);
 	tcase_add_test(tc, test_upper_utf8_untouched);
 	tcase_add_test(tc, test_upper_len_and_in_place);
+	tcase_add_test(tc, test_number);
 	tcase_add_test(tc, test_reply_err);
 	tcase_add_test(tc, test_reply_err_every_code);
 	tcase_add_test(tc, test_reply_err_from_parse);
