@@ -363,17 +363,60 @@ conn_request(struct conn *c, const char *req, size_t len, size_t used)
 }
 
 /*
- * Cut the next request out of the input. Returns 1 when one was handled,
- * 0 when the input holds no whole request yet, -1 when the connection
- * is finishing because the request is too long.
+ * Fast path for line framing: the next line, when it lies whole in one
+ * piece of the input past the done bytes already handled this turn. Sets
+ * *line and *n (without the line end) and returns the bytes it takes; 0
+ * when the slow path must decide (line split across pieces, too long, or
+ * not complete yet).
+ */
+static size_t
+conn_peek_line(struct conn *c, struct evbuffer *in, size_t done,
+    const char **line, size_t *n)
+{
+	struct evbuffer_ptr	 at;
+	struct evbuffer_iovec	 v;
+	size_t			 max = (size_t)c->w->cfg->max_line, len;
+	const char		*eol;
+
+	if (c->framing == FRAMING_RAW ||
+	    evbuffer_ptr_set(in, &at, done, EVBUFFER_PTR_SET) == -1 ||
+	    evbuffer_peek(in, -1, &at, &v, 1) < 1)
+		return 0;
+	len = v.iov_len < max + 1 ? v.iov_len : max + 1;
+	if ((eol = memchr(v.iov_base, '\n', len)) == NULL)
+		return 0;
+	*line = v.iov_base;
+	*n = (size_t)(eol - *line);
+	if (*n > 0 && eol[-1] == '\r')
+		(*n)--;
+	return (size_t)(eol - *line) + 1;
+}
+
+/*
+ * Cut the next request out of the input; done counts the bytes handled
+ * this turn but not yet drained (draining once per turn instead of once
+ * per request spares the bufferevent's watermark check an event_add each
+ * time). Returns 1 when one was handled, 0 when the input holds no whole
+ * request yet, -1 when the connection is finishing because the request is
+ * too long.
  */
 static int
-conn_next_request(struct conn *c, struct evbuffer *in)
+conn_next_request(struct conn *c, struct evbuffer *in, size_t *done)
 {
 	struct evbuffer_ptr	 eol;
-	size_t			 len = evbuffer_get_length(in), eollen, n;
+	size_t			 len, eollen, n, used;
+	const char		*fast;
 	char			*line;
 
+	if ((used = conn_peek_line(c, in, *done, &fast, &n)) > 0) {
+		c->framing = FRAMING_LINE;
+		*done += used;
+		conn_request(c, fast, n, used);
+		return 1;
+	}
+	evbuffer_drain(in, *done);
+	*done = 0;
+	len = evbuffer_get_length(in);
 	if (c->framing != FRAMING_RAW) {
 		eol = evbuffer_search_eol(in, NULL, &eollen, EVBUFFER_EOL_LF);
 		if (eol.pos >= 0 && (size_t)eol.pos <= (size_t)c->w->cfg->max_line) {
@@ -412,12 +455,13 @@ void
 conn_process(struct conn *c)
 {
 	struct evbuffer	*in = bufferevent_get_input(c->bev);
+	size_t		 done = 0;
 	int		 budget = REQS_PER_EVENT, rc = 1;
 
 	if (c->lingering)
 		return;		/* only reading out what the client still sends */
 	c->busy = 1;
-	while (evbuffer_get_length(in) > 0 && conn_can_take(c)) {
+	while (evbuffer_get_length(in) > done && conn_can_take(c)) {
 		if (c->draining && c->drain_left == 0 && c->w->retiring) {
 			/* Replaced by a new generation: leave the rest unread. */
 			c->done_reading = 1;
@@ -427,9 +471,10 @@ conn_process(struct conn *c)
 			worker_resume(c->w, c);	/* let the others have a turn */
 			break;
 		}
-		if ((rc = conn_next_request(c, in)) != 1)
+		if ((rc = conn_next_request(c, in, &done)) != 1)
 			break;
 	}
+	evbuffer_drain(in, done);
 	c->busy = 0;
 	conn_flush(c);
 	conn_send(c);
