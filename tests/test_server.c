@@ -62,6 +62,39 @@ START_TEST(pipelined_in_order)
 }
 END_TEST
 
+/*
+ * Requests cut into pieces that arrive apart: lines split anywhere,
+ * several in one piece, CR LF split between pieces. A first whole line
+ * puts the connection in line framing (before it, a piece with no line
+ * end would be a raw request).
+ */
+START_TEST(requests_in_pieces)
+{
+	static const char	 reqs[] = "PRIME 10\nPRIME 11\r\nPING\n"
+	    "ECHO a b\n7\nUPPER x\nPRIME 12\r\n";
+	const char		*want[] = { "29", "31", "PONG", "a b", "17", "X",
+	    "37" };
+	const size_t		 sizes[] = { 1, 2, 3, 5, 7, 11 };
+	size_t			 i, k, off, n;
+	int			 fd = client_connect(prime_port());
+
+	ck_assert_int_ge(fd, 0);
+	expect_reply(fd, "PING\n", "PONG");
+	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		for (off = 0; off < sizeof(reqs) - 1; off += n) {
+			n = sizeof(reqs) - 1 - off;
+			if (n > sizes[k])
+				n = sizes[k];
+			ck_assert_int_eq(client_send(fd, reqs + off, n), 0);
+			sleep_s(0.002);
+		}
+		for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+			expect_line(fd, want[i]);
+	}
+	close(fd);
+}
+END_TEST
+
 START_TEST(known_primes)
 {
 	int	fd = client_connect(prime_port());
@@ -385,6 +418,7 @@ server_suite(void)
 	tcase_add_unchecked_fixture(tc, start_general, stop_server);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, pipelined_in_order);
+	tcase_add_test(tc, requests_in_pieces);
 	tcase_add_test(tc, known_primes);
 	tcase_add_test(tc, raw_framing);
 	tcase_add_test(tc, line_mode_sticks);
