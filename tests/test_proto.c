@@ -14,6 +14,7 @@
 #include <event2/buffer.h>
 
 #include "primed.h"
+#include "unit.h"
 
 /* The default max-n of the server. */
 #define MAX_N	100000000ULL
@@ -119,19 +120,6 @@ expect_text(const char *line, size_t len, enum cmd c, const char *want,
 	ck_assert_int_eq(req.text[-1], ' ');
 	ck_assert_msg(req.text + req.textlen == line + len,
 	    "%s: text does not run to the end of the line", line);
-}
-
-/* Everything the evbuffer holds, as a NUL-terminated string (free it). */
-static char *
-buffer_string(struct evbuffer *b)
-{
-	size_t	 len = evbuffer_get_length(b);
-	char	*s = malloc(len + 1);
-
-	ck_assert_ptr_nonnull(s);
-	ck_assert_int_eq(evbuffer_copyout(b, s, len), (ssize_t)len);
-	s[len] = '\0';
-	return s;
 }
 
 START_TEST(test_bare_number)

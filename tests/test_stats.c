@@ -19,6 +19,7 @@
 #include <event2/buffer.h>
 
 #include "primed.h"
+#include "unit.h"
 
 /* The top-level counters of the JSON line, in the order of the enum. */
 static const char *counter_keys[STAT_COUNT] = {
@@ -78,19 +79,6 @@ reap(pid_t pid)
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	    "child failed: status 0x%x", status);
-}
-
-/* The JSON text of an evbuffer, NUL-terminated (free it). */
-static char *
-buffer_string(struct evbuffer *b)
-{
-	size_t	 len = evbuffer_get_length(b);
-	char	*s = malloc(len + 1);
-
-	ck_assert_ptr_nonnull(s);
-	ck_assert_int_eq(evbuffer_copyout(b, s, len), (ssize_t)len);
-	s[len] = '\0';
-	return s;
 }
 
 /* stats_json of sum, as a string (free it). */

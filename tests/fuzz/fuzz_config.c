@@ -37,19 +37,11 @@
 #include <unistd.h>
 
 #include "primed.h"
+#include "fuzz.h"
 
 /* Size of the message buffers; a second, tiny one tests truncation. */
 #define ERRLEN		512
 #define ERRLEN_SMALL	8
-
-/* Check a condition; on failure say which and abort, so libFuzzer saves it. */
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: invariant failed: %s\n",	\
-		    __FILE__, __LINE__, #cond);				\
-		abort();						\
-	}								\
-} while (0)
 
 /* True if the array field f of p holds a NUL. */
 #define TERMINATED(p, f)	(memchr((p)->f, '\0', sizeof((p)->f)) != NULL)

@@ -30,18 +30,10 @@
 #include <event2/buffer.h>
 
 #include "primed.h"
+#include "fuzz.h"
 
 /* Longest request line, as with the default max-line. */
 #define FUZZ_MAX_LINE	1024
-
-/* Check a condition; on failure say which and abort, so libFuzzer saves it. */
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: invariant failed: %s\n",	\
-		    __FILE__, __LINE__, #cond);				\
-		abort();						\
-	}								\
-} while (0)
 
 /* The outcome a request should have, worked out from the grammar. */
 struct expect {
