@@ -43,6 +43,25 @@ raise_nofile(void)
 	}
 }
 
+/*
+ * 1 when this process (and the server, which raises its own limit the same
+ * way) may hold CROWD sockets and some to spare; else say why the crowd
+ * tests are skipped.
+ */
+static int
+crowd_possible(const char *test)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    (rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= CROWD + 100))
+		return 1;
+	printf("SKIP: %s: the hard limit on open files (%llu) is below the "
+	    "%d connections it needs\n", test,
+	    (unsigned long long)rl.rlim_max, CROWD + 100);
+	return 0;
+}
+
 /* A new connection to the prime listener. */
 static int
 connect_prime(void)
@@ -490,19 +509,18 @@ START_TEST(reset_mid_reply)
 }
 END_TEST
 
-START_TEST(reset_with_work_pending)
+START_TEST(reset_with_timers_pending)
 {
 	int	fd = connect_prime(), ctl = connect_prime();
+	long	sleeps0 = client_stat(ctl, "sleep");
 
-	/* Timers and pool jobs in flight when the client vanishes. */
-	ck_assert_int_eq(client_sends(fd, "SLEEP 300\nPRIME 90000000\n"
-	    "SLEEP 200\nUPPER gone\nPRIME 80000000\nECHO x\n"), 0);
-	sleep_s(0.05);
+	/* Timers in flight when the client vanishes. */
+	ck_assert_int_eq(client_sends(fd, "SLEEP 3000\nSLEEP 2000\n"
+	    "UPPER gone\nECHO x\n"), 0);
+	ck_assert_int_eq(client_wait_stat(ctl, "sleep", sleeps0 + 2, 5),
+	    sleeps0 + 2);
 	close_reset(fd);
 	ck_assert_int_eq(client_wait_stat(ctl, "connections_open", 1, 5), 1);
-	/* The jobs it left are dropped, not computed for nobody. */
-	ck_assert_int_eq(client_wait_stat(ctl, "jobs_running", 0, 10), 0);
-	ck_assert_int_eq(client_stat(ctl, "jobs_queued"), 0);
 	/*
 	 * A plain close (FIN) with timers pending: the server still owes the
 	 * replies (it could be a half-close), writes them into a closed
@@ -510,10 +528,42 @@ START_TEST(reset_with_work_pending)
 	 */
 	fd = connect_prime();
 	ck_assert_int_eq(client_sends(fd, "SLEEP 300\nUPPER y\nECHO y\n"), 0);
-	sleep_s(0.05);
+	ck_assert_int_eq(client_wait_stat(ctl, "sleep", sleeps0 + 3, 5),
+	    sleeps0 + 3);
 	close(fd);
 	ck_assert_int_eq(client_wait_stat(ctl, "connections_open", 1, 5), 1);
 	expect_reply(ctl, "PING\n", "PONG");
+	close(ctl);
+	assert_same_worker();
+}
+END_TEST
+
+/* --- one pool thread, the slow kernel: jobs that would run for a day --- */
+
+static void
+start_jobs(void)
+{
+	start_one_worker("--kernel", "trial");
+}
+
+START_TEST(reset_with_jobs_pending)
+{
+	int	fd = connect_prime(), ctl = connect_prime();
+	long	cancelled0 = client_stat(ctl, "jobs_cancelled");
+
+	/* Two threads busy for a day each, one job queued, and timers. */
+	ck_assert_int_eq(client_sends(fd, "SLEEP 3000\nPRIME 10000000\n"
+	    "UPPER gone\nPRIME 9999999\nPRIME 9999998\nECHO x\n"), 0);
+	ck_assert_int_eq(client_wait_stat(ctl, "jobs_running", 2, 10), 2);
+	ck_assert_int_eq(client_wait_stat(ctl, "jobs_queued", 1, 10), 1);
+	close_reset(fd);
+	ck_assert_int_eq(client_wait_stat(ctl, "connections_open", 1, 5), 1);
+	/* The jobs it left are dropped, not computed for nobody. */
+	ck_assert_int_eq(client_wait_stat(ctl, "jobs_cancelled",
+	    cancelled0 + 3, 10), cancelled0 + 3);
+	ck_assert_int_eq(client_wait_stat(ctl, "jobs_running", 0, 10), 0);
+	ck_assert_int_eq(client_stat(ctl, "jobs_queued"), 0);
+	expect_reply(ctl, "PRIME 1000\n", "7919");
 	close(ctl);
 	assert_same_worker();
 }
@@ -746,19 +796,28 @@ attacks_suite(void)
 	tcase_add_test(tc, raw_framed_garbage);
 	tcase_add_test(tc, half_close_after_request);
 	tcase_add_test(tc, reset_mid_reply);
-	tcase_add_test(tc, reset_with_work_pending);
+	tcase_add_test(tc, reset_with_timers_pending);
 	tcase_add_test(tc, too_long_behind_pending);
 	tcase_add_test(tc, quit_behind_unread_replies);
 	tcase_add_test(tc, half_close_behind_unread_replies);
 	tcase_add_test(tc, connect_reset_storm);
-	tcase_add_test(tc, crowd_all_served);
+	if (crowd_possible("crowd_all_served"))
+		tcase_add_test(tc, crowd_all_served);
+	tcase_add_test(tc, worker_never_replaced);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("jobs");
+	tcase_add_unchecked_fixture(tc, start_jobs, stop_server);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, reset_with_jobs_pending);
 	tcase_add_test(tc, worker_never_replaced);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limited");
 	tcase_add_unchecked_fixture(tc, start_limited, stop_server);
 	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, crowd_over_the_limit);
+	if (crowd_possible("crowd_over_the_limit"))
+		tcase_add_test(tc, crowd_over_the_limit);
 	tcase_add_test(tc, worker_never_replaced);
 	suite_add_tcase(s, tc);
 
