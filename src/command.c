@@ -3,9 +3,10 @@
  *
  * Cheap requests are answered here on the loop. Slow ones reserve their
  * place in the reply order (conn_defer) and complete later: IO waits from a
- * timer, computations from the pool through command_job_done. A job names
- * its connection by fd and id; when the connection is gone or gave up, the
- * result is dropped.
+ * timer, computations from the pool through command_job_done. A job points
+ * back to its pending reply; conn.c clears that pointer when the reply is
+ * no longer wanted (the client left, or the job timed out), and such a
+ * result is dropped. Both happen on the loop thread only.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -54,8 +55,7 @@ command_delay_done(evutil_socket_t fd, short what, void *arg)
 {
 	struct pending	*p = arg;
 
-	event_free(p->timer);
-	p->timer = NULL;
+	conn_cancel_work(p);	/* the timer: it has fired */
 	conn_complete(p, NULL, 0);
 }
 
@@ -87,8 +87,8 @@ command_delay(struct conn *c, int ms, char *reply, size_t len)
 	tv.tv_usec = (ms % 1000) * 1000;
 	if ((p->timer = evtimer_new(c->w->base, command_delay_done, p)) ==
 	    NULL || evtimer_add(p->timer, &tv) == -1) {
+		conn_cancel_work(p);
 		conn_complete_err(p, ERR_BUSY, "out of timers");
-		return;
 	}
 }
 
@@ -98,9 +98,7 @@ command_job_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct pending	*p = arg;
 
-	event_free(p->timer);
-	p->timer = NULL;
-	command_cancel(p);
+	conn_cancel_work(p);	/* the timer, and the job behind it */
 	conn_complete_err(p, ERR_TIMEOUT, "job ran past job-timeout");
 }
 
@@ -119,9 +117,7 @@ command_submit(struct conn *c, uint64_t n)
 		conn_complete_err(p, ERR_BUSY, "out of memory");
 		return;
 	}
-	job->fd = c->fd;
-	job->conn_id = c->id;
-	job->seq = p->seq;
+	job->pending = p;
 	job->kernel = cfg->kernel;
 	job->n = n;
 	if (queue_submit(c->w->queue, job) == -1) {
@@ -163,7 +159,7 @@ command_prime(struct conn *c, uint64_t n)
 	job.kernel = cfg->kernel;
 	job.n = n;
 	job_run(&job);
-	stats_add(c->w->st, STAT_jobs_done, 1);
+	stats_add(c->w->slot, STAT_jobs_done, 1);
 	reply_number(c, job.result);
 }
 
@@ -191,7 +187,7 @@ command_stats(struct conn *c)
 static void
 command_quit(struct conn *c)
 {
-	c->done_reading = 1;
+	conn_finish(c);
 	conn_reply(c, NULL, 0);
 }
 
@@ -205,7 +201,7 @@ command_run(struct conn *c, const char *line, size_t len)
 
 	proto_parse(line, len, cfg->max_n, &req);
 	if (req.cmd < CMD_COUNT)
-		atomic_fetch_add_explicit(&c->w->st->cmd[req.cmd], 1,
+		atomic_fetch_add_explicit(&c->w->slot->cmd[req.cmd], 1,
 		    memory_order_relaxed);
 	if (req.err != ERR_NONE) {
 		conn_reply_err(c, req.err, req.why);
@@ -231,7 +227,12 @@ command_run(struct conn *c, const char *line, size_t len)
 		free(buf);
 		break;
 	case CMD_PING:
-		conn_reply(c, "PONG\n", 5);
+		/* A health check: a draining worker says it is going. */
+		if (c->w->draining)
+			conn_reply_err(c, ERR_SHUTTING_DOWN,
+			    "server is draining");
+		else
+			conn_reply(c, "PONG\n", 5);
 		break;
 	case CMD_STATS:
 		command_stats(c);
@@ -249,7 +250,7 @@ command_run(struct conn *c, const char *line, size_t len)
 void
 command_upper(struct conn *c, const char *msg, size_t len)
 {
-	atomic_fetch_add_explicit(&c->w->st->cmd[CMD_UPPER], 1,
+	atomic_fetch_add_explicit(&c->w->slot->cmd[CMD_UPPER], 1,
 	    memory_order_relaxed);
 	command_delay(c, c->w->cfg->io_delay_ms, make_line(msg, len, 1),
 	    len + 1);
@@ -259,44 +260,23 @@ command_upper(struct conn *c, const char *msg, size_t len)
 void
 command_job_done(struct job *job, void *arg)
 {
-	struct worker	*w = arg;
-	struct conn	*c;
-	struct pending	*p = NULL;
+	struct pending	*p = job->pending;
 	char		 buf[PROTO_NUMBER_MAX];
 
-	if ((c = worker_find_conn(w, job->fd, job->conn_id)) != NULL)
-		p = conn_find(c, job->seq, job);
 	if (p == NULL) {
-		/* The connection closed or the job timed out: drop it. */
+		/* The client left or the job timed out: nobody wants it. */
 		free(job);
 		return;
 	}
 	p->job = NULL;
-	if (p->timer != NULL) {
-		event_free(p->timer);
-		p->timer = NULL;
-	}
+	conn_cancel_work(p);	/* the deadline timer */
+	/*
+	 * A cancelled job never gets here with its reply (cancelling lets go
+	 * of it first): no result means the kernel could not run.
+	 */
 	if (job->result == 0)
-		conn_complete_err(p, ERR_TIMEOUT, "job cancelled");
-	else {
+		conn_complete_err(p, ERR_BUSY, "out of memory for the job");
+	else
 		conn_complete(p, buf, proto_number(buf, job->result));
-	}
 	free(job);
-}
-
-/* Stop whatever still works for a pending reply. */
-void
-command_cancel(struct pending *p)
-{
-	struct worker	*w = p->conn->w;
-
-	if (p->timer != NULL) {
-		event_free(p->timer);
-		p->timer = NULL;
-	}
-	if (p->job != NULL) {
-		if (queue_cancel(w->queue, p->job))
-			free(p->job);
-		p->job = NULL;
-	}
 }

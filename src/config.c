@@ -16,6 +16,8 @@
 #include "config.h"
 #endif
 
+#include <sys/stat.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -130,7 +132,7 @@ static const char *const bool_names[] = {
 static const char *const service_names[] = {
 	"prime", "upper", "echo", NULL
 };
-static const char *const framing_names[] = { "auto", "line", "raw", NULL };
+static const char *const framing_names[] = { "line", "raw", NULL };
 
 #define OFF(f)		offsetof(struct config, f)
 #define SIZE(f)		sizeof(((struct config *)NULL)->f)
@@ -174,10 +176,14 @@ static const struct opt opts[] = {
 	    "request read limit, 0: none"),
 	O_SEC("job-timeout", job_timeout_ms, 86400,
 	    "compute job limit, 0: none"),
+	O_SEC("drain-delay", drain_delay_ms, 3600,
+	    "serve on after a stop begins"),
 	O_INT("max-connections", max_connections, 1, 1000000, "N",
 	    "connections per worker"),
 	O_INT("max-inflight", max_inflight, 1, 65536, "N",
 	    "pipelined requests per connection"),
+	O_INT("max-reply-memory", reply_memory_mb, 0, 1048576, "MIB",
+	    "replies held per worker, 0: none"),
 	{ "pool-nice", 0, OPT_NUM, set_nice, show_nice, OFF(pool_nice), 0, 19,
 	    NULL, "N|idle", "compute thread niceness" },
 	{ "monitor", 0, OPT_OPTARG, set_bool, show_bool, OFF(monitor), 0, 0,
@@ -231,7 +237,9 @@ config_defaults(struct config *cfg)
 	cfg->max_inflight = 128;
 	cfg->idle_timeout_ms = 60 * 1000;
 	cfg->read_timeout_ms = 10 * 1000;
-	cfg->job_timeout_ms = 0;
+	cfg->job_timeout_ms = 300 * 1000;
+	cfg->drain_delay_ms = 0;
+	cfg->reply_memory_mb = 256;
 	cfg->pool_nice = 20;	/* SCHED_IDLE: measured best for the loops */
 	cfg->monitor = 0;
 	cfg->log_level = LOG_LVL_INFO;
@@ -860,7 +868,15 @@ config_listen_options(struct listen_conf *lc, char *opt, char *err,
 			*v++ = '\0';
 		if (v == NULL || strcmp(item, "framing") != 0) {
 			snprintf(err, errlen, "unknown listen option \"%s\" "
-			    "(framing=auto|line|raw)", item);
+			    "(framing=line|raw)", item);
+			return -1;
+		}
+		if (strcmp(v, "auto") == 0) {
+			/* It guessed from timing and gave split lines wrong answers. */
+			snprintf(err, errlen, "framing=auto is gone: use "
+			    "framing=line (the default) and a listener of its "
+			    "own with framing=raw for clients that send no line "
+			    "end");
 			return -1;
 		}
 		if ((i = config_choice(framing_names, v)) == -1)
@@ -871,7 +887,7 @@ config_listen_options(struct listen_conf *lc, char *opt, char *err,
 	return 0;
 }
 
-/* Parse SERVICE=HOST:PORT[,framing=auto|line|raw]. */
+/* Parse SERVICE=HOST:PORT[,framing=line|raw]. */
 int
 config_parse_listen(struct listen_conf *lc, const char *spec, char *err,
     size_t errlen)
@@ -898,7 +914,7 @@ config_parse_listen(struct listen_conf *lc, const char *spec, char *err,
 		return -1;
 	if (config_listen_port(lc, port, err, errlen) == -1)
 		return -1;
-	lc->framing = FRAMING_AUTO;
+	lc->framing = FRAMING_LINE;
 	if (opt != NULL && config_listen_options(lc, opt, err, errlen) == -1)
 		return -1;
 	memcpy(lc->spec, spec, strlen(spec) + 1);
@@ -989,32 +1005,69 @@ config_line(struct config *cfg, char *line, char *err, size_t errlen)
 	return config_apply(cfg, o, value, 0, err, errlen);
 }
 
+/*
+ * Read one line (without its "\n") into buf, at most cap - 1 bytes. Returns
+ * 1 for a line, 0 at the end of the file, -1 when the line is longer: the
+ * read stops there, so no file can make it take unbounded time or memory.
+ */
+static int
+config_read_line(FILE *fp, char *buf, size_t cap, size_t *len)
+{
+	size_t	n = 0;
+	int	ch;
+
+	while ((ch = getc(fp)) != EOF && ch != '\n') {
+		if (n + 1 >= cap)
+			return -1;
+		buf[n++] = (char)ch;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return (ch == EOF && n == 0) ? 0 : 1;
+}
+
+/* Open path for reading if it is a regular file; NULL with err if not. */
+static FILE *
+config_open(const char *path, char *err, size_t errlen)
+{
+	struct stat	 st;
+	FILE		*fp;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	/* /dev/null stays usable for "no configuration file". */
+	if (fstat(fileno(fp), &st) == -1 || (!S_ISREG(st.st_mode) &&
+	    strcmp(path, "/dev/null") != 0)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		fclose(fp);
+		return NULL;
+	}
+	return fp;
+}
+
 /* Read a config file over cfg; on error cfg may be partly changed. */
 int
 config_load_file(struct config *cfg, const char *path, char *err,
     size_t errlen)
 {
 	FILE	*fp;
-	char	*line = NULL, msg[MSG_MAX];
-	size_t	 cap = 0, n;
-	ssize_t	 len;
-	int	 lineno = 0, rc = 0;
+	char	 line[LINE_MAX_FILE], msg[MSG_MAX];
+	size_t	 n;
+	int	 lineno = 0, rc = 0, got;
 
-	if ((fp = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if ((fp = config_open(path, err, errlen)) == NULL)
 		return -1;
-	}
-	while (rc == 0 && (len = getline(&line, &cap, fp)) != -1) {
+	while (rc == 0 &&
+	    (got = config_read_line(fp, line, LINE_MAX_FILE - 1, &n)) != 0) {
 		lineno++;
-		n = (size_t)len;
-		if (n > 0 && line[n - 1] == '\n')
-			n--;
-		if (memchr(line, '\0', n) != NULL) {
-			snprintf(msg, sizeof(msg), "NUL byte in the line");
-			rc = -1;
-		} else if (n > LINE_MAX_FILE - 2) {
+		if (got == -1) {
 			snprintf(msg, sizeof(msg), "line longer than %d bytes",
 			    LINE_MAX_FILE - 2);
+			rc = -1;
+		} else if (memchr(line, '\0', n) != NULL) {
+			snprintf(msg, sizeof(msg), "NUL byte in the line");
 			rc = -1;
 		} else
 			rc = config_line(cfg, line, msg, sizeof(msg));
@@ -1025,7 +1078,6 @@ config_load_file(struct config *cfg, const char *path, char *err,
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		rc = -1;
 	}
-	free(line);
 	fclose(fp);
 	return rc;
 }

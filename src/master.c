@@ -565,7 +565,9 @@ master_find_listener(const struct listen_conf *lc)
 	for (i = 0; i < M.nls; i++)
 		if (M.ls[i].lc.service == lc->service &&
 		    strcmp(M.ls[i].lc.host, lc->host) == 0 &&
-		    strcmp(M.ls[i].lc.port, lc->port) == 0)
+		    strcmp(M.ls[i].lc.port, lc->port) == 0 &&
+		    (strcmp(lc->port, "0") != 0 ||
+		    M.ls[i].lc.framing == lc->framing))
 			return i;
 	return -1;
 }

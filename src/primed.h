@@ -28,7 +28,7 @@ struct evconnlistener;
 #define MAX_WORKERS	256
 
 enum service	{ SVC_PRIME, SVC_UPPER, SVC_ECHO };
-enum framing	{ FRAMING_AUTO, FRAMING_LINE, FRAMING_RAW };
+enum framing	{ FRAMING_LINE, FRAMING_RAW };
 enum compute	{ COMPUTE_POOL, COMPUTE_INLINE };
 enum io_mode	{ IO_TIMER, IO_BLOCKING };
 enum kernel	{ KERNEL_SIEVE, KERNEL_TRIAL };
@@ -59,6 +59,8 @@ struct config {
 	int		 idle_timeout_ms;
 	int		 read_timeout_ms;
 	int		 job_timeout_ms;	/* 0: none */
+	int		 drain_delay_ms;	/* serve on after a stop */
+	int		 reply_memory_mb;	/* per worker, 0: none */
 	int		 pool_nice;		/* 20: SCHED_IDLE */
 	int		 monitor;
 	int		 log_level;
@@ -140,11 +142,12 @@ struct request {
 
 #define SLEEP_MAX_MS	60000
 #define PROTO_NUMBER_MAX 21	/* "18446744073709551615\n" */
+#define PROTO_ERR_MAX	256	/* longest "ERR code why\n" */
 
 void	 proto_parse(const char *, size_t, uint64_t, struct request *);
 const char *proto_cmd_name(enum cmd);
 const char *proto_err_name(enum err);
-int	 proto_reply_err(struct evbuffer *, enum err, const char *);
+size_t	 proto_err_line(char *, size_t, enum err, const char *);
 void	 proto_upper(char *, const char *, size_t);
 size_t	 proto_number(char *, uint64_t);
 
@@ -159,7 +162,9 @@ size_t	 proto_number(char *, uint64_t);
 	X(jobs_done)							\
 	X(jobs_cancelled)						\
 	X(bytes_in)							\
-	X(bytes_out)
+	X(bytes_out)							\
+	X(connections_waiting)						\
+	X(reply_bytes)
 
 enum stat_counter {
 #define X(c) STAT_##c,
@@ -213,12 +218,16 @@ stats_sub(struct stats_slot *s, enum stat_counter c, uint64_t v)
 /* queue.c: compute pool, bounded job queue, completion handed to the loop. */
 enum job_state	{ JOB_QUEUED, JOB_RUNNING, JOB_DONE };
 
+struct pending;
+
 struct job {
 	TAILQ_ENTRY(job)	 entry;
-	/* Who asked: a connection by fd and id, never by pointer. */
-	int			 fd;
-	uint64_t		 conn_id;
-	uint64_t		 seq;
+	/*
+	 * The reply that waits for it: set at submit and cleared on cancel,
+	 * both on the loop thread, and read only there (pool threads never
+	 * look at it). NULL when nobody wants the result any more.
+	 */
+	struct pending		*pending;
 	enum kernel		 kernel;
 	uint64_t		 n;
 	uint64_t		 result;	/* 0: cancelled */
@@ -254,11 +263,16 @@ int	 listener_start(struct worker *, struct listener *,
 	    const struct listen_conf *, int);
 void	 listener_stop(struct listener *);
 
-/* conn.c: one client connection. */
+/* conn.c: one client connection of a line service. */
+
+/*
+ * A place in a connection's reply order. conn.c owns it; what works for
+ * it belongs to it too: its timer (freed with it) and its job (handed back
+ * to the queue with queue_cancel when the reply is no longer wanted).
+ */
 struct pending {
 	TAILQ_ENTRY(pending)	 entry;
 	struct conn		*conn;
-	uint64_t		 seq;
 	int			 ready;
 	char			*reply;
 	size_t			 replylen;
@@ -267,8 +281,15 @@ struct pending {
 };
 TAILQ_HEAD(pendingq, pending);
 
+enum conn_state {
+	CONN_READING,		/* takes requests */
+	CONN_FINISHING,		/* takes no more: owes replies, then output */
+	CONN_LINGERING,		/* write side shut, reading out the rest */
+	CONN_CLOSED		/* torn down; freed once the loop turns */
+};
+
 struct conn {
-	TAILQ_ENTRY(conn)	 entry;
+	TAILQ_ENTRY(conn)	 entry;		/* w->conns, then w->dead */
 	TAILQ_ENTRY(conn)	 resume_entry;
 	struct worker		*w;
 	struct bufferevent	*bev;
@@ -276,41 +297,42 @@ struct conn {
 	int			 fd;
 	uint64_t		 id;
 	const struct listen_conf *lc;
-	enum framing		 framing;
+	enum conn_state		 state;
 	struct pendingq		 pending;
 	int			 npending;
-	uint64_t		 next_seq;
-	size_t			 inleft;	/* input bytes already counted */
-	size_t			 drain_left;	/* input read before the stop */
+	size_t			 pending_bytes;	/* ready replies not yet out */
+	size_t			 out_bytes;	/* in the bufferevent's output */
+	size_t			 in_counted;	/* input bytes counted in stats */
+	size_t			 stop_left;	/* input read before the stop */
 	int64_t			 last_active;	/* ms, worker_now() */
 	int64_t			 partial_since;	/* a request half read */
 	int64_t			 linger_since;
 	unsigned		 resume_queued:1;
-	unsigned		 busy:1;	/* inside conn_process */
-	unsigned		 draining:1;	/* graceful stop began */
-	unsigned		 finishing:1;	/* close once output drains */
-	unsigned		 lingering:1;	/* write side shut, reading out */
+	unsigned		 watched:1;	/* in the worker's hangup watch */
+	unsigned		 in_progress:1;	/* inside conn_progress */
+	unsigned		 stopping:1;	/* graceful stop began */
 	unsigned		 eof:1;		/* client half-closed */
-	unsigned		 done_reading:1;/* take no more requests */
 };
 
 void	 conn_accept(struct worker *, const struct listen_conf *, int);
 void	 conn_close(struct conn *, const char *);
-void	 conn_process(struct conn *);
-void	 conn_drain(struct conn *);
+void	 conn_free(struct conn *);
+void	 conn_progress(struct conn *);
+void	 conn_stop(struct conn *);
+void	 conn_hangup(struct conn *);
 void	 conn_sweep(struct conn *, int64_t);
+void	 conn_finish(struct conn *);
 struct pending *conn_defer(struct conn *);
-struct pending *conn_find(struct conn *, uint64_t, struct job *);
 void	 conn_reply(struct conn *, const char *, size_t);
 void	 conn_reply_err(struct conn *, enum err, const char *);
 void	 conn_complete(struct pending *, const char *, size_t);
 void	 conn_complete_err(struct pending *, enum err, const char *);
+void	 conn_cancel_work(struct pending *);
 
 /* command.c: what each request does. */
 void	 command_run(struct conn *, const char *, size_t);
 void	 command_upper(struct conn *, const char *, size_t);
 void	 command_job_done(struct job *, void *);
-void	 command_cancel(struct pending *);
 
 /* worker.c: the life of one worker process. */
 struct worker_spec {
@@ -326,32 +348,41 @@ struct worker_spec {
 struct worker {
 	struct event_base	*base;
 	const struct config	*cfg;
-	struct stats		*stats;
-	struct stats_slot	*st;
+	struct stats		*stats;		/* every worker's counters */
+	struct stats_slot	*slot;		/* this worker's own */
 	struct queue		*queue;
 	int			 id;
 	struct listener		 listeners[MAX_LISTENERS];
 	int			 nlisteners;
 	TAILQ_HEAD(, conn)	 conns;
+	TAILQ_HEAD(, conn)	 dead;		/* closed, freed on the next turn */
 	TAILQ_HEAD(, conn)	 resume;
 	int			 nconns;
-	struct conn		**byfd;
-	int			 nbyfd;
+	int			 nresume;	/* length of resume */
 	uint64_t		 next_conn_id;
-	int			 stopping;
+	size_t			 reply_bytes;	/* replies held, every conn */
+	int			 draining;	/* stop began, still serving */
+	int			 stopping;	/* no longer accepting */
 	int			 retiring;	/* stopping for a reload */
+	int			 hangupfd;	/* epoll of paused connections */
 	struct event		*ev_term, *ev_int, *ev_hup, *ev_usr2;
 	struct event		*ev_sweep;
 	struct event		*ev_resume;
-	int			 nresume;
+	struct event		*ev_reap;
+	struct event		*ev_hangup;
+	struct event		*ev_drain;
 };
 
 void	 worker_main(const struct config *, struct stats *,
 	    const struct worker_spec *) __attribute__((noreturn));
-int	 worker_add_conn(struct worker *, struct conn *);
+void	 worker_add_conn(struct worker *, struct conn *);
 void	 worker_del_conn(struct worker *, struct conn *);
-struct conn *worker_find_conn(struct worker *, int, uint64_t);
 void	 worker_resume(struct worker *, struct conn *);
+void	 worker_unresume(struct worker *, struct conn *);
+int	 worker_watch(struct worker *, struct conn *);
+void	 worker_unwatch(struct worker *, struct conn *);
+void	 worker_reply_bytes(struct worker *, ssize_t);
+int	 worker_over_memory(struct worker *);
 int64_t	 worker_now(struct worker *);
 
 /* master.c */

@@ -1,6 +1,7 @@
 /*
  * proto.c: the wire protocol of the prime service, parsed and formatted.
- * Pure: no sockets, no allocation; a request points into the caller's line.
+ * Pure: no sockets, no libevent, no allocation; a request points into the
+ * caller's line and a reply is written into the caller's buffer.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -8,8 +9,6 @@
 
 #include <string.h>
 #include <strings.h>
-
-#include <event2/buffer.h>
 
 #include "primed.h"
 
@@ -157,12 +156,27 @@ proto_parse(const char *line, size_t len, uint64_t max_n, struct request *req)
 	}
 }
 
-/* Append "ERR <code> <why>\n" to out. */
-int
-proto_reply_err(struct evbuffer *out, enum err e, const char *why)
+/*
+ * Write "ERR <code> <why>\n" into buf (len bytes, at least 16) and return
+ * its length. A why too long for buf is cut, but the line always ends with
+ * "\n" and holds no other one, so the reply stays one line.
+ */
+size_t
+proto_err_line(char *buf, size_t len, enum err e, const char *why)
 {
-	return evbuffer_add_printf(out, "ERR %s %s\n", proto_err_name(e),
-	    why) < 0 ? -1 : 0;
+	const char	*name = proto_err_name(e);
+	size_t		 n = 0, i;
+
+	for (i = 0; n + 1 < len && i < 4; i++)
+		buf[n++] = "ERR "[i];
+	for (i = 0; n + 1 < len && name[i] != '\0'; i++)
+		buf[n++] = name[i];
+	if (why != NULL && why[0] != '\0' && n + 1 < len)
+		buf[n++] = ' ';
+	for (i = 0; why != NULL && n + 1 < len && why[i] != '\0'; i++)
+		buf[n++] = (why[i] == '\n' || why[i] == '\r') ? ' ' : why[i];
+	buf[n++] = '\n';
+	return n;
 }
 
 /*

@@ -4,16 +4,23 @@
  * Forked by the master with every signal blocked. It makes its own event
  * base (never the master's), its compute pool and its accepting listeners,
  * then unblocks signals and tells the master it is ready by writing one
- * byte on a pipe. SIGTERM or SIGINT begins a graceful stop: stop accepting,
- * answer every request already read, refuse later ones, close, and exit 0
- * once the last connection is gone. SIGUSR2 (sent by the master once a new
- * generation accepts) retires the worker the same way, except that later
- * requests are left unread for the client to retry with the new generation.
+ * byte on a pipe. SIGTERM or SIGINT begins a graceful stop: drain for
+ * --drain-delay (serve on, but tell load balancers it is going), then stop
+ * accepting, answer every request already read, refuse later ones, close,
+ * and exit 0 once the last connection is gone. SIGUSR2 (sent by the master
+ * once a new generation accepts) retires the worker the same way, except
+ * that later requests are left unread for the client to retry with the new
+ * generation.
+ *
+ * Connections closed during a turn are freed at the start of the next one
+ * (worker_reap), so nothing up the stack of the closing call can touch
+ * freed memory.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 
 #include <errno.h>
@@ -40,49 +47,41 @@ worker_now(struct worker *w)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1;
 }
 
-/* Index c by its fd, growing the table as fds grow. */
-int
+/* Count c among the worker's connections. */
+void
 worker_add_conn(struct worker *w, struct conn *c)
 {
-	struct conn	**t;
-	int		  n;
-
-	if (c->fd >= w->nbyfd) {
-		n = w->nbyfd ? w->nbyfd : 1024;
-		while (n <= c->fd)
-			n *= 2;
-		if ((t = realloc(w->byfd, n * sizeof(*t))) == NULL)
-			return -1;
-		memset(t + w->nbyfd, 0, (n - w->nbyfd) * sizeof(*t));
-		w->byfd = t;
-		w->nbyfd = n;
-	}
-	w->byfd[c->fd] = c;
 	TAILQ_INSERT_TAIL(&w->conns, c, entry);
 	w->nconns++;
-	return 0;
 }
 
-/* Forget c; the last one gone during a stop ends the loop. */
+/*
+ * c is closed: keep its memory until the loop turns (a caller up the stack
+ * may still look at it), then free it. The last one gone during a stop
+ * ends the loop.
+ */
 void
 worker_del_conn(struct worker *w, struct conn *c)
 {
-	w->byfd[c->fd] = NULL;
 	TAILQ_REMOVE(&w->conns, c, entry);
+	TAILQ_INSERT_TAIL(&w->dead, c, entry);
 	w->nconns--;
+	event_active(w->ev_reap, EV_READ, 1);
 	if (w->stopping && w->nconns == 0)
 		event_base_loopexit(w->base, NULL);
 }
 
-/* The connection on fd if it is still the one with this id. */
-struct conn *
-worker_find_conn(struct worker *w, int fd, uint64_t id)
+/* Free the connections closed since the last turn. */
+static void
+worker_reap(evutil_socket_t fd, short what, void *arg)
 {
+	struct worker	*w = arg;
 	struct conn	*c;
 
-	if (fd < 0 || fd >= w->nbyfd || (c = w->byfd[fd]) == NULL)
-		return NULL;
-	return c->id == id ? c : NULL;
+	while ((c = TAILQ_FIRST(&w->dead)) != NULL) {
+		TAILQ_REMOVE(&w->dead, c, entry);
+		conn_free(c);
+	}
 }
 
 /* Give c another turn at its buffered input soon. */
@@ -94,10 +93,26 @@ worker_resume(struct worker *w, struct conn *c)
 	c->resume_queued = 1;
 	TAILQ_INSERT_TAIL(&w->resume, c, resume_entry);
 	w->nresume++;
+	stats_add(w->slot, STAT_connections_waiting, 1);
 	event_active(w->ev_resume, EV_READ, 1);
 }
 
-/* Each connection waiting for a turn gets one, in order. */
+/* Take c off the list of connections waiting for a turn. */
+void
+worker_unresume(struct worker *w, struct conn *c)
+{
+	if (!c->resume_queued)
+		return;
+	c->resume_queued = 0;
+	TAILQ_REMOVE(&w->resume, c, resume_entry);
+	w->nresume--;
+	stats_sub(w->slot, STAT_connections_waiting, 1);
+}
+
+/*
+ * Each connection waiting for a turn gets one, in order; those that queue
+ * themselves again wait for the next round, after the others' events.
+ */
 static void
 worker_resume_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -106,13 +121,75 @@ worker_resume_cb(evutil_socket_t fd, short what, void *arg)
 	int		 n = w->nresume;
 
 	while (n-- > 0 && (c = TAILQ_FIRST(&w->resume)) != NULL) {
-		TAILQ_REMOVE(&w->resume, c, resume_entry);
-		w->nresume--;
-		c->resume_queued = 0;
-		conn_process(c);
+		worker_unresume(w, c);
+		conn_progress(c);
 	}
 	if (!TAILQ_EMPTY(&w->resume))
 		event_active(w->ev_resume, EV_READ, 1);
+}
+
+/*
+ * Watch c for a reset or hangup while it does not read. The watch is an
+ * epoll set of its own, edge-triggered and asking for no event at all:
+ * epoll always reports errors and hangups, and nothing else, so new bytes
+ * from a pipelining client cost no wakeup. A connection stays in the set
+ * until it closes (a reset while reading is found by the read anyway).
+ */
+int
+worker_watch(struct worker *w, struct conn *c)
+{
+	struct epoll_event	ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLET;
+	ev.data.ptr = c;
+	if (epoll_ctl(w->hangupfd, EPOLL_CTL_ADD, c->fd, &ev) == -1)
+		return -1;
+	c->watched = 1;
+	return 0;
+}
+
+/* Stop watching c (it is closing). */
+void
+worker_unwatch(struct worker *w, struct conn *c)
+{
+	if (!c->watched)
+		return;
+	c->watched = 0;
+	if (epoll_ctl(w->hangupfd, EPOLL_CTL_DEL, c->fd, NULL) == -1)
+		log_warn("epoll_ctl: %s", strerror(errno));
+}
+
+/* The watch set has news: close every connection whose client is gone. */
+static void
+worker_hangup_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker		*w = arg;
+	struct epoll_event	 evs[64];
+	int			 n, i;
+
+	n = epoll_wait(w->hangupfd, evs, 64, 0);
+	for (i = 0; i < n; i++)
+		conn_hangup(evs[i].data.ptr);
+}
+
+/* Replies held for clients grew (or shrank) by delta bytes. */
+void
+worker_reply_bytes(struct worker *w, ssize_t delta)
+{
+	w->reply_bytes += delta;
+	if (delta >= 0)
+		stats_add(w->slot, STAT_reply_bytes, (uint64_t)delta);
+	else
+		stats_sub(w->slot, STAT_reply_bytes, (uint64_t)-delta);
+}
+
+/* True when the replies held pass the worker's cap. */
+int
+worker_over_memory(struct worker *w)
+{
+	return w->cfg->reply_memory_mb > 0 &&
+	    w->reply_bytes > (size_t)w->cfg->reply_memory_mb << 20;
 }
 
 /* Four times a second: close idle, slow and lingering connections. */
@@ -129,32 +206,70 @@ worker_sweep(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/*
- * SIGTERM, SIGINT: graceful stop. SIGUSR2: the same for a reload, where a
- * new generation takes over (see conn_drain). No more accepts; every
- * connection drains.
- */
+/* Stop accepting, and let every connection finish what it was asked. */
 static void
-worker_stop(evutil_socket_t sig, short what, void *arg)
+worker_stop_accepting(struct worker *w)
 {
-	struct worker	*w = arg;
 	struct conn	*c, *next;
 	int		 i;
 
 	if (w->stopping)
 		return;
-	w->retiring = sig == SIGUSR2;
 	log_info("%s, %d connections open", w->retiring ? "retiring" :
 	    "stopping", w->nconns);
 	w->stopping = 1;
+	if (w->ev_drain != NULL)
+		event_del(w->ev_drain);
 	for (i = 0; i < w->nlisteners; i++)
 		listener_stop(&w->listeners[i]);
 	for (c = TAILQ_FIRST(&w->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
-		conn_drain(c);
+		conn_stop(c);
 	}
 	if (w->nconns == 0)
 		event_base_loopexit(w->base, NULL);
+}
+
+/* Timer: the drain delay is over. */
+static void
+worker_drain_done(evutil_socket_t fd, short what, void *arg)
+{
+	worker_stop_accepting(arg);
+}
+
+/*
+ * SIGTERM, SIGINT: graceful stop. SIGUSR2: the same for a reload, where a
+ * new generation takes over (see conn_stop). First the worker drains:
+ * for --drain-delay it says it is going (readiness fails, PING answers
+ * ERR shutting-down) but goes on accepting and serving, so that a load
+ * balancer takes it out of rotation before any connection is refused.
+ * Then it stops accepting and every connection finishes. A second SIGTERM
+ * or SIGINT cuts the delay short.
+ */
+static void
+worker_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct worker	*w = arg;
+	struct timeval	 tv;
+	int		 ms = w->cfg->drain_delay_ms;
+
+	if (w->draining) {
+		if (sig != SIGUSR2)
+			worker_stop_accepting(w);
+		return;
+	}
+	w->draining = 1;
+	w->retiring = sig == SIGUSR2;
+	if (ms <= 0) {
+		worker_stop_accepting(w);
+		return;
+	}
+	log_info("draining for %d ms", ms);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	if ((w->ev_drain = evtimer_new(w->base, worker_drain_done, w)) ==
+	    NULL || evtimer_add(w->ev_drain, &tv) == -1)
+		worker_stop_accepting(w);
 }
 
 /* SIGHUP is the master's business; a worker only notes it. */
@@ -164,7 +279,7 @@ worker_hup(evutil_socket_t sig, short what, void *arg)
 	log_debug("SIGHUP ignored by workers");
 }
 
-/* Make the base, signals, pool and listeners; -1 on failure. */
+/* Make the base, signals, pool, hangup watch and listeners; -1 on failure. */
 static int
 worker_setup(struct worker *w, const struct worker_spec *spec)
 {
@@ -173,23 +288,30 @@ worker_setup(struct worker *w, const struct worker_spec *spec)
 
 	if ((w->base = event_base_new()) == NULL)
 		return -1;
+	if ((w->hangupfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		return -1;
 	w->ev_term = evsignal_new(w->base, SIGTERM, worker_stop, w);
 	w->ev_int = evsignal_new(w->base, SIGINT, worker_stop, w);
 	w->ev_hup = evsignal_new(w->base, SIGHUP, worker_hup, w);
 	w->ev_usr2 = evsignal_new(w->base, SIGUSR2, worker_stop, w);
 	w->ev_sweep = event_new(w->base, -1, EV_PERSIST, worker_sweep, w);
 	w->ev_resume = event_new(w->base, -1, 0, worker_resume_cb, w);
+	w->ev_reap = event_new(w->base, -1, 0, worker_reap, w);
+	w->ev_hangup = event_new(w->base, w->hangupfd, EV_READ | EV_PERSIST,
+	    worker_hangup_cb, w);
 	if (w->ev_term == NULL || w->ev_int == NULL || w->ev_hup == NULL ||
-	    w->ev_usr2 == NULL || w->ev_sweep == NULL || w->ev_resume == NULL)
+	    w->ev_usr2 == NULL || w->ev_sweep == NULL || w->ev_resume == NULL ||
+	    w->ev_reap == NULL || w->ev_hangup == NULL)
 		return -1;
 	evsignal_add(w->ev_usr2, NULL);
 	evsignal_add(w->ev_term, NULL);
 	evsignal_add(w->ev_int, NULL);
 	evsignal_add(w->ev_hup, NULL);
 	event_add(w->ev_sweep, &sweep);
+	event_add(w->ev_hangup, NULL);
 	if (w->cfg->compute == COMPUTE_POOL && (w->queue = queue_create(
 	    w->base, w->cfg->threads, w->cfg->queue_limit, w->cfg->pool_nice,
-	    w->st, command_job_done, w)) == NULL)
+	    w->slot, command_job_done, w)) == NULL)
 		return -1;
 	for (i = 0; i < spec->nfds; i++) {
 		if (listener_start(w, &w->listeners[i], spec->lc[i],
@@ -205,16 +327,19 @@ static void
 worker_teardown(struct worker *w)
 {
 	struct event	*evs[] = { w->ev_term, w->ev_int, w->ev_hup,
-			    w->ev_usr2, w->ev_sweep, w->ev_resume };
+			    w->ev_usr2, w->ev_sweep, w->ev_resume, w->ev_reap,
+			    w->ev_hangup, w->ev_drain };
 	size_t		 i;
 
 	queue_destroy(w->queue);
 	for (i = 0; i < (size_t)w->nlisteners; i++)
 		listener_stop(&w->listeners[i]);
+	worker_reap(-1, 0, w);
 	for (i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		if (evs[i] != NULL)
 			event_free(evs[i]);
-	free(w->byfd);
+	if (w->hangupfd != -1)
+		close(w->hangupfd);
 	if (w->base != NULL)
 		event_base_free(w->base);
 }
@@ -236,9 +361,11 @@ worker_main(const struct config *cfg, struct stats *stats,
 	memset(&w, 0, sizeof(w));
 	w.cfg = cfg;
 	w.stats = stats;
-	w.st = &stats->slot[spec->stats_slot];
+	w.slot = &stats->slot[spec->stats_slot];
 	w.id = spec->id;
+	w.hangupfd = -1;
 	TAILQ_INIT(&w.conns);
+	TAILQ_INIT(&w.dead);
 	TAILQ_INIT(&w.resume);
 	if (worker_setup(&w, spec) == -1) {
 		log_error("setup failed");

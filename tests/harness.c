@@ -213,16 +213,26 @@ server_stop(struct server *s)
 	return server_wait(s, 5);
 }
 
-/* The port of the first listener of service, or -1. */
+/*
+ * The port of the nth (from 0) listener of service, in the order they were
+ * given (the port file keeps it), or -1.
+ */
 int
-server_port(const struct server *s, const char *service)
+server_port_nth(const struct server *s, const char *service, int nth)
 {
 	int	i;
 
 	for (i = 0; i < s->nl; i++)
-		if (strcmp(s->service[i], service) == 0)
+		if (strcmp(s->service[i], service) == 0 && nth-- == 0)
 			return s->port[i];
 	return -1;
+}
+
+/* The port of the first listener of service, or -1. */
+int
+server_port(const struct server *s, const char *service)
+{
+	return server_port_nth(s, service, 0);
 }
 
 /* The pids of the server's workers (its children), up to max. */

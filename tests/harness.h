@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#define SERVER_MAX_LISTENERS	4
+#define SERVER_MAX_LISTENERS	8
 
 struct server {
 	pid_t	 pid;
@@ -25,6 +25,7 @@ int	 server_start(struct server *, ...);	/* NULL-terminated args */
 int	 server_stop(struct server *);
 int	 server_wait(struct server *, double);
 int	 server_port(const struct server *, const char *);
+int	 server_port_nth(const struct server *, const char *, int);
 int	 server_workers(const struct server *, pid_t *, int);
 
 int	 client_connect(int);

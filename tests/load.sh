@@ -11,8 +11,10 @@ stat() {
 }
 
 start_server --workers 2 --threads 1 --listen prime=127.0.0.1:0 \
-    --listen upper=127.0.0.1:0
+    --listen upper=127.0.0.1:0 --listen prime=127.0.0.1:0,framing=raw
 upper_port=$(awk '$1 == "upper" { n = split($2, a, ":"); print a[n] }' "$tmp/port")
+# The raw prime listener is the second prime line of the port file.
+raw_port=$(awk '$1 == "prime" && ++k == 2 { n = split($2, a, ":"); print a[n] }' "$tmp/port")
 
 # Exactly 5000 requests: the server answered exactly that many more.
 before=$(stat requests)
@@ -29,8 +31,8 @@ after=$(stat requests)
     --request 'PRIME 10' --json >"$tmp/p.json" || fail "pipelined run failed"
 [ "$(json_num "$tmp/p.json" ok)" = 20000 ] || fail "pipelined: not 20000 ok"
 
-# Raw framing, as the lesson's plain clients do it.
-"$PRIMED_LOAD" --port "$port" --raw -c 5 -n 1000 -q --request 1 --expect 2 \
+# Raw framing, as the lesson's plain clients do it, on a listener of its own.
+"$PRIMED_LOAD" --port "$raw_port" --raw -c 5 -n 1000 -q --request 1 --expect 2 \
     --json >"$tmp/r.json" || fail "raw run failed"
 [ "$(json_num "$tmp/r.json" ok)" = 1000 ] || fail "raw: not 1000 ok"
 

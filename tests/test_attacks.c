@@ -62,11 +62,21 @@ crowd_possible(const char *test)
 	return 0;
 }
 
-/* A new connection to the prime listener. */
+/* A new connection to the prime listener (line framing). */
 static int
 connect_prime(void)
 {
 	int	fd = client_connect(server_port(&srv, "prime"));
+
+	ck_assert_msg(fd >= 0, "connect: %s", strerror(errno));
+	return fd;
+}
+
+/* A new connection to the raw prime listener. */
+static int
+connect_raw(void)
+{
+	int	fd = client_connect(server_port_nth(&srv, "prime", 1));
 
 	ck_assert_msg(fd >= 0, "connect: %s", strerror(errno));
 	return fd;
@@ -157,7 +167,9 @@ start_one_worker(const char *opt, const char *val)
 	/* The server inherits the raised limit: it needs room for a crowd. */
 	raise_nofile();
 	ck_assert_int_eq(server_start(&srv, "--workers", "1", "--threads", "2",
-	    "--log-level", "error", opt, val, (char *)NULL), 0);
+	    "--log-level", "error", "--listen", "prime=127.0.0.1:0",
+	    "--listen", "prime=127.0.0.1:0,framing=raw", opt, val,
+	    (char *)NULL), 0);
 	fd = connect_prime();
 	worker_pid = client_stat(fd, "pid");
 	close(fd);
@@ -225,11 +237,14 @@ END_TEST
 
 START_TEST(lone_carriage_returns)
 {
-	int	fd = connect_prime();
+	int	fd = connect_raw();
 
-	/* A lone "\r" with no line end: one raw request, empty. */
+	/* Raw: a lone "\r" with no line end is one request, empty. */
 	expect_err(fd, "\r", "ERR bad-request");
-	/* Only the "\r" right before "\n" is dropped. */
+	close(fd);
+	/* Line: only the "\r" right before "\n" is dropped. */
+	fd = connect_prime();
+	expect_err(fd, "\r\n", "ERR bad-request");
 	expect_err(fd, "\r\r\n", "ERR unknown-command");
 	expect_err(fd, "PING\r\r\n", "ERR unknown-command");
 	expect_err(fd, "PI\rNG\n", "ERR unknown-command");
@@ -449,7 +464,7 @@ START_TEST(raw_framed_garbage)
 
 	/* Bytes with no line end, on fresh connections: one raw request. */
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		fd = connect_prime();
+		fd = connect_raw();
 		expect_err(fd, cases[i].req, cases[i].want);
 		/* Still raw, still usable. */
 		expect_reply(fd, "7", "17");
@@ -471,11 +486,18 @@ START_TEST(half_close_after_request)
 	expect_line(fd, "bye");
 	expect_clean_close(fd, 5);
 	close(fd);
-	/* The same with raw framing: the end of input ends the request. */
-	fd = connect_prime();
+	/* The end of input ends the last request, in either framing. */
+	fd = connect_raw();
 	ck_assert_int_eq(client_sends(fd, "5"), 0);
 	ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
 	expect_line(fd, "11");
+	expect_clean_close(fd, 5);
+	close(fd);
+	fd = connect_prime();
+	ck_assert_int_eq(client_sends(fd, "PING\n6"), 0);
+	ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
+	expect_line(fd, "PONG");
+	expect_line(fd, "13");
 	expect_clean_close(fd, 5);
 	close(fd);
 	assert_same_worker();

@@ -127,7 +127,9 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(cfg.shutdown_timeout_ms, 10000);
 	ck_assert_int_eq(cfg.idle_timeout_ms, 60000);
 	ck_assert_int_eq(cfg.read_timeout_ms, 10000);
-	ck_assert_int_eq(cfg.job_timeout_ms, 0);
+	ck_assert_int_eq(cfg.job_timeout_ms, 300000);
+	ck_assert_int_eq(cfg.drain_delay_ms, 0);
+	ck_assert_int_eq(cfg.reply_memory_mb, 256);
 	ck_assert_int_eq(cfg.max_connections, 10000);
 	ck_assert_int_eq(cfg.max_inflight, 128);
 	ck_assert_int_eq(cfg.pool_nice, 20);
@@ -150,7 +152,7 @@ START_TEST(test_defaults_args)
 	ck_assert_int_eq(cfg.workers, ncpu(MAX_WORKERS));
 	ck_assert_int_eq(cfg.nlisten, 1);
 	ck_assert_int_eq(cfg.listen[0].service, SVC_PRIME);
-	ck_assert_int_eq(cfg.listen[0].framing, FRAMING_AUTO);
+	ck_assert_int_eq(cfg.listen[0].framing, FRAMING_LINE);
 	ck_assert_str_eq(cfg.listen[0].host, "127.0.0.1");
 	ck_assert_str_eq(cfg.listen[0].port, "7070");
 	ck_assert_str_eq(cfg.listen[0].spec, "prime=127.0.0.1:7070");
@@ -177,6 +179,7 @@ static const struct numeric numerics[] = {
 	NUM("max-line", max_line, 0, 16, 1048576),
 	NUM("max-connections", max_connections, 0, 1, 1000000),
 	NUM("max-inflight", max_inflight, 0, 1, 65536),
+	NUM("max-reply-memory", reply_memory_mb, 0, 0, 1048576),
 };
 
 /* The value of a numeric field. */
@@ -267,6 +270,7 @@ static const struct duration durations[] = {
 	{ "idle-timeout", offsetof(struct config, idle_timeout_ms), 86400 },
 	{ "read-timeout", offsetof(struct config, read_timeout_ms), 86400 },
 	{ "job-timeout", offsetof(struct config, job_timeout_ms), 86400 },
+	{ "drain-delay", offsetof(struct config, drain_delay_ms), 3600 },
 };
 
 START_TEST(test_durations)
@@ -487,20 +491,18 @@ listen_fails(const char *spec, const char *msg)
 START_TEST(test_listen_good)
 {
 	listen_ok("prime=127.0.0.1:7070", SVC_PRIME, "127.0.0.1", "7070",
-	    FRAMING_AUTO);
+	    FRAMING_LINE);
 	listen_ok("upper=localhost:0", SVC_UPPER, "localhost", "0",
-	    FRAMING_AUTO);
-	listen_ok("echo=[::1]:0", SVC_ECHO, "::1", "0", FRAMING_AUTO);
-	listen_ok("echo=[::]:65535", SVC_ECHO, "::", "65535", FRAMING_AUTO);
+	    FRAMING_LINE);
+	listen_ok("echo=[::1]:0", SVC_ECHO, "::1", "0", FRAMING_LINE);
+	listen_ok("echo=[::]:65535", SVC_ECHO, "::", "65535", FRAMING_LINE);
 	listen_ok("prime=[fe80::1%lo]:9", SVC_PRIME, "fe80::1%lo", "9",
-	    FRAMING_AUTO);
+	    FRAMING_LINE);
 	listen_ok("prime=0.0.0.0:7070,framing=raw", SVC_PRIME, "0.0.0.0",
 	    "7070", FRAMING_RAW);
 	listen_ok("upper=my-host.example.org:80,framing=line", SVC_UPPER,
 	    "my-host.example.org", "80", FRAMING_LINE);
-	listen_ok("echo=[::1]:1,framing=auto", SVC_ECHO, "::1", "1",
-	    FRAMING_AUTO);
-	listen_ok("prime=h:007", SVC_PRIME, "h", "7", FRAMING_AUTO);
+	listen_ok("prime=h:007", SVC_PRIME, "h", "7", FRAMING_LINE);
 	listen_ok("PRIME=h:1,framing=LINE", SVC_PRIME, "h", "1", FRAMING_LINE);
 }
 END_TEST
@@ -544,13 +546,17 @@ START_TEST(test_listen_bad)
 	    "\"999.1.1.1\" is not a host name or IPv4 address");
 	listen_fails("prime=-x:1", "\"-x\" is not a host name or IPv4 address");
 	listen_fails("prime=h:1,framing=x",
-	    "framing \"x\" is not one of auto, line, raw");
+	    "framing \"x\" is not one of line, raw");
+	/* The guess is gone; the message says what to use instead. */
+	listen_fails("echo=[::1]:1,framing=auto", "framing=auto is gone: "
+	    "use framing=line (the default) and a listener of its own with "
+	    "framing=raw for clients that send no line end");
 	listen_fails("prime=h:1,framing",
-	    "unknown listen option \"framing\" (framing=auto|line|raw)");
+	    "unknown listen option \"framing\" (framing=line|raw)");
 	listen_fails("prime=h:1,backlog=5",
-	    "unknown listen option \"backlog\" (framing=auto|line|raw)");
+	    "unknown listen option \"backlog\" (framing=line|raw)");
 	listen_fails("prime=h:1,", "unknown listen option \"\" "
-	    "(framing=auto|line|raw)");
+	    "(framing=line|raw)");
 
 	memset(spec, 'a', sizeof(spec));
 	memcpy(spec, "prime=", 6);
@@ -812,7 +818,49 @@ START_TEST(test_file_missing)
 	ck_assert_str_eq(err,
 	    "/nonexistent/primed.conf: No such file or directory");
 	ck_assert_int_eq(config_load_file(&cfg, "/tmp", err, sizeof(err)), -1);
-	ck_assert_str_eq(err, "/tmp: Is a directory");
+	ck_assert_str_eq(err, "/tmp: not a regular file");
+}
+END_TEST
+
+/*
+ * A file that never ends (or a device, a pipe) is refused before any of it
+ * is read: --config /dev/zero used to read one endless line.
+ */
+START_TEST(test_file_not_regular)
+{
+	struct config	cfg;
+	char		err[ERRLEN];
+
+	config_defaults(&cfg);
+	ck_assert_int_eq(config_load_file(&cfg, "/dev/zero", err,
+	    sizeof(err)), -1);
+	ck_assert_str_eq(err, "/dev/zero: not a regular file");
+	ck_assert_int_eq(config_load_file(&cfg, "/dev/full", err,
+	    sizeof(err)), -1);
+	ck_assert_str_eq(err, "/dev/full: not a regular file");
+	/* The one device kept: "no configuration file". */
+	ck_assert_int_eq(config_load_file(&cfg, "/dev/null", err,
+	    sizeof(err)), 0);
+}
+END_TEST
+
+/* A regular file with one huge line: refused after max bytes, not read whole. */
+START_TEST(test_file_huge_line)
+{
+	struct config	 cfg;
+	char		 path[64], err[ERRLEN], want[ERRLEN];
+	char		*text;
+	size_t		 size = 8 << 20;
+
+	text = malloc(size + 1);
+	ck_assert_ptr_nonnull(text);
+	memset(text, 'k', size);
+	text[size] = '\0';
+	ck_assert_int_eq(load_text(&cfg, text, path, err), -1);
+	free(text);
+	snprintf(want, sizeof(want), "%s:1: line longer than 4094 bytes",
+	    path);
+	ck_assert_str_eq(err, want);
 }
 END_TEST
 
@@ -881,7 +929,7 @@ START_TEST(test_sample_lists_every_key)
 		ck_assert_msg(strstr(conf, want) != NULL,
 		    "%s not in the sample", key);
 	}
-	ck_assert_int_eq(keys, 26);
+	ck_assert_int_eq(keys, 28);
 }
 END_TEST
 
@@ -1201,6 +1249,8 @@ config_suite(void)
 	tcase_add_test(tc, test_listen_long_zone);
 	tcase_add_test(tc, test_file_long_line);
 	tcase_add_test(tc, test_file_missing);
+	tcase_add_test(tc, test_file_not_regular);
+	tcase_add_test(tc, test_file_huge_line);
 	tcase_add_test(tc, test_sample_conf);
 	tcase_add_test(tc, test_sample_lists_every_key);
 	suite_add_tcase(s, tc);

@@ -620,45 +620,64 @@ START_TEST(test_number)
 }
 END_TEST
 
+/* Format one error line into a string (for comparing). */
+static char *
+err_line(char *buf, size_t len, enum err e, const char *why)
+{
+	size_t	n = proto_err_line(buf, len, e, why);
+
+	ck_assert_uint_ge(n, 1);
+	ck_assert_uint_lt(n, len + 1);
+	ck_assert_int_eq(buf[n - 1], '\n');
+	ck_assert_ptr_eq(memchr(buf, '\n', n), buf + n - 1);
+	buf[n] = '\0';	/* buf holds len + 1 bytes */
+	return buf;
+}
+
 START_TEST(test_reply_err)
 {
-	struct evbuffer	*b = evbuffer_new();
-	char		*s;
+	char	buf[PROTO_ERR_MAX + 1];
 
-	ck_assert_ptr_nonnull(b);
-	ck_assert_int_eq(proto_reply_err(b, ERR_BAD_REQUEST,
-	    "missing argument"), 0);
-	s = buffer_string(b);
-	ck_assert_str_eq(s, "ERR bad-request missing argument\n");
-	free(s);
-
-	/* A second reply is appended after the first. */
-	ck_assert_int_eq(proto_reply_err(b, ERR_BUSY, "queue full"), 0);
-	s = buffer_string(b);
-	ck_assert_str_eq(s, "ERR bad-request missing argument\n"
-	    "ERR busy queue full\n");
-	free(s);
-	evbuffer_free(b);
+	ck_assert_str_eq(err_line(buf, PROTO_ERR_MAX, ERR_BAD_REQUEST,
+	    "missing argument"), "ERR bad-request missing argument\n");
+	ck_assert_str_eq(err_line(buf, PROTO_ERR_MAX, ERR_BUSY, ""),
+	    "ERR busy\n");
+	ck_assert_str_eq(err_line(buf, PROTO_ERR_MAX, ERR_BUSY, NULL),
+	    "ERR busy\n");
 }
 END_TEST
 
 /* Every code, formatted; the reason is copied verbatim, % included. */
 START_TEST(test_reply_err_every_code)
 {
-	struct evbuffer	*b;
-	char		*s, want[128];
-	int		 e;
+	char	buf[PROTO_ERR_MAX + 1], want[128];
+	int	e;
 
 	for (e = 0; e < ERR_COUNT; e++) {
-		b = evbuffer_new();
-		ck_assert_ptr_nonnull(b);
-		ck_assert_int_eq(proto_reply_err(b, e, "why %s 100%"), 0);
-		s = buffer_string(b);
 		snprintf(want, sizeof(want), "ERR %s why %%s 100%%\n",
 		    proto_err_name(e));
-		ck_assert_str_eq(s, want);
-		free(s);
-		evbuffer_free(b);
+		ck_assert_str_eq(err_line(buf, PROTO_ERR_MAX, e,
+		    "why %s 100%"), want);
+	}
+}
+END_TEST
+
+/* A long or multi-line reason is cut and flattened: still one line. */
+START_TEST(test_reply_err_bounded)
+{
+	char	why[1000], buf[64];
+	size_t	n, len;
+
+	memset(why, 'w', sizeof(why) - 1);
+	why[sizeof(why) - 1] = '\0';
+	why[10] = '\n';
+	why[20] = '\r';
+	for (len = 1; len <= sizeof(buf); len++) {
+		n = proto_err_line(buf, len, ERR_TOO_LONG, why);
+		ck_assert_uint_eq(n, len);
+		ck_assert_int_eq(buf[n - 1], '\n');
+		ck_assert_ptr_eq(memchr(buf, '\n', n), buf + n - 1);
+		ck_assert_ptr_null(memchr(buf, '\r', n));
 	}
 }
 END_TEST
@@ -669,24 +688,17 @@ START_TEST(test_reply_err_from_parse)
 	static const char *lines[] = {
 		"", "PRIME", "PRIME 0", "FOO", "SLEEP 60001", "PING x", "1e3"
 	};
-	struct evbuffer	*b;
 	struct request	 req;
-	char		*s, want[256];
+	char		 buf[PROTO_ERR_MAX + 1], want[256];
 	size_t		 i;
 
 	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
 		parse(lines[i], &req);
 		ck_assert(req.err != ERR_NONE);
-		b = evbuffer_new();
-		ck_assert_ptr_nonnull(b);
-		ck_assert_int_eq(proto_reply_err(b, req.err, req.why), 0);
-		s = buffer_string(b);
 		snprintf(want, sizeof(want), "ERR %s %s\n",
 		    proto_err_name(req.err), req.why);
-		ck_assert_str_eq(s, want);
-		ck_assert_ptr_eq(strchr(s, '\n'), s + strlen(s) - 1);
-		free(s);
-		evbuffer_free(b);
+		ck_assert_str_eq(err_line(buf, PROTO_ERR_MAX, req.err,
+		    req.why), want);
 	}
 }
 END_TEST
@@ -748,6 +760,7 @@ proto_suite(void)
 	tcase_add_test(tc, test_number);
 	tcase_add_test(tc, test_reply_err);
 	tcase_add_test(tc, test_reply_err_every_code);
+	tcase_add_test(tc, test_reply_err_bounded);
 	tcase_add_test(tc, test_reply_err_from_parse);
 	suite_add_tcase(s, tc);
 	return s;

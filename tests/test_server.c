@@ -23,7 +23,19 @@ prime_port(void)
 	return server_port(&srv, "prime");
 }
 
-/* --- a general server: prime, upper, echo and a raw prime listener --- */
+/* 1 when fd has something to read within ms. */
+static int
+readable(int fd, int ms)
+{
+	struct pollfd	pfd = { fd, POLLIN, 0 };
+
+	return poll(&pfd, 1, ms) == 1;
+}
+
+/*
+ * --- a general server: prime, upper (raw framing), echo, prime on ::1,
+ * and a raw prime listener for plain socket clients ---
+ */
 
 static void
 start_general(void)
@@ -31,10 +43,18 @@ start_general(void)
 	ck_assert_int_eq(server_start(&srv, "--workers", "2", "--threads", "2",
 	    "--log-level", "warn",
 	    "--listen", "prime=127.0.0.1:0",
-	    "--listen", "upper=127.0.0.1:0",
+	    "--listen", "upper=127.0.0.1:0,framing=raw",
 	    "--listen", "echo=127.0.0.1:0",
 	    "--listen", "prime=[::1]:0",
+	    "--listen", "prime=127.0.0.1:0,framing=raw",
 	    (char *)NULL), 0);
+}
+
+/* The raw prime listener (the third prime one). */
+static int
+raw_port(void)
+{
+	return server_port_nth(&srv, "prime", 2);
 }
 
 static void
@@ -64,9 +84,7 @@ END_TEST
 
 /*
  * Requests cut into pieces that arrive apart: lines split anywhere,
- * several in one piece, CR LF split between pieces. A first whole line
- * puts the connection in line framing (before it, a piece with no line
- * end would be a raw request).
+ * several in one piece, CR LF split between pieces.
  */
 START_TEST(requests_in_pieces)
 {
@@ -79,7 +97,6 @@ START_TEST(requests_in_pieces)
 	int			 fd = client_connect(prime_port());
 
 	ck_assert_int_ge(fd, 0);
-	expect_reply(fd, "PING\n", "PONG");
 	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
 		for (off = 0; off < sizeof(reqs) - 1; off += n) {
 			n = sizeof(reqs) - 1 - off;
@@ -92,6 +109,46 @@ START_TEST(requests_in_pieces)
 			expect_line(fd, want[i]);
 	}
 	close(fd);
+}
+END_TEST
+
+/*
+ * Every split point of a request, on a fresh connection each time (the
+ * first bytes a connection sees are where a guess would go wrong): inside
+ * the command, inside the number, before "\n", between "\r" and "\n".
+ * The first piece alone is never answered; the whole is answered once,
+ * right.
+ */
+START_TEST(split_requests_answered_right)
+{
+	static const struct { const char *req, *want; } cases[] = {
+		{ "PRIME 10\n", "29" },
+		{ "PRIME 10\r\n", "29" },
+		{ "10\n", "29" },
+		{ "100000\r\n", "1299709" },
+		{ "PING\r\n", "PONG" },
+		{ "ECHO 12 34\n", "12 34" },
+	};
+	size_t	i, k, len;
+	int	fd;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		len = strlen(cases[i].req);
+		for (k = 1; k < len; k++) {
+			fd = client_connect(prime_port());
+			ck_assert_int_ge(fd, 0);
+			ck_assert_int_eq(client_send(fd, cases[i].req, k), 0);
+			/* Give the server every chance to take the piece. */
+			ck_assert_msg(!readable(fd, 20), "\"%.*s\" answered "
+			    "before its line end", (int)k, cases[i].req);
+			ck_assert_int_eq(client_send(fd, cases[i].req + k,
+			    len - k), 0);
+			expect_line(fd, cases[i].want);
+			/* And nothing more: the stream is in step. */
+			expect_reply(fd, "PING\n", "PONG");
+			close(fd);
+		}
+	}
 }
 END_TEST
 
@@ -113,31 +170,37 @@ END_TEST
 
 START_TEST(raw_framing)
 {
-	int	fd = client_connect(prime_port());
+	int	fd = client_connect(raw_port());
 
 	ck_assert_int_ge(fd, 0);
 	/* The lesson's plain client: "1" with no line end, then wait. */
 	expect_reply(fd, "1", "2");
 	expect_reply(fd, "PING", "PONG");
 	expect_reply(fd, "10", "29");
+	/* A line end is fine too, and does not make it a line client. */
+	expect_reply(fd, "7\r\n", "17");
+	expect_reply(fd, "5", "11");
 	close(fd);
 }
 END_TEST
 
-START_TEST(line_mode_sticks)
+START_TEST(line_waits_for_its_end)
 {
 	int	fd = client_connect(prime_port());
 	char	buf[64];
 
 	ck_assert_int_ge(fd, 0);
-	expect_reply(fd, "PING\n", "PONG");
-	/* Once in line framing, a partial line waits for its end. */
+	/* On a line listener, a request without its end is never guessed. */
 	ck_assert_int_eq(client_sends(fd, "PRI"), 0);
-	struct pollfd pfd = { fd, POLLIN, 0 };
-	ck_assert_int_eq(poll(&pfd, 1, 300), 0);
+	ck_assert(!readable(fd, 300));
 	ck_assert_int_eq(client_sends(fd, "ME 10\n"), 0);
 	ck_assert_int_ge(client_line(fd, buf, sizeof(buf)), 0);
 	ck_assert_str_eq(buf, "29");
+	/* The last line may lack its end when the client's input ends. */
+	ck_assert_int_eq(client_sends(fd, "PRIME 11"), 0);
+	ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
+	expect_line(fd, "31");
+	ck_assert(client_eof(fd, 5));
 	close(fd);
 }
 END_TEST
@@ -430,7 +493,8 @@ server_suite(void)
 	tcase_add_test(tc, requests_in_pieces);
 	tcase_add_test(tc, known_primes);
 	tcase_add_test(tc, raw_framing);
-	tcase_add_test(tc, line_mode_sticks);
+	tcase_add_test(tc, line_waits_for_its_end);
+	tcase_add_test(tc, split_requests_answered_right);
 	tcase_add_test(tc, upper_service);
 	tcase_add_test(tc, echo_service);
 	tcase_add_test(tc, ipv6_listener);

@@ -2,9 +2,10 @@
  * fuzz_proto.c: libFuzzer target for the request parser of the prime service.
  *
  * The input is parsed whole, as it is, and then cut into requests the way
- * the server's framing does (at '\n', dropping one '\r' before it; a last
- * piece without a line end loses its trailing '\r's; lines longer than
- * max-line are skipped, as they never reach the parser). Each goes through
+ * the server's line framing does (at '\n', dropping one '\r' before it; a
+ * last piece without a line end, which the server takes at the end of
+ * input, the same way; lines longer than max-line are skipped, as they never
+ * reach the parser). Each goes through
  * proto_parse() with one of three max-n values (the whole input with all
  * three); the target aborts when:
  *   - a field is left unset, or the command or error code is out of range;
@@ -14,7 +15,8 @@
  *   - the outcome differs from an independent reading of the grammar in
  *     DESIGN.md (which command, which error code, which n);
  *   - proto_upper() does more or less than ASCII upper-casing;
- *   - proto_reply_err() writes anything but one line "ERR <code> <why>".
+ *   - proto_err_line() (the one formatter of the server's ERR replies)
+ *     writes anything but one line "ERR <code> <why>".
  * Each request is copied to a buffer of its exact size first, so that any
  * read past its end is caught by AddressSanitizer.
  */
@@ -26,8 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <event2/buffer.h>
 
 #include "primed.h"
 #include "fuzz.h"
@@ -49,9 +49,6 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 static const uint64_t max_ns[] = {
 	1, 100000000, UINT64_C(10000000000)
 };
-
-/* Reply buffer, made once. */
-static struct evbuffer *reply;
 
 /* True if the len bytes at s are decimal digits only (and there is one). */
 static int
@@ -219,22 +216,20 @@ check_upper(const char *text, size_t len)
 	free(out);
 }
 
-/* Check that the error reply of req is exactly one "ERR code why" line. */
+/*
+ * Check that the error reply of req, as the server formats it, is exactly
+ * one "ERR code why" line, whole when it fits in a reply buffer.
+ */
 static void
 check_reply_err(const struct request *req)
 {
 	const char	*name = proto_err_name(req->err);
-	char		*s;
+	char		 s[PROTO_ERR_MAX];
 	size_t		 len, want;
 
-	if (reply == NULL && (reply = evbuffer_new()) == NULL)
-		abort();
-	evbuffer_drain(reply, evbuffer_get_length(reply));
-	CHECK(proto_reply_err(reply, req->err, req->why) == 0);
-	len = evbuffer_get_length(reply);
+	len = proto_err_line(s, sizeof(s), req->err, req->why);
 	want = 4 + strlen(name) + 1 + strlen(req->why) + 1;
-	CHECK(len == want);
-	s = (char *)evbuffer_pullup(reply, -1);
+	CHECK(len == (want < sizeof(s) ? want : sizeof(s)));
 	CHECK(memcmp(s, "ERR ", 4) == 0);
 	CHECK(memcmp(s + 4, name, strlen(name)) == 0);
 	CHECK(s[4 + strlen(name)] == ' ');
@@ -356,10 +351,8 @@ parse_lines(const char *data, size_t size)
 	while (p < end) {
 		nl = memchr(p, '\n', (size_t)(end - p));
 		n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
-		if (nl != NULL && n > 0 && p[n - 1] == '\r')
-			n--;
-		/* A raw last piece loses every trailing line-end byte. */
-		while (nl == NULL && n > 0 && p[n - 1] == '\r')
+		/* The last piece, at the end of input, is a line as well. */
+		if (n > 0 && p[n - 1] == '\r')
 			n--;
 		/* Longer ones get "ERR too-long", never reaching the parser. */
 		/* Lines take the max-n values in turn, to save time. */
