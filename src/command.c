@@ -102,6 +102,9 @@ command_job_timeout(evutil_socket_t fd, short what, void *arg)
 	conn_complete_err(p, ERR_TIMEOUT, "job ran past job-timeout");
 }
 
+static void	command_prime_done(struct job *);
+static void	command_dispatch(struct conn *, const struct request *);
+
 /* Queue a computation for the pool; the reply waits in order. */
 static void
 command_submit(struct conn *c, uint64_t n)
@@ -117,7 +120,8 @@ command_submit(struct conn *c, uint64_t n)
 		conn_complete_err(p, ERR_BUSY, "out of memory");
 		return;
 	}
-	job->pending = p;
+	job->owner = p;
+	job->done = command_prime_done;
 	job->kernel = cfg->kernel;
 	job->n = n;
 	if (queue_submit(c->w->queue, job) == -1) {
@@ -135,32 +139,46 @@ command_submit(struct conn *c, uint64_t n)
 		evtimer_add(p->timer, &tv);
 }
 
-/* PRIME n: from the table, on the loop when cheap or inline, else a job. */
-static void
-command_prime(struct conn *c, uint64_t n)
+/*
+ * The n-th prime when it is answered on the loop (from the table, cheap
+ * trial division, or computed there under --compute inline, the lesson's
+ * mistake on purpose): 1 with *p set, 0 when it takes a job.
+ */
+int
+command_prime_cheap(struct worker *w, uint64_t n, uint64_t *p)
 {
-	const struct config	*cfg = c->w->cfg;
+	const struct config	*cfg = w->cfg;
 	struct job		 job;
 
 	if (cfg->kernel == KERNEL_SIEVE && n <= prime_table_count()) {
-		reply_number(c, prime_table_get(n));
-		return;
+		*p = prime_table_get(n);
+		return 1;
 	}
 	if (cfg->kernel == KERNEL_TRIAL && n <= TRIAL_CHEAP_N) {
-		reply_number(c, prime_nth_trial(n, NULL));
-		return;
+		*p = prime_nth_trial(n, NULL);
+		return 1;
 	}
-	if (cfg->compute == COMPUTE_POOL) {
-		command_submit(c, n);
-		return;
-	}
-	/* The lesson's mistake, on purpose: the loop computes. */
+	if (cfg->compute == COMPUTE_POOL)
+		return 0;
 	memset(&job, 0, sizeof(job));
 	job.kernel = cfg->kernel;
 	job.n = n;
 	job_run(&job);
-	stats_add(c->w->slot, STAT_jobs_done, 1);
-	reply_number(c, job.result);
+	stats_add(w->slot, STAT_jobs_done, 1);
+	*p = job.result;
+	return 1;
+}
+
+/* PRIME n: on the loop when cheap, else a job. */
+static void
+command_prime(struct conn *c, uint64_t n)
+{
+	uint64_t	p;
+
+	if (command_prime_cheap(c->w, n, &p))
+		reply_number(c, p);
+	else
+		command_submit(c, n);
 }
 
 /* STATS: the counters of every worker, summed. */
@@ -191,39 +209,66 @@ command_quit(struct conn *c)
 	conn_reply(c, NULL, 0);
 }
 
+/* A request of command cmd begins: count it and start its clock. */
+static void
+command_begin(struct conn *c, enum cmd cmd)
+{
+	c->cur_cmd = cmd;
+	c->cur_t0_us = stats_now_us();
+	c->cur_deferred = 0;
+	if (cmd < CMD_COUNT)
+		stats_request(c->w->slot, c->lc->service, cmd);
+}
+
+/* The request is handled: a reply made at once is timed here. */
+static void
+command_end(struct conn *c)
+{
+	if (!c->cur_deferred)
+		stats_observe(c->w->slot, c->cur_cmd,
+		    stats_now_us() - c->cur_t0_us);
+}
+
 /* Run one request line of the prime service. */
 void
 command_run(struct conn *c, const char *line, size_t len)
 {
 	const struct config	*cfg = c->w->cfg;
 	struct request		 req;
-	char			*buf;
 
 	proto_parse(line, len, cfg->max_n, &req);
-	if (req.cmd < CMD_COUNT)
-		atomic_fetch_add_explicit(&c->w->slot->cmd[req.cmd], 1,
-		    memory_order_relaxed);
-	if (req.err != ERR_NONE) {
+	command_begin(c, req.cmd);
+	if (req.err != ERR_NONE)
 		conn_reply_err(c, req.err, req.why);
-		return;
-	}
-	switch (req.cmd) {
+	else
+		command_dispatch(c, &req);
+	command_end(c);
+}
+
+/* Do what a good request asks. */
+static void
+command_dispatch(struct conn *c, const struct request *req)
+{
+	const struct config	*cfg = c->w->cfg;
+	char			*buf;
+
+	switch (req->cmd) {
 	case CMD_PRIME:
-		command_prime(c, req.n);
+		command_prime(c, req->n);
 		break;
 	case CMD_UPPER:
 		command_delay(c, cfg->io_delay_ms,
-		    make_line(req.text, req.textlen, 1), req.textlen + 1);
+		    make_line(req->text, req->textlen, 1), req->textlen + 1);
 		break;
 	case CMD_SLEEP:
-		command_delay(c, (int)req.n, make_line("OK", 2, 0), 3);
+		command_delay(c, (int)req->n, make_line("OK", 2, 0), 3);
 		break;
 	case CMD_ECHO:
-		if ((buf = make_line(req.text, req.textlen, 0)) == NULL) {
+		if ((buf = make_line(req->text, req->textlen, 0)) == NULL) {
 			conn_reply_err(c, ERR_BUSY, "out of memory");
 			break;
 		}
-		conn_reply(c, buf, req.textlen + 1);
+		conn_reply(c, buf, req->textlen + 1);
 		free(buf);
 		break;
 	case CMD_PING:
@@ -250,24 +295,19 @@ command_run(struct conn *c, const char *line, size_t len)
 void
 command_upper(struct conn *c, const char *msg, size_t len)
 {
-	atomic_fetch_add_explicit(&c->w->slot->cmd[CMD_UPPER], 1,
-	    memory_order_relaxed);
+	command_begin(c, CMD_UPPER);
 	command_delay(c, c->w->cfg->io_delay_ms, make_line(msg, len, 1),
 	    len + 1);
+	command_end(c);
 }
 
-/* On the loop: a job came back from the pool. */
-void
-command_job_done(struct job *job, void *arg)
+/* On the loop: the job of a pending PRIME reply came back. */
+static void
+command_prime_done(struct job *job)
 {
-	struct pending	*p = job->pending;
+	struct pending	*p = job->owner;
 	char		 buf[PROTO_NUMBER_MAX];
 
-	if (p == NULL) {
-		/* The client left or the job timed out: nobody wants it. */
-		free(job);
-		return;
-	}
 	p->job = NULL;
 	conn_cancel_work(p);	/* the deadline timer */
 	/*

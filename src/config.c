@@ -130,7 +130,7 @@ static const char *const bool_names[] = {
 	"yes", "no", "true", "false", "on", "off", "1", "0", NULL
 };
 static const char *const service_names[] = {
-	"prime", "upper", "echo", NULL
+	"prime", "upper", "echo", "http", NULL
 };
 static const char *const framing_names[] = { "line", "raw", NULL };
 
@@ -1115,6 +1115,10 @@ config_service_name(enum service svc)
 		return "upper";
 	case SVC_ECHO:
 		return "echo";
+	case SVC_HTTP:
+		return "http";
+	case SVC_COUNT:
+		break;
 	}
 	return "unknown";
 }

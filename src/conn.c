@@ -59,6 +59,7 @@ static void	conn_write_cb(struct bufferevent *, void *);
 static void	conn_event_cb(struct bufferevent *, short, void *);
 static void	conn_output_cb(struct evbuffer *,
 		    const struct evbuffer_cb_info *, void *);
+static void	conn_hangup(struct watch *);
 
 /* Count one error reply of code e. */
 static void
@@ -103,6 +104,8 @@ conn_accept(struct worker *w, const struct listen_conf *lc, int fd)
 	c->fd = fd;
 	c->lc = lc;
 	c->state = CONN_READING;
+	c->watch.hangup = conn_hangup;
+	c->watch.fd = fd;
 	c->id = ++w->next_conn_id;
 	c->last_active = worker_now(w);
 	TAILQ_INIT(&c->pending);
@@ -156,7 +159,7 @@ conn_cancel_work(struct pending *p)
 	}
 	if (p->job != NULL) {
 		/* The queue frees it now, or when its thread gives it back. */
-		p->job->pending = NULL;
+		p->job->owner = NULL;
 		if (queue_cancel(p->conn->w->queue, p->job))
 			free(p->job);
 		p->job = NULL;
@@ -196,7 +199,7 @@ conn_close(struct conn *c, const char *reason)
 	while (!TAILQ_EMPTY(&c->pending))
 		pending_free(c, TAILQ_FIRST(&c->pending));
 	worker_unresume(w, c);
-	worker_unwatch(w, c);
+	worker_unwatch(w, &c->watch);
 	evbuffer_remove_cb(bufferevent_get_output(c->bev), conn_output_cb, c);
 	worker_reply_bytes(w, -(ssize_t)c->out_bytes);
 	c->out_bytes = 0;
@@ -309,6 +312,9 @@ conn_defer(struct conn *c)
 		return NULL;
 	}
 	p->conn = c;
+	p->cmd = c->cur_cmd;
+	p->t0_us = c->cur_t0_us;
+	c->cur_deferred = 1;
 	TAILQ_INSERT_TAIL(&c->pending, p, entry);
 	c->npending++;
 	return p;
@@ -336,6 +342,8 @@ conn_complete(struct pending *p, const char *buf, size_t len)
 		p->replylen = len;
 	}
 	p->ready = 1;
+	if (p->t0_us != 0)
+		stats_observe(c->w->slot, p->cmd, stats_now_us() - p->t0_us);
 	c->pending_bytes += p->replylen;
 	worker_reply_bytes(c->w, (ssize_t)p->replylen);
 	conn_progress(c);
@@ -638,7 +646,8 @@ conn_settle(struct conn *c, int whole)
 	}
 	if (bufferevent_get_enabled(c->bev) & EV_READ)
 		bufferevent_disable(c->bev, EV_READ);
-	if (!c->watched && worker_watch(c->w, c) == -1)
+	/* Errors and hangups only: a half-close still wants its replies. */
+	if (!c->watch.on && worker_watch(c->w, &c->watch, 0) == -1)
 		log_warn("conn %llu: cannot watch for a reset",
 		    (unsigned long long)c->id);
 }
@@ -727,11 +736,13 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
  * The worker's watch saw a reset (or a hangup) while reading was paused:
  * the client is gone, and nothing it asked for is wanted any more.
  */
-void
-conn_hangup(struct conn *c)
+static void
+conn_hangup(struct watch *wt)
 {
-	int		err = 0;
-	socklen_t	len = sizeof(err);
+	struct conn	*c = (struct conn *)(void *)((char *)wt -
+			    offsetof(struct conn, watch));
+	int		 err = 0;
+	socklen_t	 len = sizeof(err);
 
 	if (c->state == CONN_CLOSED)
 		return;

@@ -27,7 +27,7 @@ struct evconnlistener;
 #define MAX_LISTENERS	16
 #define MAX_WORKERS	256
 
-enum service	{ SVC_PRIME, SVC_UPPER, SVC_ECHO };
+enum service	{ SVC_PRIME, SVC_UPPER, SVC_ECHO, SVC_HTTP, SVC_COUNT };
 enum framing	{ FRAMING_LINE, FRAMING_RAW };
 enum compute	{ COMPUTE_POOL, COMPUTE_INLINE };
 enum io_mode	{ IO_TIMER, IO_BLOCKING };
@@ -148,8 +148,35 @@ void	 proto_parse(const char *, size_t, uint64_t, struct request *);
 const char *proto_cmd_name(enum cmd);
 const char *proto_err_name(enum err);
 size_t	 proto_err_line(char *, size_t, enum err, const char *);
+enum err proto_parse_n(const char *, size_t, uint64_t, uint64_t *,
+	    const char **);
 void	 proto_upper(char *, const char *, size_t);
 size_t	 proto_number(char *, uint64_t);
+
+/* route.c: HTTP method, path and query to what is asked; pure. */
+#define METHOD_GET	0x01
+#define METHOD_HEAD	0x02
+#define METHOD_POST	0x04
+#define METHOD_OTHER	0x08
+
+enum route_id {
+	ROUTE_NONE, ROUTE_PRIME, ROUTE_UPPER, ROUTE_ECHO, ROUTE_HEALTHZ,
+	ROUTE_READYZ, ROUTE_STATS, ROUTE_METRICS
+};
+
+struct route {
+	enum route_id	 id;
+	uint64_t	 n;		/* /prime/N */
+	int		 text;		/* ?format=text */
+	int		 status;	/* 0: good, else the status to answer */
+	enum err	 err;		/* with status: the error code */
+	const char	*why;
+	const char	*allow;		/* with 405: the Allow header */
+};
+
+void	 route_parse(int, const char *, const char *, uint64_t,
+	    struct route *);
+int	 route_status(enum err);
 
 /* stats.c: counters in one shared-memory region made before fork. */
 #define STATS_COUNTERS(X)						\
@@ -175,23 +202,61 @@ enum stat_counter {
 
 #define STATS_SLOTS	(2 * MAX_WORKERS)
 
+/* Latency buckets: upper bounds in microseconds, then +Inf. */
+#define STATS_BOUNDS(X)							\
+	X(50) X(100) X(250) X(500) X(1000) X(2500) X(5000) X(10000)	\
+	X(25000) X(50000) X(100000) X(250000) X(500000) X(1000000)	\
+	X(2500000) X(5000000) X(10000000) X(30000000) X(60000000)
+enum {
+#define X(b) HIST_BOUND_##b,
+	STATS_BOUNDS(X)
+#undef X
+	HIST_NBOUNDS
+};
+#define HIST_BUCKETS	(HIST_NBOUNDS + 1)	/* the bounds and +Inf */
+
+/* HTTP statuses counted apart; anything else counts as the last. */
+#define HTTP_CODES(X)							\
+	X(200) X(400) X(404) X(405) X(413) X(431) X(500) X(501) X(503)	\
+	X(504)
+enum {
+#define X(c) HTTP_CODE_##c,
+	HTTP_CODES(X)
+#undef X
+	HTTP_NCODES_KNOWN
+};
+#define HTTP_NCODES	(HTTP_NCODES_KNOWN + 1)	/* the codes and "other" */
+
 struct stats_slot {
 	_Atomic uint64_t c[STAT_COUNT];
-	_Atomic uint64_t cmd[CMD_COUNT];
+	_Atomic uint64_t req[SVC_COUNT][CMD_COUNT];	/* by service */
 	_Atomic uint64_t err[ERR_COUNT];
+	_Atomic uint64_t hist[CMD_COUNT][HIST_BUCKETS];	/* not cumulative */
+	_Atomic uint64_t hist_us[CMD_COUNT];		/* sum of latencies */
+	_Atomic uint64_t http[HTTP_NCODES];
+	_Atomic int64_t	 pid;		/* the worker's, 0 once it is gone */
+	_Atomic int	 worker;	/* its place in the worker table */
 } __attribute__((aligned(64)));
 
 struct stats {
 	_Atomic uint64_t	 workers;	/* live workers, set by master */
+	_Atomic uint64_t	 respawns;	/* workers the master replaced */
+	_Atomic uint64_t	 reloads;	/* reloads that completed */
 	uint64_t		 start_sec;	/* CLOCK_MONOTONIC at start */
 	struct stats_slot	 slot[STATS_SLOTS];
 };
 
 struct stats_sum {
 	uint64_t	 workers;
+	uint64_t	 respawns;
+	uint64_t	 reloads;
 	uint64_t	 c[STAT_COUNT];
-	uint64_t	 cmd[CMD_COUNT];
+	uint64_t	 cmd[CMD_COUNT];		/* all services */
+	uint64_t	 req[SVC_COUNT][CMD_COUNT];
 	uint64_t	 err[ERR_COUNT];
+	uint64_t	 hist[CMD_COUNT][HIST_BUCKETS];
+	uint64_t	 hist_us[CMD_COUNT];
+	uint64_t	 http[HTTP_NCODES];
 	uint64_t	 uptime_s;
 	long		 pid;		/* the answering worker, or 0 */
 	int		 worker;
@@ -202,6 +267,15 @@ void	 stats_destroy(struct stats *);
 void	 stats_sum(const struct stats *, struct stats_sum *);
 void	 stats_reset_gauges(struct stats *, int);
 int	 stats_json(struct evbuffer *, const struct stats_sum *);
+void	 stats_observe(struct stats_slot *, enum cmd, uint64_t);
+void	 stats_http(struct stats_slot *, int);
+uint64_t stats_bound_us(int);
+int	 stats_http_code(int);
+uint64_t stats_now_us(void);
+
+/* metrics.c: the counters in Prometheus's text format. */
+int	 metrics_format(struct evbuffer *, const struct stats *,
+	    const struct config *);
 
 static inline void
 stats_add(struct stats_slot *s, enum stat_counter c, uint64_t v)
@@ -215,6 +289,14 @@ stats_sub(struct stats_slot *s, enum stat_counter c, uint64_t v)
 	atomic_fetch_sub_explicit(&s->c[c], v, memory_order_relaxed);
 }
 
+/* Count one request of command cmd on service svc. */
+static inline void
+stats_request(struct stats_slot *s, enum service svc, enum cmd cmd)
+{
+	atomic_fetch_add_explicit(&s->req[svc][cmd], 1,
+	    memory_order_relaxed);
+}
+
 /* queue.c: compute pool, bounded job queue, completion handed to the loop. */
 enum job_state	{ JOB_QUEUED, JOB_RUNNING, JOB_DONE };
 
@@ -223,11 +305,13 @@ struct pending;
 struct job {
 	TAILQ_ENTRY(job)	 entry;
 	/*
-	 * The reply that waits for it: set at submit and cleared on cancel,
-	 * both on the loop thread, and read only there (pool threads never
-	 * look at it). NULL when nobody wants the result any more.
+	 * Who waits for it (a pending line reply, an HTTP request) and what
+	 * to call with the result: set at submit and cleared when nobody
+	 * wants the result any more, both on the loop thread, and read only
+	 * there (pool threads never look at them).
 	 */
-	struct pending		*pending;
+	void			*owner;
+	void			(*done)(struct job *);
 	enum kernel		 kernel;
 	uint64_t		 n;
 	uint64_t		 result;	/* 0: cancelled */
@@ -248,10 +332,13 @@ void	 queue_destroy(struct queue *);
 void	 job_run(struct job *);
 
 /* listener.c: sockets bound by the master, accepted on by the workers. */
+struct evhttp_bound_socket;
+
 struct listener {
 	const struct listen_conf *lc;
 	struct worker		*w;
 	struct evconnlistener	*evl;
+	struct evhttp_bound_socket *bound;	/* http: evhttp accepts */
 	struct event		*backoff;
 };
 
@@ -278,8 +365,20 @@ struct pending {
 	size_t			 replylen;
 	struct job		*job;		/* while the pool has it */
 	struct event		*timer;		/* IO delay or job deadline */
+	enum cmd		 cmd;		/* for the latency histogram */
+	uint64_t		 t0_us;		/* when the request came */
 };
 TAILQ_HEAD(pendingq, pending);
+
+/*
+ * A socket watched for a reset or hangup while nobody reads it (worker.c);
+ * embedded in what owns the socket, whose hangup function gets it back.
+ */
+struct watch {
+	void			(*hangup)(struct watch *);
+	int			 fd;
+	int			 on;
+};
 
 enum conn_state {
 	CONN_READING,		/* takes requests */
@@ -298,6 +397,7 @@ struct conn {
 	uint64_t		 id;
 	const struct listen_conf *lc;
 	enum conn_state		 state;
+	struct watch		 watch;		/* for a reset while paused */
 	struct pendingq		 pending;
 	int			 npending;
 	size_t			 pending_bytes;	/* ready replies not yet out */
@@ -307,8 +407,10 @@ struct conn {
 	int64_t			 last_active;	/* ms, worker_now() */
 	int64_t			 partial_since;	/* a request half read */
 	int64_t			 linger_since;
+	enum cmd		 cur_cmd;	/* the request being handled */
+	uint64_t		 cur_t0_us;
+	unsigned		 cur_deferred:1;	/* its reply waits */
 	unsigned		 resume_queued:1;
-	unsigned		 watched:1;	/* in the worker's hangup watch */
 	unsigned		 in_progress:1;	/* inside conn_progress */
 	unsigned		 stopping:1;	/* graceful stop began */
 	unsigned		 eof:1;		/* client half-closed */
@@ -319,7 +421,6 @@ void	 conn_close(struct conn *, const char *);
 void	 conn_free(struct conn *);
 void	 conn_progress(struct conn *);
 void	 conn_stop(struct conn *);
-void	 conn_hangup(struct conn *);
 void	 conn_sweep(struct conn *, int64_t);
 void	 conn_finish(struct conn *);
 struct pending *conn_defer(struct conn *);
@@ -332,7 +433,17 @@ void	 conn_cancel_work(struct pending *);
 /* command.c: what each request does. */
 void	 command_run(struct conn *, const char *, size_t);
 void	 command_upper(struct conn *, const char *, size_t);
-void	 command_job_done(struct job *, void *);
+int	 command_prime_cheap(struct worker *, uint64_t, uint64_t *);
+
+/* http.c: the http service, on evhttp. */
+struct httpd;
+struct httpd *http_create(struct worker *);
+int	 http_listen(struct httpd *, struct listener *, int);
+void	 http_unlisten(struct httpd *, struct listener *);
+void	 http_stop(struct httpd *);
+void	 http_sweep(struct httpd *, int64_t);
+int	 http_count(const struct httpd *);
+void	 http_free(struct httpd *);
 
 /* worker.c: the life of one worker process. */
 struct worker_spec {
@@ -351,6 +462,7 @@ struct worker {
 	struct stats		*stats;		/* every worker's counters */
 	struct stats_slot	*slot;		/* this worker's own */
 	struct queue		*queue;
+	struct httpd		*httpd;		/* when an http listener is */
 	int			 id;
 	struct listener		 listeners[MAX_LISTENERS];
 	int			 nlisteners;
@@ -379,9 +491,11 @@ void	 worker_add_conn(struct worker *, struct conn *);
 void	 worker_del_conn(struct worker *, struct conn *);
 void	 worker_resume(struct worker *, struct conn *);
 void	 worker_unresume(struct worker *, struct conn *);
-int	 worker_watch(struct worker *, struct conn *);
-void	 worker_unwatch(struct worker *, struct conn *);
+int	 worker_watch(struct worker *, struct watch *, int);
+void	 worker_unwatch(struct worker *, struct watch *);
 void	 worker_reply_bytes(struct worker *, ssize_t);
+void	 worker_job_done(struct job *, void *);
+void	 worker_check_done(struct worker *);
 int	 worker_over_memory(struct worker *);
 int64_t	 worker_now(struct worker *);
 

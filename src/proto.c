@@ -75,6 +75,25 @@ parse_number(const char *s, size_t len, uint64_t lo, uint64_t hi,
 	req->n = v;
 }
 
+/*
+ * The n of a PRIME request written on its own (an HTTP path): ERR_NONE
+ * with *n set, or the error and *why, by the same rules as PRIME n.
+ */
+enum err
+proto_parse_n(const char *s, size_t len, uint64_t max_n, uint64_t *n,
+    const char **why)
+{
+	struct request	req;
+
+	memset(&req, 0, sizeof(req));
+	req.cmd = CMD_PRIME;
+	req.err = ERR_NONE;
+	parse_number(s, len, 1, max_n, &req);
+	*n = req.n;
+	*why = req.why;
+	return req.err;
+}
+
 /* Which command the first word names, or -1. */
 static int
 lookup_cmd(const char *w, size_t len)

@@ -53,27 +53,106 @@ stats_destroy(struct stats *st)
 		munmap(st, sizeof(*st));
 }
 
+/* Latency bucket bounds in microseconds, in order. */
+static const uint64_t bounds_us[HIST_BUCKETS - 1] = {
+#define X(b) b,
+	STATS_BOUNDS(X)
+#undef X
+};
+
+/* HTTP statuses counted apart, in order. */
+static const int http_codes[HTTP_NCODES - 1] = {
+#define X(c) c,
+	HTTP_CODES(X)
+#undef X
+};
+
+/* Microseconds on the monotonic clock. */
+uint64_t
+stats_now_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* The upper bound of latency bucket i in microseconds (0: +Inf). */
+uint64_t
+stats_bound_us(int i)
+{
+	return i >= 0 && i < HIST_BUCKETS - 1 ? bounds_us[i] : 0;
+}
+
+/* The HTTP status counted at index i (0 for "other"). */
+int
+stats_http_code(int i)
+{
+	return i >= 0 && i < HTTP_NCODES - 1 ? http_codes[i] : 0;
+}
+
+/* Count one request of command cmd answered us microseconds after it came. */
+void
+stats_observe(struct stats_slot *s, enum cmd cmd, uint64_t us)
+{
+	int	b = 0;
+
+	if (cmd < 0 || cmd >= CMD_COUNT)
+		return;
+	while (b < HIST_BUCKETS - 1 && us > bounds_us[b])
+		b++;
+	atomic_fetch_add_explicit(&s->hist[cmd][b], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->hist_us[cmd], us, memory_order_relaxed);
+}
+
+/* Count one HTTP response of status code. */
+void
+stats_http(struct stats_slot *s, int code)
+{
+	int	i = 0;
+
+	while (i < HTTP_NCODES - 1 && http_codes[i] != code)
+		i++;
+	atomic_fetch_add_explicit(&s->http[i], 1, memory_order_relaxed);
+}
+
+/* Add n relaxed atomic counters at from into to. */
+static void
+sum_into(uint64_t *to, const _Atomic uint64_t *from, int n)
+{
+	int	i;
+
+	for (i = 0; i < n; i++)
+		to[i] += atomic_load_explicit(&from[i], memory_order_relaxed);
+}
+
 /* Add every slot into sum. */
 void
 stats_sum(const struct stats *st, struct stats_sum *sum)
 {
 	const struct stats_slot	*s;
-	int			 i, j;
+	int			 i, j, k;
 
 	memset(sum, 0, sizeof(*sum));
 	for (i = 0; i < STATS_SLOTS; i++) {
 		s = &st->slot[i];
-		for (j = 0; j < STAT_COUNT; j++)
-			sum->c[j] += atomic_load_explicit(&s->c[j],
-			    memory_order_relaxed);
+		sum_into(sum->c, s->c, STAT_COUNT);
+		for (j = 0; j < SVC_COUNT; j++)
+			sum_into(sum->req[j], s->req[j], CMD_COUNT);
+		sum_into(sum->err, s->err, ERR_COUNT);
 		for (j = 0; j < CMD_COUNT; j++)
-			sum->cmd[j] += atomic_load_explicit(&s->cmd[j],
-			    memory_order_relaxed);
-		for (j = 0; j < ERR_COUNT; j++)
-			sum->err[j] += atomic_load_explicit(&s->err[j],
-			    memory_order_relaxed);
+			sum_into(sum->hist[j], s->hist[j], HIST_BUCKETS);
+		sum_into(sum->hist_us, s->hist_us, CMD_COUNT);
+		sum_into(sum->http, s->http, HTTP_NCODES);
 	}
+	for (j = 0; j < SVC_COUNT; j++)
+		for (k = 0; k < CMD_COUNT; k++)
+			sum->cmd[k] += sum->req[j][k];
 	sum->workers = atomic_load_explicit(&st->workers,
+	    memory_order_relaxed);
+	sum->respawns = atomic_load_explicit(&st->respawns,
+	    memory_order_relaxed);
+	sum->reloads = atomic_load_explicit(&st->reloads,
 	    memory_order_relaxed);
 	sum->uptime_s = now_sec() - st->start_sec;
 }
@@ -84,6 +163,7 @@ stats_reset_gauges(struct stats *st, int slot)
 {
 	struct stats_slot	*s = &st->slot[slot];
 
+	atomic_store(&s->pid, 0);
 	atomic_store(&s->c[STAT_connections_open], 0);
 	atomic_store(&s->c[STAT_connections_waiting], 0);
 	atomic_store(&s->c[STAT_reply_bytes], 0);
@@ -119,5 +199,18 @@ stats_json(struct evbuffer *out, const struct stats_sum *sum)
 	for (i = 0; i < ERR_COUNT; i++)
 		evbuffer_add_printf(out, "%s\"%s\":%llu", i ? "," : "",
 		    proto_err_name(i), (unsigned long long)sum->err[i]);
-	return evbuffer_add_printf(out, "}}\n") < 0 ? -1 : 0;
+	evbuffer_add_printf(out, "},\"http\":{");
+	for (i = 0; i < HTTP_NCODES; i++) {
+		if (stats_http_code(i) != 0)
+			evbuffer_add_printf(out, "%s\"%d\":%llu", i ? "," : "",
+			    stats_http_code(i),
+			    (unsigned long long)sum->http[i]);
+		else
+			evbuffer_add_printf(out, ",\"other\":%llu",
+			    (unsigned long long)sum->http[i]);
+	}
+	evbuffer_add_printf(out, "},\"respawns\":%llu,\"reloads\":%llu",
+	    (unsigned long long)sum->respawns,
+	    (unsigned long long)sum->reloads);
+	return evbuffer_add_printf(out, "}\n") < 0 ? -1 : 0;
 }

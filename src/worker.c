@@ -67,7 +67,14 @@ worker_del_conn(struct worker *w, struct conn *c)
 	TAILQ_INSERT_TAIL(&w->dead, c, entry);
 	w->nconns--;
 	event_active(w->ev_reap, EV_READ, 1);
-	if (w->stopping && w->nconns == 0)
+	worker_check_done(w);
+}
+
+/* During a stop, the last connection gone (of any service) ends the loop. */
+void
+worker_check_done(struct worker *w)
+{
+	if (w->stopping && w->nconns + http_count(w->httpd) == 0)
 		event_base_loopexit(w->base, NULL);
 }
 
@@ -129,48 +136,69 @@ worker_resume_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Watch c for a reset or hangup while it does not read. The watch is an
- * epoll set of its own, edge-triggered and asking for no event at all:
- * epoll always reports errors and hangups, and nothing else, so new bytes
- * from a pipelining client cost no wakeup. A connection stays in the set
- * until it closes (a reset while reading is found by the read anyway).
+ * Watch a socket for a reset or hangup while nobody reads it. The watch is
+ * an epoll set of its own, edge-triggered: epoll always reports errors
+ * and hangups, and events adds what else counts as the client leaving
+ * (EPOLLRDHUP for HTTP, where a half-close means the client is gone); new
+ * bytes from a pipelining client cost no wakeup. A socket stays in the set
+ * until its owner closes it (a reset while reading is found by the read
+ * anyway).
  */
 int
-worker_watch(struct worker *w, struct conn *c)
+worker_watch(struct worker *w, struct watch *wt, int events)
 {
 	struct epoll_event	ev;
 
 	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLET;
-	ev.data.ptr = c;
-	if (epoll_ctl(w->hangupfd, EPOLL_CTL_ADD, c->fd, &ev) == -1)
+	ev.events = EPOLLET | (uint32_t)events;
+	ev.data.ptr = wt;
+	if (epoll_ctl(w->hangupfd, EPOLL_CTL_ADD, wt->fd, &ev) == -1)
 		return -1;
-	c->watched = 1;
+	wt->on = 1;
 	return 0;
 }
 
-/* Stop watching c (it is closing). */
+/* Stop watching a socket (before it is closed). */
 void
-worker_unwatch(struct worker *w, struct conn *c)
+worker_unwatch(struct worker *w, struct watch *wt)
 {
-	if (!c->watched)
+	if (!wt->on)
 		return;
-	c->watched = 0;
-	if (epoll_ctl(w->hangupfd, EPOLL_CTL_DEL, c->fd, NULL) == -1)
+	wt->on = 0;
+	if (epoll_ctl(w->hangupfd, EPOLL_CTL_DEL, wt->fd, NULL) == -1)
 		log_warn("epoll_ctl: %s", strerror(errno));
 }
 
-/* The watch set has news: close every connection whose client is gone. */
+/* The watch set has news: tell each owner its client is gone. */
 static void
 worker_hangup_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker		*w = arg;
 	struct epoll_event	 evs[64];
+	struct watch		*wt;
 	int			 n, i;
 
 	n = epoll_wait(w->hangupfd, evs, 64, 0);
-	for (i = 0; i < n; i++)
-		conn_hangup(evs[i].data.ptr);
+	for (i = 0; i < n; i++) {
+		wt = evs[i].data.ptr;
+		if (wt->on)
+			wt->hangup(wt);
+	}
+}
+
+/*
+ * On the loop: a job came back from the pool. Its owner gets the result;
+ * a job nobody waits for any more (the client left, the job timed out) is
+ * dropped here.
+ */
+void
+worker_job_done(struct job *job, void *arg)
+{
+	if (job->owner == NULL) {
+		free(job);
+		return;
+	}
+	job->done(job);
 }
 
 /* Replies held for clients grew (or shrank) by delta bytes. */
@@ -204,6 +232,8 @@ worker_sweep(evutil_socket_t fd, short what, void *arg)
 		next = TAILQ_NEXT(c, entry);
 		conn_sweep(c, now);
 	}
+	if (w->httpd != NULL)
+		http_sweep(w->httpd, now);
 }
 
 /* Stop accepting, and let every connection finish what it was asked. */
@@ -226,8 +256,9 @@ worker_stop_accepting(struct worker *w)
 		next = TAILQ_NEXT(c, entry);
 		conn_stop(c);
 	}
-	if (w->nconns == 0)
-		event_base_loopexit(w->base, NULL);
+	if (w->httpd != NULL)
+		http_stop(w->httpd);
+	worker_check_done(w);
 }
 
 /* Timer: the drain delay is over. */
@@ -311,8 +342,12 @@ worker_setup(struct worker *w, const struct worker_spec *spec)
 	event_add(w->ev_hangup, NULL);
 	if (w->cfg->compute == COMPUTE_POOL && (w->queue = queue_create(
 	    w->base, w->cfg->threads, w->cfg->queue_limit, w->cfg->pool_nice,
-	    w->slot, command_job_done, w)) == NULL)
+	    w->slot, worker_job_done, w)) == NULL)
 		return -1;
+	for (i = 0; i < spec->nfds; i++)
+		if (spec->lc[i]->service == SVC_HTTP && w->httpd == NULL &&
+		    (w->httpd = http_create(w)) == NULL)
+			return -1;
 	for (i = 0; i < spec->nfds; i++) {
 		if (listener_start(w, &w->listeners[i], spec->lc[i],
 		    spec->fds[i]) == -1)
@@ -331,9 +366,10 @@ worker_teardown(struct worker *w)
 			    w->ev_hangup, w->ev_drain };
 	size_t		 i;
 
-	queue_destroy(w->queue);
 	for (i = 0; i < (size_t)w->nlisteners; i++)
 		listener_stop(&w->listeners[i]);
+	http_free(w->httpd);
+	queue_destroy(w->queue);
 	worker_reap(-1, 0, w);
 	for (i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		if (evs[i] != NULL)
@@ -362,6 +398,8 @@ worker_main(const struct config *cfg, struct stats *stats,
 	w.cfg = cfg;
 	w.stats = stats;
 	w.slot = &stats->slot[spec->stats_slot];
+	atomic_store(&w.slot->pid, (int64_t)getpid());
+	atomic_store(&w.slot->worker, spec->id);
 	w.id = spec->id;
 	w.hangupfd = -1;
 	TAILQ_INIT(&w.conns);

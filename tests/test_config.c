@@ -515,9 +515,9 @@ START_TEST(test_listen_bad)
 	    "\"prime127.0.0.1:7070\" is not SERVICE=HOST:PORT");
 	listen_fails("", "\"\" is not SERVICE=HOST:PORT");
 	listen_fails("web=127.0.0.1:80",
-	    "service \"web\" is not one of prime, upper, echo");
+	    "service \"web\" is not one of prime, upper, echo, http");
 	listen_fails("=127.0.0.1:80",
-	    "service \"\" is not one of prime, upper, echo");
+	    "service \"\" is not one of prime, upper, echo, http");
 	listen_fails("prime=localhost", "\"localhost\" has no :PORT");
 	listen_fails("prime=localhost:",
 	    "port \"\" is not a number (0..65535)");
@@ -782,7 +782,7 @@ START_TEST(test_file_bad)
 	file_fails("listen = prime=h:1\nlisten = echo=h:1\n",
 	    "2: listen: \"echo=h:1\" uses the address of \"prime=h:1\"");
 	file_fails("listen = web=h:1\n", "1: listen: service \"web\" is not "
-	    "one of prime, upper, echo");
+	    "one of prime, upper, echo, http");
 	file_fails("monitor = maybe\n", "1: monitor: \"maybe\" is not one of "
 	    "yes, no, true, false, on, off, 1, 0");
 }

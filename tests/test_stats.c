@@ -54,7 +54,7 @@ mono_sec(void)
 static void
 add_cmd(struct stats_slot *s, enum cmd c, uint64_t v)
 {
-	atomic_fetch_add(&s->cmd[c], v);
+	atomic_fetch_add(&s->req[SVC_PRIME][c], v);
 }
 
 /* Add v to an error counter of a slot. */

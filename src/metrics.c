@@ -1,0 +1,222 @@
+/*
+ * metrics.c: the server's counters in Prometheus's text exposition format
+ * (version 0.0.4), for GET /metrics.
+ *
+ * Everything comes from the shared stats region, summed over every worker
+ * the way STATS does, so the numbers are the server's own view whichever
+ * worker answers; the few gauges where one worker's value helps (open
+ * connections, jobs) are also given per live worker, labelled with its
+ * place in the worker table and its pid (two generations overlap during a
+ * reload). Names follow Prometheus's conventions: base units (seconds,
+ * bytes), counters end in _total.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "primed.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION	"unknown"
+#endif
+
+/* The commands each service counts, for primed_requests_total. */
+static const unsigned svc_cmds[SVC_COUNT] = {
+	[SVC_PRIME] = (1u << CMD_COUNT) - 1,
+	[SVC_UPPER] = 1u << CMD_UPPER,
+	[SVC_ECHO] = 0,
+	[SVC_HTTP] = (1u << CMD_PRIME) | (1u << CMD_UPPER) |
+	    (1u << CMD_ECHO) | (1u << CMD_PING) | (1u << CMD_STATS),
+};
+
+/* "# HELP" and "# TYPE" lines of one metric. */
+static void
+metrics_head(struct evbuffer *out, const char *name, const char *type,
+    const char *help)
+{
+	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help,
+	    name, type);
+}
+
+/* A metric with no labels. */
+static void
+metrics_one(struct evbuffer *out, const char *name, const char *type,
+    const char *help, uint64_t v)
+{
+	metrics_head(out, name, type, help);
+	evbuffer_add_printf(out, "%s %llu\n", name, (unsigned long long)v);
+}
+
+/* The server as a whole: build, uptime, processes. */
+static void
+metrics_server(struct evbuffer *out, const struct stats_sum *s,
+    const struct config *cfg)
+{
+	static const char *kernels[] = { "sieve", "trial" };
+
+	metrics_head(out, "primed_build_info", "gauge",
+	    "Version of primed and the kernel it runs, as labels.");
+	evbuffer_add_printf(out, "primed_build_info{version=\"%s\","
+	    "kernel=\"%s\"} 1\n", PACKAGE_VERSION,
+	    (size_t)cfg->kernel < sizeof(kernels) / sizeof(kernels[0]) ?
+	    kernels[cfg->kernel] : "other");
+	metrics_one(out, "primed_uptime_seconds", "gauge",
+	    "Seconds since the server started.", s->uptime_s);
+	metrics_one(out, "primed_workers", "gauge",
+	    "Worker processes alive.", s->workers);
+	metrics_one(out, "primed_worker_respawns_total", "counter",
+	    "Workers that died and were replaced.", s->respawns);
+	metrics_one(out, "primed_reloads_total", "counter",
+	    "Reloads that completed.", s->reloads);
+}
+
+/* Requests by service and command, errors by code, HTTP statuses. */
+static void
+metrics_requests(struct evbuffer *out, const struct stats_sum *s)
+{
+	int	i, j;
+
+	metrics_head(out, "primed_requests_total", "counter",
+	    "Requests received, by service and command.");
+	for (i = 0; i < SVC_COUNT; i++)
+		for (j = 0; j < CMD_COUNT; j++)
+			if (svc_cmds[i] & (1u << j))
+				evbuffer_add_printf(out, "primed_requests_total"
+				    "{service=\"%s\",command=\"%s\"} %llu\n",
+				    config_service_name(i), proto_cmd_name(j),
+				    (unsigned long long)s->req[i][j]);
+	metrics_head(out, "primed_errors_total", "counter",
+	    "Error replies, by code.");
+	for (i = 0; i < ERR_COUNT; i++)
+		evbuffer_add_printf(out, "primed_errors_total{code=\"%s\"} "
+		    "%llu\n", proto_err_name(i), (unsigned long long)s->err[i]);
+	metrics_head(out, "primed_http_responses_total", "counter",
+	    "HTTP responses, by status code.");
+	for (i = 0; i < HTTP_NCODES; i++) {
+		if (stats_http_code(i) != 0)
+			evbuffer_add_printf(out, "primed_http_responses_total"
+			    "{code=\"%d\"} %llu\n", stats_http_code(i),
+			    (unsigned long long)s->http[i]);
+		else
+			evbuffer_add_printf(out, "primed_http_responses_total"
+			    "{code=\"other\"} %llu\n",
+			    (unsigned long long)s->http[i]);
+	}
+}
+
+/* Connections, bytes and jobs, summed. */
+static void
+metrics_counters(struct evbuffer *out, const struct stats_sum *s)
+{
+	const uint64_t	*c = s->c;
+
+	metrics_one(out, "primed_connections_open", "gauge",
+	    "Connections open now.", c[STAT_connections_open]);
+	metrics_one(out, "primed_connections_accepted_total", "counter",
+	    "Connections accepted.", c[STAT_connections_total]);
+	metrics_one(out, "primed_connections_rejected_total", "counter",
+	    "Connections refused at the limit or during a stop.",
+	    c[STAT_connections_rejected]);
+	metrics_one(out, "primed_connections_waiting", "gauge",
+	    "Connections waiting for a turn at their buffered requests.",
+	    c[STAT_connections_waiting]);
+	metrics_one(out, "primed_reply_bytes", "gauge",
+	    "Bytes of replies held for clients.", c[STAT_reply_bytes]);
+	metrics_one(out, "primed_received_bytes_total", "counter",
+	    "Bytes received from clients.", c[STAT_bytes_in]);
+	metrics_one(out, "primed_sent_bytes_total", "counter",
+	    "Bytes of replies sent to clients.", c[STAT_bytes_out]);
+	metrics_one(out, "primed_jobs_queued", "gauge",
+	    "Compute jobs waiting for a pool thread.", c[STAT_jobs_queued]);
+	metrics_one(out, "primed_jobs_running", "gauge",
+	    "Compute jobs a pool thread is running.", c[STAT_jobs_running]);
+	metrics_one(out, "primed_jobs_done_total", "counter",
+	    "Compute jobs finished.", c[STAT_jobs_done]);
+	metrics_one(out, "primed_jobs_cancelled_total", "counter",
+	    "Compute jobs cancelled (client gone, or timed out).",
+	    c[STAT_jobs_cancelled]);
+	metrics_one(out, "primed_jobs_timed_out_total", "counter",
+	    "Requests answered ERR timeout (job-timeout).",
+	    s->err[ERR_TIMEOUT]);
+}
+
+/* One labelled gauge per live worker. */
+static void
+metrics_per_worker(struct evbuffer *out, const struct stats *st,
+    const char *name, const char *help, enum stat_counter c)
+{
+	const struct stats_slot	*s;
+	int64_t			 pid;
+	int			 i;
+
+	metrics_head(out, name, "gauge", help);
+	for (i = 0; i < STATS_SLOTS; i++) {
+		s = &st->slot[i];
+		if ((pid = atomic_load_explicit(&s->pid,
+		    memory_order_relaxed)) == 0)
+			continue;
+		evbuffer_add_printf(out, "%s{worker=\"%d\",pid=\"%lld\"} %llu\n",
+		    name, atomic_load_explicit(&s->worker,
+		    memory_order_relaxed), (long long)pid,
+		    (unsigned long long)atomic_load_explicit(&s->c[c],
+		    memory_order_relaxed));
+	}
+}
+
+/* The latency histogram of every command. */
+static void
+metrics_latency(struct evbuffer *out, const struct stats_sum *s)
+{
+	const char	*name = "primed_request_duration_seconds";
+	uint64_t	 cum;
+	int		 i, b;
+
+	metrics_head(out, name, "histogram", "Time from a request's arrival "
+	    "to its reply being ready, by command.");
+	for (i = 0; i < CMD_COUNT; i++) {
+		cum = 0;
+		for (b = 0; b < HIST_BUCKETS; b++) {
+			cum += s->hist[i][b];
+			if (b < HIST_BUCKETS - 1)
+				evbuffer_add_printf(out, "%s_bucket{command="
+				    "\"%s\",le=\"%g\"} %llu\n", name,
+				    proto_cmd_name(i),
+				    (double)stats_bound_us(b) / 1e6,
+				    (unsigned long long)cum);
+			else
+				evbuffer_add_printf(out, "%s_bucket{command="
+				    "\"%s\",le=\"+Inf\"} %llu\n", name,
+				    proto_cmd_name(i), (unsigned long long)cum);
+		}
+		evbuffer_add_printf(out, "%s_sum{command=\"%s\"} %.6f\n"
+		    "%s_count{command=\"%s\"} %llu\n", name, proto_cmd_name(i),
+		    (double)s->hist_us[i] / 1e6, name, proto_cmd_name(i),
+		    (unsigned long long)cum);
+	}
+}
+
+/* Append the whole exposition to out; -1 when out of memory. */
+int
+metrics_format(struct evbuffer *out, const struct stats *st,
+    const struct config *cfg)
+{
+	struct stats_sum	sum;
+
+	stats_sum(st, &sum);
+	metrics_server(out, &sum, cfg);
+	metrics_requests(out, &sum);
+	metrics_counters(out, &sum);
+	metrics_per_worker(out, st, "primed_worker_connections_open",
+	    "Connections open now, per worker.", STAT_connections_open);
+	metrics_per_worker(out, st, "primed_worker_jobs_queued",
+	    "Compute jobs waiting, per worker.", STAT_jobs_queued);
+	metrics_per_worker(out, st, "primed_worker_jobs_running",
+	    "Compute jobs running, per worker.", STAT_jobs_running);
+	metrics_latency(out, &sum);
+	return evbuffer_get_length(out) > 0 ? 0 : -1;
+}

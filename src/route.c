@@ -1,0 +1,146 @@
+/*
+ * route.c: what an HTTP request asks for, from its method, path and query.
+ * Pure: no sockets, no libevent, no allocation; strings are the caller's.
+ *
+ * The path is matched as it arrived (not percent-decoded): "/prime/%31"
+ * is not a number, and "/x/../prime/1" is not a route. The query may
+ * carry format=json (the default) or format=text; other keys are ignored.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <string.h>
+
+#include "primed.h"
+
+#define PRIME_PREFIX	"/prime/"
+
+static const struct {
+	const char	*path;
+	enum route_id	 id;
+	int		 methods;
+} routes[] = {
+	{ "/upper",	ROUTE_UPPER,	METHOD_POST },
+	{ "/echo",	ROUTE_ECHO,	METHOD_POST },
+	{ "/healthz",	ROUTE_HEALTHZ,	METHOD_GET | METHOD_HEAD },
+	{ "/readyz",	ROUTE_READYZ,	METHOD_GET | METHOD_HEAD },
+	{ "/stats",	ROUTE_STATS,	METHOD_GET | METHOD_HEAD },
+	{ "/metrics",	ROUTE_METRICS,	METHOD_GET | METHOD_HEAD },
+};
+
+/* Mark r as refused with an HTTP status, an error code and a reason. */
+static void
+route_fail(struct route *r, int status, enum err e, const char *why)
+{
+	r->status = status;
+	r->err = e;
+	r->why = why;
+}
+
+/* The Allow header's value for a set of methods. */
+static const char *
+route_allow(int methods)
+{
+	return (methods & METHOD_POST) ? "POST" : "GET, HEAD";
+}
+
+/* Read format= from the query; 0, or -1 when its value is unknown. */
+static int
+route_format(const char *query, struct route *r)
+{
+	const char	*p = query, *end, *v;
+	size_t		 n;
+
+	while (p != NULL && *p != '\0') {
+		end = strchr(p, '&');
+		n = end != NULL ? (size_t)(end - p) : strlen(p);
+		if (n >= 7 && strncmp(p, "format=", 7) == 0) {
+			v = p + 7;
+			if (n == 11 && strncmp(v, "text", 4) == 0)
+				r->text = 1;
+			else if (n == 11 && strncmp(v, "json", 4) == 0)
+				r->text = 0;
+			else
+				return -1;
+		}
+		p = end != NULL ? end + 1 : NULL;
+	}
+	return 0;
+}
+
+/* Check the method against those the route takes. */
+static int
+route_method(struct route *r, int method, int allowed)
+{
+	if (method & allowed)
+		return 0;
+	r->allow = route_allow(allowed);
+	route_fail(r, 405, ERR_BAD_REQUEST, "method not allowed");
+	return -1;
+}
+
+/*
+ * Route one request: method is one METHOD_* bit, path and query as in the
+ * request line (query may be NULL). Sets r->id, and r->n for /prime/N;
+ * r->status is 0 when the request is good, else the status to answer with
+ * r->err and r->why (and r->allow for 405).
+ */
+void
+route_parse(int method, const char *path, const char *query, uint64_t max_n,
+    struct route *r)
+{
+	size_t	i;
+
+	memset(r, 0, sizeof(*r));
+	r->err = ERR_NONE;
+	if (path == NULL || path[0] != '/') {
+		route_fail(r, 400, ERR_BAD_REQUEST, "bad path");
+		return;
+	}
+	if (strncmp(path, PRIME_PREFIX, sizeof(PRIME_PREFIX) - 1) == 0) {
+		r->id = ROUTE_PRIME;
+		if (route_method(r, method, METHOD_GET | METHOD_HEAD) == -1)
+			return;
+		path += sizeof(PRIME_PREFIX) - 1;
+		r->err = proto_parse_n(path, strlen(path), max_n, &r->n,
+		    &r->why);
+		if (r->err != ERR_NONE) {
+			route_fail(r, 400, r->err, r->why);
+			return;
+		}
+		if (route_format(query, r) == -1)
+			route_fail(r, 400, ERR_BAD_REQUEST,
+			    "format must be json or text");
+		return;
+	}
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (strcmp(path, routes[i].path) != 0)
+			continue;
+		r->id = routes[i].id;
+		(void)route_method(r, method, routes[i].methods);
+		return;
+	}
+	route_fail(r, 404, ERR_UNKNOWN_CMD, "no such route");
+}
+
+/* The HTTP status that answers error code e. */
+int
+route_status(enum err e)
+{
+	switch (e) {
+	case ERR_NONE:
+		return 200;
+	case ERR_UNKNOWN_CMD:
+		return 404;
+	case ERR_TOO_LONG:
+		return 413;
+	case ERR_BUSY:
+	case ERR_SHUTTING_DOWN:
+		return 503;
+	case ERR_TIMEOUT:
+		return 504;
+	default:
+		return 400;
+	}
+}
