@@ -124,6 +124,7 @@ command_submit(struct conn *c, uint64_t n)
 	job->seq = p->seq;
 	job->kernel = cfg->kernel;
 	job->n = n;
+	job->client = c->id;
 	if (queue_submit(c->w->queue, job) == -1) {
 		free(job);
 		conn_complete_err(p, ERR_BUSY, "compute queue full");
@@ -146,7 +147,7 @@ command_prime(struct conn *c, uint64_t n)
 	const struct config	*cfg = c->w->cfg;
 	struct job		 job;
 
-	if (cfg->kernel == KERNEL_SIEVE && n <= prime_table_count()) {
+	if (cfg->kernel != KERNEL_TRIAL && n <= prime_table_count()) {
 		reply_number(c, prime_table_get(n));
 		return;
 	}
