@@ -782,8 +782,6 @@ prime_sieve_run(uint64_t n, struct prime_state *st,
 		return (1);
 	}
 	if (s == NULL) {
-		if (stop_here(ctl))
-			return (0);
 		if ((s = malloc(sizeof *s)) == NULL)
 			return (-1);
 		if (sieve_init(s, nth_bound(n)) == -1) {
@@ -793,9 +791,8 @@ prime_sieve_run(uint64_t n, struct prime_state *st,
 		st->sieve = s;
 		st->found = 3;
 	}
+	/* A segment at least per run: a resumed run always gets on. */
 	for (;;) {
-		if (stop_here(ctl))
-			return (0);
 		sieve_segment(s);
 		c = s->count(s->seg, s->seglen);
 		if (st->found + c >= n) {
@@ -804,6 +801,8 @@ prime_sieve_run(uint64_t n, struct prime_state *st,
 		}
 		st->found += c;
 		s->lo += s->seglen;
+		if (stop_here(ctl))
+			return (0);
 	}
 	prime_state_free(st);
 	return (1);
@@ -971,12 +970,14 @@ int
 prime_trial_run(uint64_t n, struct prime_state *st,
     const struct prime_ctl *ctl, uint64_t *p)
 {
-	unsigned	 budget = 1;
+	unsigned	 budget = TRIAL_CHECK;
 	int		 r;
 
 	if (n == 0)
 		return (-1);
+	/* A new run looks at the flag at once, a resumed one gets on first. */
 	if (st->next < 2) {
+		budget = 1;
 		st->next = 2;
 		st->div = 2;
 		st->found = 0;

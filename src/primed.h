@@ -270,7 +270,7 @@ struct job {
 	/* The queue's own, from submit until the done callback. */
 	uint64_t		 cost;		/* expected ns, queue_cost() */
 	uint64_t		 key;		/* heap order */
-	uint64_t		 order;		/* submit order: ties, FIFO */
+	uint64_t		 order;		/* eligible order: ties, FIFO */
 	uint64_t		 since;		/* queued since, ns */
 	uint64_t		 waited;	/* ns spent queued */
 	uint64_t		 ran;		/* ns spent running */

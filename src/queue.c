@@ -121,7 +121,7 @@ struct queue {
 	int			 nice;
 	enum pool_order		 order;
 	uint64_t		 slice_ns;	/* 0: no slices */
-	uint64_t		 norder;
+	uint64_t		 norder;	/* jobs made eligible */
 	queue_clock_fn		 now;
 	pthread_t		*threads;
 	int			 nthreads;
@@ -363,6 +363,7 @@ flow_put(struct queue *q, struct flow *f)
 static void
 queue_eligible(struct queue *q, struct job *job, uint64_t now)
 {
+	job->order = q->norder++;
 	job->key = q->order == ORDER_FIFO ? job->order :
 	    now + job->cost / AGING;
 	heap_push(q, job);
@@ -758,7 +759,6 @@ queue_submit(struct queue *q, struct job *job)
 	atomic_init(&job->cancel, 0);
 	atomic_init(&job->stop, 0);
 	job->cost = queue_cost(job->kernel, job->n);
-	job->order = q->norder++;
 	job->since = now;
 	job->waited = job->ran = 0;
 	job->yields = 0;
