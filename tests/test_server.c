@@ -29,7 +29,7 @@ static void
 start_general(void)
 {
 	ck_assert_int_eq(server_start(&srv, "--workers", "2", "--threads", "2",
-	    "--log-level", "warn",
+	    "--log-level", "warn", "--kernel", "sieve",
 	    "--listen", "prime=127.0.0.1:0",
 	    "--listen", "upper=127.0.0.1:0",
 	    "--listen", "echo=127.0.0.1:0",
@@ -378,7 +378,7 @@ static void
 start_one_thread(void)
 {
 	ck_assert_int_eq(server_start(&srv, "--workers", "1", "--threads", "1",
-	    "--log-level", "warn", (char *)NULL), 0);
+	    "--kernel", "sieve", "--log-level", "warn", (char *)NULL), 0);
 }
 
 START_TEST(disconnect_cancels_jobs)
