@@ -447,8 +447,7 @@ queue_should_stop(void *arg)
 
 	if (atomic_load(&job->cancel))
 		return 1;
-	now = q->now();
-	if (q->slice_ns == 0 || now - job->start < q->slice_ns)
+	if (q->slice_ns == 0 || (now = q->now()) - job->start < q->slice_ns)
 		return 0;
 	pthread_mutex_lock(&q->lock);
 	yield = q->nheap > 0 && q->nparked < PARK_MAX(q->nthreads) &&
