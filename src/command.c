@@ -124,6 +124,7 @@ command_submit(struct conn *c, uint64_t n)
 	job->done = command_prime_done;
 	job->kernel = cfg->kernel;
 	job->n = n;
+	job->client = c->id;
 	if (queue_submit(c->w->queue, job) == -1) {
 		free(job);
 		conn_complete_err(p, ERR_BUSY, "compute queue full");
@@ -150,7 +151,7 @@ command_prime_cheap(struct worker *w, uint64_t n, uint64_t *p)
 	const struct config	*cfg = w->cfg;
 	struct job		 job;
 
-	if (cfg->kernel == KERNEL_SIEVE && n <= prime_table_count()) {
+	if (cfg->kernel != KERNEL_TRIAL && n <= prime_table_count()) {
 		*p = prime_table_get(n);
 		return 1;
 	}

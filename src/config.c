@@ -45,6 +45,14 @@
 #define LINE_MAX_FILE	4096	/* longest line of the config file */
 #define MSG_MAX		512
 #define SECONDS_MAX	UINT64_C(1000000000000)	/* past any range: overflow */
+#define MAX_N_SIEVE	UINT64_C(100000000)	/* default max-n, sieve, trial */
+#define MAX_N_COUNT	UINT64_C(10000000000000)	/* default max-n, count */
+
+#ifdef HAVE_PRIMECOUNT
+#define KERNEL_DEFAULT	KERNEL_COUNT
+#else
+#define KERNEL_DEFAULT	KERNEL_SIEVE
+#endif
 
 /* Option flags. */
 #define OPT_CLI		0x01	/* command line only, refused in the file */
@@ -84,6 +92,7 @@ struct opt {
 _Static_assert(sizeof(enum compute) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum io_mode) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum kernel) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum pool_order) == sizeof(int), "enum size");
 
 static int	set_int(struct config *, const struct opt *, const char *,
 		    char *, size_t);
@@ -96,6 +105,10 @@ static int	set_bool(struct config *, const struct opt *, const char *,
 static int	set_string(struct config *, const struct opt *, const char *,
 		    char *, size_t);
 static int	set_nice(struct config *, const struct opt *, const char *,
+		    char *, size_t);
+static int	set_kernel(struct config *, const struct opt *, const char *,
+		    char *, size_t);
+static int	set_max_n(struct config *, const struct opt *, const char *,
 		    char *, size_t);
 static int	set_log_level(struct config *, const struct opt *,
 		    const char *, char *, size_t);
@@ -117,12 +130,15 @@ static void	show_string(const struct config *, const struct opt *,
 		    char *, size_t);
 static void	show_nice(const struct config *, const struct opt *, char *,
 		    size_t);
+static void	show_max_n(const struct config *, const struct opt *, char *,
+		    size_t);
 static void	show_listen(const struct config *, const struct opt *,
 		    char *, size_t);
 
 static const char *const compute_names[] = { "pool", "inline", NULL };
 static const char *const io_names[] = { "timer", "blocking", NULL };
-static const char *const kernel_names[] = { "sieve", "trial", NULL };
+static const char *const kernel_names[] = { "sieve", "trial", "count", NULL };
+static const char *const order_names[] = { "fifo", "cost", NULL };
 static const char *const level_names[] = {
 	"error", "warn", "info", "debug", NULL
 };
@@ -162,8 +178,10 @@ static const struct opt opts[] = {
 	    "queued jobs per worker"),
 	O_ENUM("compute", compute, compute_names, "where PRIME runs"),
 	O_ENUM("io", io, io_names, "how UPPER waits"),
-	O_ENUM("kernel", kernel, kernel_names, "prime algorithm"),
-	O_U64("max-n", max_n, 1, UINT64_C(10000000000), "largest n accepted"),
+	{ "kernel", 0, 0, set_kernel, show_enum, OFF(kernel), 0, 0,
+	    kernel_names, NULL, "prime algorithm" },
+	{ "max-n", 0, OPT_NUM, set_max_n, show_max_n, OFF(max_n), 1,
+	    UINT64_C(1000000000000000), NULL, "N", "largest n accepted" },
 	O_U64("table-n", table_n, 0, 100000000, "primes kept precomputed"),
 	O_INT("io-delay", io_delay_ms, 0, SLEEP_MAX_MS, "MS",
 	    "IO wait of UPPER"),
@@ -186,6 +204,10 @@ static const struct opt opts[] = {
 	    "replies held per worker, 0: none"),
 	{ "pool-nice", 0, OPT_NUM, set_nice, show_nice, OFF(pool_nice), 0, 19,
 	    NULL, "N|idle", "compute thread niceness" },
+	O_ENUM("pool-order", pool_order, order_names,
+	    "compute queue: cheapest first or FIFO"),
+	O_INT("slice-ms", slice_ms, 0, 60000, "MS",
+	    "long jobs yield after this, 0: never"),
 	{ "monitor", 0, OPT_OPTARG, set_bool, show_bool, OFF(monitor), 0, 0,
 	    NULL, "[=yes|no]", "print live counters" },
 	{ "log-level", 0, 0, set_log_level, show_enum, OFF(log_level), 0, 0,
@@ -227,8 +249,8 @@ config_defaults(struct config *cfg)
 	cfg->queue_limit = 1024;
 	cfg->compute = COMPUTE_POOL;
 	cfg->io = IO_TIMER;
-	cfg->kernel = KERNEL_SIEVE;
-	cfg->max_n = 100000000;
+	cfg->kernel = KERNEL_DEFAULT;
+	cfg->max_n = KERNEL_DEFAULT == KERNEL_COUNT ? MAX_N_COUNT : MAX_N_SIEVE;
 	cfg->table_n = 1000000;
 	cfg->io_delay_ms = 100;
 	cfg->max_line = 1024;
@@ -241,6 +263,8 @@ config_defaults(struct config *cfg)
 	cfg->drain_delay_ms = 0;
 	cfg->reply_memory_mb = 256;
 	cfg->pool_nice = 20;	/* SCHED_IDLE: measured best for the loops */
+	cfg->pool_order = ORDER_COST;
+	cfg->slice_ms = 5;
 	cfg->monitor = 0;
 	cfg->log_level = LOG_LVL_INFO;
 }
@@ -499,6 +523,35 @@ set_nice(struct config *cfg, const struct opt *o, const char *v, char *err,
 	return -1;
 }
 
+/* The kernel; count only when built with libprimecount. */
+static int
+set_kernel(struct config *cfg, const struct opt *o, const char *v, char *err,
+    size_t errlen)
+{
+	if (set_enum(cfg, o, v, err, errlen) == -1)
+		return -1;
+#ifndef HAVE_PRIMECOUNT
+	if (cfg->kernel == KERNEL_COUNT) {
+		cfg->kernel = KERNEL_SIEVE;
+		snprintf(err, errlen, "\"%s\" needs libprimecount, which this "
+		    "primed was built without", v);
+		return -1;
+	}
+#endif
+	return 0;
+}
+
+/* max-n as given: it then no longer follows the kernel. */
+static int
+set_max_n(struct config *cfg, const struct opt *o, const char *v, char *err,
+    size_t errlen)
+{
+	if (set_u64(cfg, o, v, err, errlen) == -1)
+		return -1;
+	cfg->max_n_set = 1;
+	return 0;
+}
+
 /* Log level by name, as log.c understands it. */
 static int
 set_log_level(struct config *cfg, const struct opt *o, const char *v,
@@ -641,6 +694,15 @@ show_string(const struct config *cfg, const struct opt *o, char *buf,
 	const char	*s = (const char *)cfg + o->off;
 
 	snprintf(buf, len, "%s", *s != '\0' ? s : "none");
+}
+
+/* Default of max-n: by kernel. */
+static void
+show_max_n(const struct config *cfg, const struct opt *o, char *buf,
+    size_t len)
+{
+	snprintf(buf, len, "%" PRIu64 " with count, else %" PRIu64,
+	    MAX_N_COUNT, MAX_N_SIEVE);
 }
 
 /* Default of pool-nice. */
@@ -1098,6 +1160,10 @@ config_finish(struct config *cfg, char *err, size_t errlen)
 		if (config_listen_dup(cfg, i, &cfg->listen[i], err,
 		    errlen) == -1)
 			return -1;
+	/* Unless given, max-n follows the kernel. */
+	if (!cfg->max_n_set)
+		cfg->max_n = cfg->kernel == KERNEL_COUNT ? MAX_N_COUNT :
+		    MAX_N_SIEVE;
 	/* No n beyond max-n is ever asked: a larger table is wasted. */
 	if (cfg->table_n > cfg->max_n)
 		cfg->table_n = cfg->max_n;

@@ -59,6 +59,7 @@ struct hconn {
 	struct evhttp_connection *evcon;
 	struct bufferevent	*bev;
 	struct watch		 watch;
+	uint64_t		 id;		/* jobs of one client take turns */
 	struct hreq		*req;		/* the request waiting, if any */
 	int64_t			 partial_since;	/* a request half read */
 	unsigned		 closing:1;	/* close after this reply */
@@ -314,6 +315,7 @@ http_prime(struct httpd *hd, struct hconn *hc, struct evhttp_request *req,
 	hr->text = r->text;
 	job->owner = hr;
 	job->done = http_job_done;
+	job->client = hc->id;
 	job->kernel = cfg->kernel;
 	job->n = r->n;
 	if (queue_submit(hd->w->queue, job) == -1) {
@@ -667,6 +669,7 @@ http_adopt(struct httpd *hd, struct evhttp_connection *evcon,
 		return;
 	}
 	hc->hd = hd;
+	hc->id = ++w->next_conn_id;
 	hc->evcon = evcon;
 	hc->bev = bev;
 	hc->watch.hangup = http_hangup;

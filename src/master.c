@@ -627,7 +627,7 @@ fail:
 int
 master_table(const struct config *cfg)
 {
-	uint64_t	want = cfg->kernel == KERNEL_SIEVE ? cfg->table_n : 0;
+	uint64_t	want = cfg->kernel != KERNEL_TRIAL ? cfg->table_n : 0;
 
 	if (want == prime_table_count())
 		return 0;

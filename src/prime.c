@@ -52,17 +52,44 @@
  * so the answer is exact; an upper bound of p_n only sizes the list of
  * sieving primes, which are activated as the segments pass their squares.
  *
- * Everything lives in a struct sieve allocated per call: the kernel is
- * re-entrant and safe from any thread.  The cancel flag is read at every
+ * Everything lives in a struct sieve allocated per run: the kernel is
+ * re-entrant and safe from any thread.  The stop flag is read at every
  * segment boundary (under a millisecond of work).
  *
  * The trial kernel is the lesson's algorithm kept on purpose as the slow,
  * CPU-bound workload: every i from 2 up, divided by every d in 2 .. i/2
- * until one divides it.  Its cost grows as the square of the answer.
+ * until one divides it.  Its cost grows as the square of the answer.  Its
+ * stop flag is read every TRIAL_CHECK divisions (tens of microseconds).
+ *
+ * Stopping and going on.  Both kernels run from a struct prime_state and
+ * can stop at those points and be called again later to go on where they
+ * stopped: the sieve keeps its buffers, the segment it is at and the count
+ * below it; the trial kernel keeps the candidate, its next divisor and the
+ * count below it.  The hot loops only read one flag (relaxed atomic), as
+ * the cancel check always did; when it is set, the caller's stop function
+ * decides (cancelled, or a time slice used up with cheaper work waiting,
+ * queue.c) and may clear it and let the kernel go on.  Counting always
+ * goes on from exact state, so a run cut into any number of slices gives
+ * the same answer as one run.
+ *
+ * The count kernel is libprimecount's nth prime (combinatorial prime
+ * counting and a short sieve, O(x^(2/3) / log^2 x)) when primed is built
+ * with it: one library call that cannot be stopped part-way.  It runs on
+ * one thread per call, set once (pthread_once) before the first call; the
+ * pool threads are the parallelism.
  */
 
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifdef HAVE_PRIMECOUNT
+#include <primecount.h>
+#endif
 
 #include "primed.h"
 
@@ -139,12 +166,14 @@ struct sieve {
 static uint32_t	*table;
 static uint64_t	 table_n;
 
-/* Whether the caller asked us to stop. */
+/* Whether to stop here: the flag is set and the caller's stop agrees. */
 static inline int
-cancelled(const atomic_int *cancel)
+stop_here(const struct prime_ctl *ctl)
 {
-	return (cancel != NULL &&
-	    atomic_load_explicit(cancel, memory_order_relaxed) != 0);
+	if (ctl == NULL || ctl->flag == NULL ||
+	    atomic_load_explicit(ctl->flag, memory_order_relaxed) == 0)
+		return (0);
+	return (ctl->stop == NULL || ctl->stop(ctl->arg));
 }
 
 /* Wheel index of residue x mod 30 (x prime to 30). */
@@ -722,34 +751,76 @@ sieve_locate(const struct sieve *s, uint64_t k)
 	return (30 * (s->lo + i) + wheel[bit]);
 }
 
+/* Release what a stopped run keeps; the state is then fresh. */
+void
+prime_state_free(struct prime_state *st)
+{
+	if (st->sieve != NULL) {
+		sieve_free(st->sieve);
+		free(st->sieve);
+	}
+	memset(st, 0, sizeof *st);
+}
+
+/*
+ * The n-th prime by the segmented sieve, from st (zeroed for a new run).
+ * Returns 1 with *p set, 0 if stopped (st keeps where: call again to go on,
+ * or prime_state_free), -1 if out of memory or n is out of range.
+ */
+int
+prime_sieve_run(uint64_t n, struct prime_state *st,
+    const struct prime_ctl *ctl, uint64_t *p)
+{
+	static const uint64_t	 first[3] = { 2, 3, 5 };
+	struct sieve		*s = st->sieve;
+	uint64_t		 c;
+
+	if (n == 0 || n > SIEVE_MAX_N)
+		return (-1);
+	if (n <= 3) {
+		*p = first[n - 1];
+		return (1);
+	}
+	if (s == NULL) {
+		if ((s = malloc(sizeof *s)) == NULL)
+			return (-1);
+		if (sieve_init(s, nth_bound(n)) == -1) {
+			free(s);
+			return (-1);
+		}
+		st->sieve = s;
+		st->found = 3;
+	}
+	/* A segment at least per run: a resumed run always gets on. */
+	for (;;) {
+		sieve_segment(s);
+		c = s->count(s->seg, s->seglen);
+		if (st->found + c >= n) {
+			*p = sieve_locate(s, n - st->found);
+			break;
+		}
+		st->found += c;
+		s->lo += s->seglen;
+		if (stop_here(ctl))
+			return (0);
+	}
+	prime_state_free(st);
+	return (1);
+}
+
 /* The n-th prime by the segmented sieve; 0 if cancelled. */
 uint64_t
 prime_nth_sieve(uint64_t n, const atomic_int *cancel)
 {
-	static const uint64_t	 first[3] = { 2, 3, 5 };
-	struct sieve		 s;
-	uint64_t		 have = 3, c, p = 0;
+	struct prime_ctl	 ctl = { cancel, NULL, NULL };
+	struct prime_state	 st;
+	uint64_t		 p;
 
-	if (n == 0 || n > SIEVE_MAX_N)
-		return (0);
-	if (n <= 3)
-		return (first[n - 1]);
-	if (cancelled(cancel) || sieve_init(&s, nth_bound(n)) == -1)
-		return (0);
-	for (;;) {
-		if (cancelled(cancel))
-			break;
-		sieve_segment(&s);
-		c = s.count(s.seg, s.seglen);
-		if (have + c >= n) {
-			p = sieve_locate(&s, n - have);
-			break;
-		}
-		have += c;
-		s.lo += s.seglen;
-	}
-	sieve_free(&s);
-	return (p);
+	memset(&st, 0, sizeof st);
+	if (prime_sieve_run(n, &st, &ctl, &p) == 1)
+		return (p);
+	prime_state_free(&st);
+	return (0);
 }
 
 /* Append the segment's primes to t[have ..], up to count; the new have. */
@@ -830,15 +901,18 @@ prime_table_free(void)
 
 /* trial_test for 2 <= i < 2^32: the same loop with a cheaper 32-bit divide. */
 static int
-trial_test32(uint32_t i, const atomic_int *cancel, unsigned *budget)
+trial_test32(uint32_t i, uint64_t *dp, const struct prime_ctl *ctl,
+    unsigned *budget)
 {
 	uint32_t	 d;
 
-	for (d = 2; d <= i / 2; d++) {
+	for (d = (uint32_t)*dp; d <= i / 2; d++) {
 		if (--*budget == 0) {
 			*budget = TRIAL_CHECK;
-			if (cancelled(cancel))
+			if (stop_here(ctl)) {
+				*dp = d;
 				return (-1);
+			}
 		}
 		if (i % d == 0)
 			return (0);
@@ -847,24 +921,28 @@ trial_test32(uint32_t i, const atomic_int *cancel, unsigned *budget)
 }
 
 /*
- * The lesson's test: i is prime when no d in 2 .. i/2 divides it.  Returns
- * 1 or 0, or -1 when cancel was found set; it is read every TRIAL_CHECK
- * divisions, counted down in *budget across calls.
+ * The lesson's test: i is prime when no d in 2 .. i/2 divides it.  Starts
+ * at divisor *dp.  Returns 1 or 0, or -1 when told to stop, with the next
+ * divisor in *dp; the flag is read every TRIAL_CHECK divisions, counted
+ * down in *budget across calls.
  */
 static int
-trial_test(uint64_t i, const atomic_int *cancel, unsigned *budget)
+trial_test(uint64_t i, uint64_t *dp, const struct prime_ctl *ctl,
+    unsigned *budget)
 {
 	uint64_t	 d;
 
 	if (i < 2)
 		return (0);
 	if (i <= UINT32_MAX)
-		return (trial_test32((uint32_t)i, cancel, budget));
-	for (d = 2; d <= i / 2; d++) {
+		return (trial_test32((uint32_t)i, dp, ctl, budget));
+	for (d = *dp; d <= i / 2; d++) {
 		if (--*budget == 0) {
 			*budget = TRIAL_CHECK;
-			if (cancelled(cancel))
+			if (stop_here(ctl)) {
+				*dp = d;
 				return (-1);
+			}
 		}
 		if (i % d == 0)
 			return (0);
@@ -877,24 +955,97 @@ int
 prime_trial_is_prime(uint64_t i)
 {
 	unsigned	 budget = TRIAL_CHECK;
+	uint64_t	 d = 2;
 
-	return (trial_test(i, NULL, &budget) == 1);
+	return (trial_test(i, &d, NULL, &budget) == 1);
 }
 
-/* The n-th prime by trial division of every i = 2, 3, ...; 0 if cancelled. */
-uint64_t
-prime_nth_trial(uint64_t n, const atomic_int *cancel)
+/*
+ * The n-th prime by trial division of every i = 2, 3, ..., from st (zeroed
+ * for a new run).  Returns 1 with *p set, 0 if stopped (st keeps the
+ * candidate, its next divisor and the count: call again to go on), -1 if
+ * n is 0.
+ */
+int
+prime_trial_run(uint64_t n, struct prime_state *st,
+    const struct prime_ctl *ctl, uint64_t *p)
 {
-	uint64_t	 i, found = 0;
-	unsigned	 budget = 1;
+	unsigned	 budget = TRIAL_CHECK;
 	int		 r;
 
 	if (n == 0)
-		return (0);
-	for (i = 2;; i++) {
-		if ((r = trial_test(i, cancel, &budget)) == -1)
+		return (-1);
+	/* A new run looks at the flag at once, a resumed one gets on first. */
+	if (st->next < 2) {
+		budget = 1;
+		st->next = 2;
+		st->div = 2;
+		st->found = 0;
+	}
+	for (;; st->next++, st->div = 2) {
+		if ((r = trial_test(st->next, &st->div, ctl, &budget)) == -1)
 			return (0);
-		if (r == 1 && ++found == n)
-			return (i);
+		if (r == 1 && ++st->found == n) {
+			*p = st->next;
+			memset(st, 0, sizeof *st);
+			return (1);
+		}
 	}
 }
+
+/* The n-th prime by trial division; 0 if cancelled. */
+uint64_t
+prime_nth_trial(uint64_t n, const atomic_int *cancel)
+{
+	struct prime_ctl	 ctl = { cancel, NULL, NULL };
+	struct prime_state	 st;
+	uint64_t		 p;
+
+	memset(&st, 0, sizeof st);
+	return (prime_trial_run(n, &st, &ctl, &p) == 1 ? p : 0);
+}
+
+#ifdef HAVE_PRIMECOUNT
+static pthread_once_t	 count_once = PTHREAD_ONCE_INIT;
+
+/* One thread per call: the pool is the parallelism. */
+static void
+count_init(void)
+{
+	primecount_set_num_threads(1);
+}
+
+/* The n-th prime by libprimecount; 0 on error.  Cannot be stopped. */
+uint64_t
+prime_nth_count(uint64_t n)
+{
+	int64_t	 p;
+
+	if (n == 0 || n > PRIME_COUNT_MAX_N)
+		return (0);
+	pthread_once(&count_once, count_init);
+	p = primecount_nth_prime((int64_t)n);
+	return (p > 0 ? (uint64_t)p : 0);
+}
+
+/* Whether the count kernel is built in. */
+int
+prime_count_available(void)
+{
+	return (1);
+}
+#else
+/* Built without libprimecount: no count kernel. */
+uint64_t
+prime_nth_count(uint64_t n)
+{
+	return (0);
+}
+
+/* Whether the count kernel is built in. */
+int
+prime_count_available(void)
+{
+	return (0);
+}
+#endif

@@ -31,7 +31,8 @@ enum service	{ SVC_PRIME, SVC_UPPER, SVC_ECHO, SVC_HTTP, SVC_COUNT };
 enum framing	{ FRAMING_LINE, FRAMING_RAW };
 enum compute	{ COMPUTE_POOL, COMPUTE_INLINE };
 enum io_mode	{ IO_TIMER, IO_BLOCKING };
-enum kernel	{ KERNEL_SIEVE, KERNEL_TRIAL };
+enum kernel	{ KERNEL_SIEVE, KERNEL_TRIAL, KERNEL_COUNT };
+enum pool_order	{ ORDER_FIFO, ORDER_COST };
 
 /* config.c */
 struct listen_conf {
@@ -50,6 +51,7 @@ struct config {
 	enum io_mode	 io;
 	enum kernel	 kernel;
 	uint64_t	 max_n;
+	int		 max_n_set;	/* given: not the kernel's default */
 	uint64_t	 table_n;	/* primes kept in the shared table */
 	int		 io_delay_ms;
 	int		 max_line;
@@ -62,6 +64,8 @@ struct config {
 	int		 drain_delay_ms;	/* serve on after a stop */
 	int		 reply_memory_mb;	/* per worker, 0: none */
 	int		 pool_nice;		/* 20: SCHED_IDLE */
+	enum pool_order	 pool_order;
+	int		 slice_ms;		/* 0: jobs never yield */
 	int		 monitor;
 	int		 log_level;
 	int		 nlisten;
@@ -100,12 +104,38 @@ void	 log_msg(int, const char *, const char *, ...)
 #define log_debug(...)	log_msg(LOG_LVL_DEBUG, __func__, __VA_ARGS__)
 
 /* prime.c: the kernels; pure CPU, no libevent, safe from any thread. */
+#define PRIME_COUNT_MAX_N	UINT64_C(216289611853439384)	/* pi(2^63-1) */
+
+struct sieve;
+
+/* When a kernel reads flag set, it stops if stop(arg) says so (or is NULL). */
+struct prime_ctl {
+	const atomic_int	*flag;
+	int			(*stop)(void *);
+	void			*arg;
+};
+
+/* Where a stopped kernel run is, to go on from there; zeroed for a new run. */
+struct prime_state {
+	uint64_t		 next;		/* trial: candidate under test */
+	uint64_t		 div;		/* trial: its next divisor */
+	uint64_t		 found;		/* primes below next / the segment */
+	struct sieve		*sieve;		/* sieve: buffers and position */
+};
+
 int	 prime_table_init(uint64_t);
 uint64_t prime_table_count(void);
 uint64_t prime_table_get(uint64_t);
 void	 prime_table_free(void);
+int	 prime_sieve_run(uint64_t, struct prime_state *,
+	    const struct prime_ctl *, uint64_t *);
+int	 prime_trial_run(uint64_t, struct prime_state *,
+	    const struct prime_ctl *, uint64_t *);
+void	 prime_state_free(struct prime_state *);
 uint64_t prime_nth_sieve(uint64_t, const atomic_int *);
 uint64_t prime_nth_trial(uint64_t, const atomic_int *);
+uint64_t prime_nth_count(uint64_t);
+int	 prime_count_available(void);
 int	 prime_trial_is_prime(uint64_t);
 
 /* proto.c: the wire protocol, parsed and formatted; no sockets. */
@@ -188,6 +218,15 @@ int	 route_status(enum err);
 	X(jobs_running)							\
 	X(jobs_done)							\
 	X(jobs_cancelled)						\
+	X(jobs_late)							\
+	X(jobs_sliced)							\
+	X(job_yields)							\
+	X(jobs_small)							\
+	X(jobs_medium)							\
+	X(jobs_large)							\
+	X(wait_us_small)						\
+	X(wait_us_medium)						\
+	X(wait_us_large)						\
 	X(bytes_in)							\
 	X(bytes_out)							\
 	X(connections_waiting)						\
@@ -300,7 +339,7 @@ stats_request(struct stats_slot *s, enum service svc, enum cmd cmd)
 /* queue.c: compute pool, bounded job queue, completion handed to the loop. */
 enum job_state	{ JOB_QUEUED, JOB_RUNNING, JOB_DONE };
 
-struct pending;
+struct flow;
 
 struct job {
 	TAILQ_ENTRY(job)	 entry;
@@ -317,18 +356,37 @@ struct job {
 	uint64_t		 result;	/* 0: cancelled */
 	enum job_state		 state;
 	atomic_int		 cancel;
+	/* Set by the submitter: jobs of one client take turns. */
+	uint64_t		 client;
+	/* The queue's own, from submit until the done callback. */
+	uint64_t		 cost;		/* expected ns, queue_cost() */
+	uint64_t		 key;		/* heap order */
+	uint64_t		 order;		/* eligible order: ties, FIFO */
+	uint64_t		 since;		/* queued since, ns */
+	uint64_t		 waited;	/* ns spent queued */
+	uint64_t		 ran;		/* ns spent running */
+	uint64_t		 start;		/* this slice began, ns */
+	size_t			 slot;		/* index in the heap, or -1 */
+	struct flow		*flow;		/* waiting its turn in a flow */
+	int			 yields;
+	atomic_int		 stop;		/* kernel: cancel or yield asked */
+	struct prime_state	 st;		/* a sliced job's kernel state */
 };
 TAILQ_HEAD(jobq, job);
 
 struct queue;
 typedef void (*queue_done_cb)(struct job *, void *);
+typedef uint64_t (*queue_clock_fn)(void);
 
 struct queue *queue_create(struct event_base *, int, int, int,
 	    struct stats_slot *, queue_done_cb, void *);
+void	 queue_set_order(struct queue *, enum pool_order, int);
+void	 queue_set_clock(struct queue *, queue_clock_fn);
 int	 queue_submit(struct queue *, struct job *);
 int	 queue_cancel(struct queue *, struct job *);
 int	 queue_length(struct queue *);
 void	 queue_destroy(struct queue *);
+uint64_t queue_cost(enum kernel, uint64_t);
 void	 job_run(struct job *);
 
 /* listener.c: sockets bound by the master, accepted on by the workers. */

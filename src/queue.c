@@ -1,17 +1,61 @@
 /*
  * queue.c: the compute pool of one worker.
  *
- * The loop thread submits jobs into a bounded FIFO; M pool threads take them
- * one at a time, run the kernel, and put the finished job on a done list.
- * Only the thread that turns the done list from empty to non-empty wakes the
- * loop (event_active on an evthread-enabled base), and the loop takes the
- * whole list at once, so a burst of results costs one wakeup. Pool threads
- * never see a connection: a job names its asker by fd and id, and the loop
- * decides what to do with the result.
+ * The loop thread submits jobs into a bounded queue; M pool threads take
+ * them one at a time, run the kernel, and put the finished job on a done
+ * list. Only the thread that turns the done list from empty to non-empty
+ * wakes the loop (event_active on an evthread-enabled base), and the loop
+ * takes the whole list at once, so a burst of results costs one wakeup.
+ * Pool threads never see a connection: a job names its asker by fd and id,
+ * and the loop decides what to do with the result.
  *
  * A job belongs to the queue from submit until the done callback is called;
  * queue_cancel removes a queued job (the caller frees it) or flags a running
  * one, which then finishes early and comes back through the done list.
+ *
+ * DESIGN of the order (--pool-order cost, the default)
+ *
+ * Cost.  Every job carries its expected run time in ns, queue_cost(), a
+ * function of the kernel and n fitted to measured run times (see there).
+ *
+ * Cheapest first, with aging.  Waiting jobs sit in a binary heap ordered by
+ *	key = t + cost / AGING
+ * where t is when the job became eligible (below): a job's priority
+ * improves by AGING ns of expected cost for every ns it waits, so the key
+ * is fixed at insertion and the heap never needs re-ordering.  Bound: a
+ * job eligible at t with cost C is never passed by a job that becomes
+ * eligible after t + C / AGING, since that job's key is larger; so it
+ * starts at the latest once t + C / AGING has passed and the jobs already
+ * waiting with smaller keys have had their turn (plus at most one slice of
+ * each running job). With AGING = 2, a long job waits at most half its own
+ * expected run time for work that arrives after it.
+ *
+ * Fair between clients.  Jobs of one client (the connection id, set by
+ * the submitter) whose costs lie in the same band (a factor of 4: band =
+ * bit length of cost / 2) form a flow and take turns: only the oldest job
+ * of a flow is in the heap; the next becomes eligible (its t is now) when
+ * that one starts. So a client's 1000 pipelined jobs enter the heap one
+ * at a time, and another client's job of the same size goes between two
+ * of them, whatever their number. Different bands do not wait for each
+ * other: a client's cheap job never queues behind its own long job.
+ *
+ * Long jobs yield.  The sieve and trial kernels read a stop flag at fine
+ * grain (prime.c). A submitter whose job is eligible and finds no idle
+ * thread for it raises the flag of every running job with a larger key;
+ * a flagged job looks at the clock and, once it has run a slice
+ * (--slice-ms) since it started, takes the lock once: if the cheapest
+ * waiting job still has a smaller key than its own, it saves its state,
+ * goes back to the heap (its key lowered by what it has run / AGING: its
+ * remaining cost) and the thread takes the cheaper job; if not, it clears
+ * the flag and runs on. The hot loops pay only what the cancel check
+ * always cost: one relaxed load; a flagged job reads the coarse clock
+ * (slices end within a tick, 1 to 4 ms, of --slice-ms). At most PARK_MAX(threads) sliced jobs
+ * wait with saved state (a sieve keeps its buffers, under a MB); past that
+ * running jobs do not yield. The count kernel is one library call: it is
+ * ordered by cost but runs to the end, and cannot be cancelled part-way.
+ *
+ * --pool-order fifo keeps the plain FIFO: the key is the submit order, no
+ * flows, no slices.
  *
  * Pool threads run at a lower CPU priority (nice, or SCHED_IDLE) so that a
  * long job competes with other long jobs, not with the event loops.
@@ -24,27 +68,63 @@
 #include <sys/syscall.h>
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
 #include "primed.h"
 
+#define AGING		2		/* ns of cost forgiven per ns waited */
+#define SLICE_MS	5		/* default slice */
+#define COST_MAX	UINT64_C(1000000000000000000)	/* 30 years */
+#define NO_SLOT		((size_t)-1)
+
+/* Size classes of STATS, by expected cost. */
+#define SMALL_NS	UINT64_C(10000000)	/* below 10 ms */
+#define MEDIUM_NS	UINT64_C(1000000000)	/* below 1 s; large past */
+
+/* Sliced jobs that may wait with saved state. */
+#define PARK_MAX(threads)	((threads) * 4 > 16 ? (threads) * 4 : 16)
+
+/* The jobs of one client in one cost band, waiting for their turn. */
+struct flow {
+	LIST_ENTRY(flow)	 hash;
+	uint64_t		 client;
+	int			 band;
+	struct job		*head;		/* in the heap, not started */
+	struct jobq		 wait;		/* behind it, in order */
+};
+LIST_HEAD(flowlist, flow);
+
 struct queue {
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 cond;
-	struct jobq		 todo;
+	struct job		**heap;		/* eligible jobs, by key */
+	size_t			 nheap;
+	size_t			 heapcap;
+	struct flowlist		*flows;		/* hash of flows */
+	size_t			 nbuckets;
+	size_t			 nflows;
 	struct jobq		 running;	/* what the threads hold */
 	struct jobq		 done;
 	int			 ntodo;
 	int			 limit;
+	int			 nidle;		/* threads waiting for work */
+	int			 nparked;	/* sliced jobs waiting */
 	int			 stopping;
 	int			 nice;
+	enum pool_order		 order;
+	uint64_t		 slice_ns;	/* 0: no slices */
+	uint64_t		 norder;	/* jobs made eligible */
+	queue_clock_fn		 now;
+	queue_clock_fn		 tick;		/* coarse: ends of slices */
 	pthread_t		*threads;
 	int			 nthreads;
 	struct event		*done_ev;
@@ -53,14 +133,385 @@ struct queue {
 	void			*arg;
 };
 
-/* Run the job's kernel; result 0 means it was cancelled. */
+/* What a pool thread tells the kernel's stop function. */
+struct runner {
+	struct queue		*q;
+	struct job		*job;
+};
+
+/* Nanoseconds on the monotonic clock. */
+static uint64_t
+queue_clock(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Nanoseconds on the coarse monotonic clock (a kernel tick, 1 to 4 ms):
+ * a flagged job reads it at every check point until its slice is over,
+ * and the precise clock's serialising rdtsc, between the divisions of the
+ * trial kernel, cost 5% of the job; this one costs nothing measurable.
+ */
+static uint64_t
+queue_tick(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
+}
+
+/* An estimate of the n-th prime, n (ln n + ln ln n - 1), within a few %. */
+static double
+queue_nth_estimate(uint64_t n)
+{
+	double	l;
+
+	if (n < 6)
+		return 13;
+	l = log((double)n);
+	return (double)n * (l + log(l) - 1);
+}
+
+/*
+ * Expected run time of a job in ns, x being the n-th prime. Fitted to the
+ * best of 3 runs of each kernel on one thread (2-core x86-64 of 2024,
+ * CLOCK_THREAD_CPUTIME_ID), by least squares of the log of the ratio:
+ *   trial: 0.54 x^2 / ln x     (every candidate i costs i/2 divisions if
+ *                              prime, few if not; n = 200 .. 20000 within
+ *                              7%: n = 3000, 40 ms; n = 400000, ~20 min)
+ *   sieve: 0.12 x + 10 us      (n = 1e6 .. 1e8 within 30%; 1e8, 0.25 s)
+ *   count: 240 x^(2/3) / ln^2 x + 10 us  (libprimecount's bound; n = 1e8
+ *                              .. 1e12 within 15%; 1e12, 0.23 s)
+ * Only the order of costs and their scale against the clock (aging, the
+ * size classes) use it: a machine twice as slow keeps the order and
+ * ages long jobs half as fast in its own time.
+ */
+uint64_t
+queue_cost(enum kernel k, uint64_t n)
+{
+	double	x = queue_nth_estimate(n), l = log(x), ns;
+
+	switch (k) {
+	case KERNEL_TRIAL:
+		ns = 0.54 * x * x / l + 200;
+		break;
+	case KERNEL_COUNT:
+		ns = 240 * cbrt(x * x) / (l * l) + 10000;
+		break;
+	default:
+		ns = 0.12 * x + 10000;
+		break;
+	}
+	return ns >= (double)COST_MAX ? COST_MAX : (uint64_t)ns;
+}
+
+/* Whether job a goes before job b. */
+static int
+heap_before(const struct job *a, const struct job *b)
+{
+	if (a->key != b->key)
+		return a->key < b->key;
+	return a->order < b->order;
+}
+
+/* Put job at slot i of the heap. */
+static void
+heap_set(struct queue *q, size_t i, struct job *job)
+{
+	q->heap[i] = job;
+	job->slot = i;
+}
+
+/* Move the job at slot i up to its place. */
+static void
+heap_up(struct queue *q, size_t i)
+{
+	struct job	*job = q->heap[i];
+
+	while (i > 0 && heap_before(job, q->heap[(i - 1) / 2])) {
+		heap_set(q, i, q->heap[(i - 1) / 2]);
+		i = (i - 1) / 2;
+	}
+	heap_set(q, i, job);
+}
+
+/* Move the job at slot i down to its place. */
+static void
+heap_down(struct queue *q, size_t i)
+{
+	struct job	*job = q->heap[i];
+	size_t		 c;
+
+	while ((c = 2 * i + 1) < q->nheap) {
+		if (c + 1 < q->nheap && heap_before(q->heap[c + 1], q->heap[c]))
+			c++;
+		if (!heap_before(q->heap[c], job))
+			break;
+		heap_set(q, i, q->heap[c]);
+		i = c;
+	}
+	heap_set(q, i, job);
+}
+
+/*
+ * Make room in the heap for n jobs; -1 if out of memory. Reserved at
+ * submit for every queued and running job, so that a job made eligible
+ * or sent back later always finds its place.
+ */
+static int
+heap_reserve(struct queue *q, size_t n)
+{
+	struct job	**h;
+	size_t		  cap = q->heapcap ? q->heapcap : 64;
+
+	while (cap < n)
+		cap *= 2;
+	if (cap == q->heapcap)
+		return 0;
+	if ((h = reallocarray(q->heap, cap, sizeof(*h))) == NULL)
+		return -1;
+	q->heap = h;
+	q->heapcap = cap;
+	return 0;
+}
+
+/* Add a job to the heap (room reserved). */
+static void
+heap_push(struct queue *q, struct job *job)
+{
+	heap_set(q, q->nheap++, job);
+	heap_up(q, q->nheap - 1);
+}
+
+/* Take a job out of the heap, wherever it is. */
+static void
+heap_remove(struct queue *q, struct job *job)
+{
+	size_t		 i = job->slot;
+	struct job	*last = q->heap[--q->nheap];
+
+	job->slot = NO_SLOT;
+	if (i == q->nheap)
+		return;
+	heap_set(q, i, last);
+	heap_up(q, i);
+	heap_down(q, last->slot);
+}
+
+/* Cost band of the fairness rule: a factor of 4. */
+static int
+flow_band(uint64_t cost)
+{
+	return cost == 0 ? 0 : (64 - __builtin_clzll(cost)) / 2;
+}
+
+/* Hash bucket of (client, band). */
+static struct flowlist *
+flow_bucket(struct queue *q, uint64_t client, int band)
+{
+	uint64_t	h = (client * 4 + (uint64_t)band) *
+			    UINT64_C(0x9e3779b97f4a7c15);
+
+	return &q->flows[(h >> 32) & (q->nbuckets - 1)];
+}
+
+/* Double the hash of flows when it gets crowded; keep it if out of memory. */
+static void
+flow_grow(struct queue *q)
+{
+	struct flowlist	*old = q->flows, *b;
+	struct flow	*f;
+	size_t		 i, n = q->nbuckets;
+
+	if (q->nflows < q->nbuckets)
+		return;
+	if ((q->flows = calloc(n * 2, sizeof(*q->flows))) == NULL) {
+		q->flows = old;
+		return;
+	}
+	q->nbuckets = n * 2;
+	for (i = 0; i < n; i++) {
+		while ((f = LIST_FIRST(&old[i])) != NULL) {
+			LIST_REMOVE(f, hash);
+			b = flow_bucket(q, f->client, f->band);
+			LIST_INSERT_HEAD(b, f, hash);
+		}
+	}
+	free(old);
+}
+
+/* The flow of (client, band), made if needed; NULL if out of memory. */
+static struct flow *
+flow_get(struct queue *q, uint64_t client, int band)
+{
+	struct flowlist	*b = flow_bucket(q, client, band);
+	struct flow	*f;
+
+	LIST_FOREACH(f, b, hash)
+		if (f->client == client && f->band == band)
+			return f;
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return NULL;
+	f->client = client;
+	f->band = band;
+	TAILQ_INIT(&f->wait);
+	LIST_INSERT_HEAD(b, f, hash);
+	q->nflows++;
+	flow_grow(q);
+	return f;
+}
+
+/* Forget a flow with nothing left in it. */
+static void
+flow_put(struct queue *q, struct flow *f)
+{
+	if (f->head != NULL || !TAILQ_EMPTY(&f->wait))
+		return;
+	LIST_REMOVE(f, hash);
+	q->nflows--;
+	free(f);
+}
+
+/* Make a job eligible at time now: into the heap by its aged cost. */
+static void
+queue_eligible(struct queue *q, struct job *job, uint64_t now)
+{
+	job->order = q->norder++;
+	job->key = q->order == ORDER_FIFO ? job->order :
+	    now + job->cost / AGING;
+	heap_push(q, job);
+}
+
+/* The flow's head started (or left): the next job of the flow is eligible. */
+static void
+flow_next(struct queue *q, struct flow *f, uint64_t now)
+{
+	struct job	*next;
+
+	f->head = NULL;
+	if ((next = TAILQ_FIRST(&f->wait)) != NULL) {
+		TAILQ_REMOVE(&f->wait, next, entry);
+		queue_eligible(q, next, now);
+		f->head = next;
+	} else
+		flow_put(q, f);
+}
+
+/* Queue a job under the lock, eligible now or behind its flow's head. */
+static int
+queue_enter(struct queue *q, struct job *job, uint64_t now)
+{
+	struct flow	*f;
+
+	if (heap_reserve(q, (size_t)q->ntodo + q->nthreads + 1) == -1)
+		return -1;
+	if (q->order == ORDER_FIFO) {
+		queue_eligible(q, job, now);
+		return 0;
+	}
+	if ((f = flow_get(q, job->client, flow_band(job->cost))) == NULL)
+		return -1;
+	job->flow = f;
+	if (f->head != NULL)
+		TAILQ_INSERT_TAIL(&f->wait, job, entry);
+	else {
+		queue_eligible(q, job, now);
+		f->head = job;
+	}
+	return 0;
+}
+
+/* A running job's key now: its remaining cost has come down as it ran. */
+static uint64_t
+queue_key_now(const struct job *job, uint64_t now)
+{
+	uint64_t	before = job->ran, after = job->ran + (now - job->start);
+
+	if (before > job->cost)
+		before = job->cost;
+	if (after > job->cost)
+		after = job->cost;
+	return job->key - (after - before) / AGING;
+}
+
+/* Ask every running job that goes after job to yield at its slice's end. */
+static void
+queue_preempt(struct queue *q, struct job *job, uint64_t now)
+{
+	struct job	*r;
+
+	if (q->order != ORDER_COST || q->slice_ns == 0 ||
+	    q->nheap <= (size_t)q->nidle || job->slot == NO_SLOT)
+		return;
+	TAILQ_FOREACH(r, &q->running, entry)
+		if (r->kernel != KERNEL_COUNT && job->key < queue_key_now(r, now))
+			atomic_store_explicit(&r->stop, 1, memory_order_relaxed);
+}
+
+/* Kernel stop function: cancelled, or a slice used up with cheaper work. */
+static int
+queue_should_stop(void *arg)
+{
+	struct runner	*rn = arg;
+	struct queue	*q = rn->q;
+	struct job	*job = rn->job;
+	uint64_t	 now;
+	int		 yield;
+
+	if (atomic_load(&job->cancel))
+		return 1;
+	/* The coarse clock may still be behind the start. */
+	if (q->slice_ns == 0 || (now = q->tick()) < job->start ||
+	    now - job->start < q->slice_ns)
+		return 0;
+	pthread_mutex_lock(&q->lock);
+	now = q->now();
+	yield = q->nheap > 0 && q->nparked < PARK_MAX(q->nthreads) &&
+	    q->heap[0]->key < queue_key_now(job, now);
+	if (!yield && !atomic_load(&job->cancel))
+		atomic_store(&job->stop, 0);
+	pthread_mutex_unlock(&q->lock);
+	return yield || atomic_load(&job->cancel);
+}
+
+/* Run a kernel to its end, or until told to stop; 1 done, 0 stopped. */
+static int
+queue_kernel(struct job *job, const struct prime_ctl *ctl)
+{
+	uint64_t	p = 0;
+	int		r;
+
+	switch (job->kernel) {
+	case KERNEL_TRIAL:
+		r = prime_trial_run(job->n, &job->st, ctl, &p);
+		break;
+	case KERNEL_COUNT:
+		/* One library call: no stop point inside. */
+		p = prime_nth_count(job->n);
+		r = p != 0 ? 1 : -1;
+		break;
+	default:
+		r = prime_sieve_run(job->n, &job->st, ctl, &p);
+		break;
+	}
+	if (r == -1)
+		log_warn("job n=%llu failed", (unsigned long long)job->n);
+	job->result = r == 1 ? p : 0;
+	return r != 0;
+}
+
+/* Run the job's kernel to the end; result 0 means it was cancelled. */
 void
 job_run(struct job *job)
 {
-	if (job->kernel == KERNEL_TRIAL)
-		job->result = prime_nth_trial(job->n, &job->cancel);
-	else
-		job->result = prime_nth_sieve(job->n, &job->cancel);
+	struct prime_ctl	ctl = { &job->cancel, NULL, NULL };
+
+	queue_kernel(job, &ctl);
+	prime_state_free(&job->st);
 }
 
 /* Lower the calling thread's priority: nice 0..19, or 20 for SCHED_IDLE. */
@@ -80,23 +531,105 @@ queue_lower_priority(int nice)
 		log_warn("setpriority %d: %s", nice, strerror(errno));
 }
 
+/* Under the lock: take the cheapest job and mark it running. */
+static struct job *
+queue_pop(struct queue *q)
+{
+	struct job	*job = q->heap[0];
+	uint64_t	 now = q->now();
+
+	heap_remove(q, job);
+	q->ntodo--;
+	if (job->yields > 0)
+		q->nparked--;
+	job->waited += now - job->since;
+	job->start = now;
+	job->state = JOB_RUNNING;
+	atomic_store(&job->stop, 0);
+	TAILQ_INSERT_TAIL(&q->running, job, entry);
+	if (job->flow != NULL) {
+		flow_next(q, job->flow, now);
+		job->flow = NULL;
+	}
+	stats_sub(q->stats, STAT_jobs_queued, 1);
+	stats_add(q->stats, STAT_jobs_running, 1);
+	return job;
+}
+
 /* Take the next job, or NULL when the queue is stopping. */
 static struct job *
 queue_take(struct queue *q)
 {
-	struct job	*job;
+	struct job	*job = NULL;
 
 	pthread_mutex_lock(&q->lock);
-	while (!q->stopping && TAILQ_EMPTY(&q->todo))
+	while (!q->stopping && q->nheap == 0) {
+		q->nidle++;
 		pthread_cond_wait(&q->cond, &q->lock);
-	if ((job = TAILQ_FIRST(&q->todo)) != NULL) {
-		TAILQ_REMOVE(&q->todo, job, entry);
-		q->ntodo--;
-		job->state = JOB_RUNNING;
-		TAILQ_INSERT_TAIL(&q->running, job, entry);
+		q->nidle--;
 	}
+	if (!q->stopping)
+		job = queue_pop(q);
 	pthread_mutex_unlock(&q->lock);
 	return job;
+}
+
+/*
+ * A job stopped at the end of its slice: back into the heap with what it
+ * has run taken off its key, and take the cheapest job in its place.
+ */
+static struct job *
+queue_yield(struct queue *q, struct job *job)
+{
+	uint64_t	now;
+
+	pthread_mutex_lock(&q->lock);
+	if (q->stopping) {
+		/* Flagged by queue_destroy: it stops at its next check. */
+		pthread_mutex_unlock(&q->lock);
+		return job;
+	}
+	now = q->now();
+	job->key = queue_key_now(job, now);
+	job->ran += now - job->start;
+	job->since = now;
+	TAILQ_REMOVE(&q->running, job, entry);
+	stats_sub(q->stats, STAT_jobs_running, 1);
+	stats_add(q->stats, STAT_job_yields, 1);
+	if (job->yields++ == 0)
+		stats_add(q->stats, STAT_jobs_sliced, 1);
+	heap_push(q, job);
+	job->state = JOB_QUEUED;
+	q->ntodo++;
+	q->nparked++;
+	stats_add(q->stats, STAT_jobs_queued, 1);
+	job = queue_pop(q);
+	pthread_mutex_unlock(&q->lock);
+	return job;
+}
+
+/* Count a job that leaves the pool in its size class. */
+static void
+queue_account(struct queue *q, struct job *job)
+{
+	enum stat_counter	n = STAT_jobs_large, w = STAT_wait_us_large;
+
+	if (job->cost < SMALL_NS) {
+		n = STAT_jobs_small;
+		w = STAT_wait_us_small;
+	} else if (job->cost < MEDIUM_NS) {
+		n = STAT_jobs_medium;
+		w = STAT_wait_us_medium;
+	}
+	stats_add(q->stats, n, 1);
+	stats_add(q->stats, w, job->waited / 1000);
+	if (atomic_load(&job->cancel) && job->result != 0) {
+		/* Finished after its cancel (count cannot stop): dropped. */
+		job->result = 0;
+		stats_add(q->stats, STAT_jobs_late, 1);
+	}
+	stats_add(q->stats, job->result ? STAT_jobs_done :
+	    STAT_jobs_cancelled, 1);
 }
 
 /* Hand a finished job to the loop; wake it only if it was not already due. */
@@ -105,8 +638,11 @@ queue_finish(struct queue *q, struct job *job)
 {
 	int	wake;
 
+	prime_state_free(&job->st);
 	pthread_mutex_lock(&q->lock);
 	TAILQ_REMOVE(&q->running, job, entry);
+	stats_sub(q->stats, STAT_jobs_running, 1);
+	queue_account(q, job);
 	job->state = JOB_DONE;
 	wake = TAILQ_EMPTY(&q->done);
 	TAILQ_INSERT_TAIL(&q->done, job, entry);
@@ -115,25 +651,27 @@ queue_finish(struct queue *q, struct job *job)
 		event_active(q->done_ev, EV_READ, 1);
 }
 
-/* A pool thread: take, run, hand back, until stopped. */
+/* A pool thread: take, run a slice or all, hand back, until stopped. */
 static void *
 queue_thread(void *arg)
 {
-	struct queue	*q = arg;
-	struct job	*job;
+	struct queue		*q = arg;
+	struct runner		 rn = { q, NULL };
+	struct prime_ctl	 ctl = { NULL, queue_should_stop, &rn };
+	struct job		*job;
 
 	queue_lower_priority(q->nice);
-	while ((job = queue_take(q)) != NULL) {
-		stats_sub(q->stats, STAT_jobs_queued, 1);
-		stats_add(q->stats, STAT_jobs_running, 1);
-		if (!atomic_load(&job->cancel))
-			job_run(job);
-		else
-			job->result = 0;
-		stats_sub(q->stats, STAT_jobs_running, 1);
-		stats_add(q->stats, job->result ? STAT_jobs_done :
-		    STAT_jobs_cancelled, 1);
+	job = queue_take(q);
+	while (job != NULL) {
+		rn.job = job;
+		ctl.flag = &job->stop;
+		if (!atomic_load(&job->cancel) && !queue_kernel(job, &ctl) &&
+		    !atomic_load(&job->cancel)) {
+			job = queue_yield(q, job);
+			continue;
+		}
 		queue_finish(q, job);
+		job = queue_take(q);
 	}
 	return NULL;
 }
@@ -169,17 +707,22 @@ queue_create(struct event_base *base, int nthreads, int limit, int nice,
 		return NULL;
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->cond, NULL);
-	TAILQ_INIT(&q->todo);
 	TAILQ_INIT(&q->running);
 	TAILQ_INIT(&q->done);
 	q->limit = limit;
 	q->nice = nice;
+	q->order = ORDER_COST;
+	q->slice_ns = (uint64_t)SLICE_MS * 1000000;
+	q->now = queue_clock;
+	q->tick = queue_tick;
 	q->stats = stats;
 	q->cb = cb;
 	q->arg = arg;
+	q->nbuckets = 64;
+	q->flows = calloc(q->nbuckets, sizeof(*q->flows));
 	q->done_ev = event_new(base, -1, 0, queue_done, q);
 	q->threads = calloc(nthreads, sizeof(*q->threads));
-	if (q->done_ev == NULL || q->threads == NULL)
+	if (q->flows == NULL || q->done_ev == NULL || q->threads == NULL)
 		goto fail;
 
 	/* Signals belong to the loop thread: pool threads start with none. */
@@ -201,29 +744,86 @@ fail:
 	return NULL;
 }
 
+/* Choose the order and the slice (ms, 0: none); before any submit. */
+void
+queue_set_order(struct queue *q, enum pool_order order, int slice_ms)
+{
+	pthread_mutex_lock(&q->lock);
+	q->order = order;
+	q->slice_ns = slice_ms > 0 ? (uint64_t)slice_ms * 1000000 : 0;
+	pthread_mutex_unlock(&q->lock);
+}
+
+/* Use another clock (ns, monotonic; tests); before any submit. */
+void
+queue_set_clock(struct queue *q, queue_clock_fn now)
+{
+	pthread_mutex_lock(&q->lock);
+	q->now = now != NULL ? now : queue_clock;
+	q->tick = now != NULL ? now : queue_tick;
+	pthread_mutex_unlock(&q->lock);
+}
+
 /* Queue a job; -1 when the queue is full (the caller answers ERR busy). */
 int
 queue_submit(struct queue *q, struct job *job)
 {
+	uint64_t	now;
+
 	pthread_mutex_lock(&q->lock);
 	if (q->ntodo >= q->limit || q->stopping) {
 		pthread_mutex_unlock(&q->lock);
 		return -1;
 	}
+	now = q->now();
 	job->state = JOB_QUEUED;
 	atomic_init(&job->cancel, 0);
-	TAILQ_INSERT_TAIL(&q->todo, job, entry);
+	atomic_init(&job->stop, 0);
+	job->cost = queue_cost(job->kernel, job->n);
+	job->since = now;
+	job->waited = job->ran = 0;
+	job->yields = 0;
+	job->slot = NO_SLOT;
+	job->flow = NULL;
+	memset(&job->st, 0, sizeof(job->st));
+	if (queue_enter(q, job, now) == -1) {
+		pthread_mutex_unlock(&q->lock);
+		return -1;
+	}
 	q->ntodo++;
 	stats_add(q->stats, STAT_jobs_queued, 1);
+	queue_preempt(q, job, now);
 	pthread_cond_signal(&q->cond);
 	pthread_mutex_unlock(&q->lock);
 	return 0;
 }
 
+/* Under the lock: take a queued job out, wherever it waits. */
+static void
+queue_unlink(struct queue *q, struct job *job)
+{
+	struct flow	*f = job->flow;
+
+	if (job->slot != NO_SLOT) {
+		heap_remove(q, job);
+		if (job->yields > 0)
+			q->nparked--;
+		if (f != NULL && f->head == job)
+			flow_next(q, f, q->now());
+	} else if (f != NULL) {
+		TAILQ_REMOVE(&f->wait, job, entry);
+		flow_put(q, f);
+	}
+	job->flow = NULL;
+	q->ntodo--;
+	prime_state_free(&job->st);
+}
+
 /*
- * Cancel a job. Returns 1 when it was still queued: it is out of the queue
- * and the caller frees it. Returns 0 when a thread has it: it is flagged,
- * and will still come back through the done callback.
+ * Cancel a job. Returns 1 when it was still queued (a sliced job waiting
+ * for its next slice too): it is out of the queue and the caller frees it.
+ * Returns 0 when a thread has it: it is flagged, and will still come back
+ * through the done callback.
  */
 int
 queue_cancel(struct queue *q, struct job *job)
@@ -232,13 +832,14 @@ queue_cancel(struct queue *q, struct job *job)
 
 	pthread_mutex_lock(&q->lock);
 	if (job->state == JOB_QUEUED) {
-		TAILQ_REMOVE(&q->todo, job, entry);
-		q->ntodo--;
+		queue_unlink(q, job);
 		stats_sub(q->stats, STAT_jobs_queued, 1);
 		stats_add(q->stats, STAT_jobs_cancelled, 1);
 		removed = 1;
-	} else
+	} else {
 		atomic_store(&job->cancel, 1);
+		atomic_store(&job->stop, 1);
+	}
 	pthread_mutex_unlock(&q->lock);
 	return removed;
 }
@@ -255,6 +856,24 @@ queue_length(struct queue *q)
 	return n;
 }
 
+/*
+ * Under the lock: drop every queued job (stopping). A flow's head leaving
+ * makes its next job eligible, so the heap brings them all out.
+ */
+static void
+queue_drop_all(struct queue *q)
+{
+	struct job	*job;
+
+	while (q->nheap > 0) {
+		job = q->heap[0];
+		queue_unlink(q, job);
+		stats_sub(q->stats, STAT_jobs_queued, 1);
+		stats_add(q->stats, STAT_jobs_cancelled, 1);
+		free(job);
+	}
+}
+
 /* Stop the threads (queued jobs are dropped, running ones told to stop). */
 void
 queue_destroy(struct queue *q)
@@ -266,15 +885,12 @@ queue_destroy(struct queue *q)
 		return;
 	pthread_mutex_lock(&q->lock);
 	q->stopping = 1;
-	while ((job = TAILQ_FIRST(&q->todo)) != NULL) {
-		TAILQ_REMOVE(&q->todo, job, entry);
-		stats_sub(q->stats, STAT_jobs_queued, 1);
-		stats_add(q->stats, STAT_jobs_cancelled, 1);
-		free(job);
-	}
+	queue_drop_all(q);
 	q->ntodo = 0;
-	TAILQ_FOREACH(job, &q->running, entry)
+	TAILQ_FOREACH(job, &q->running, entry) {
 		atomic_store(&job->cancel, 1);
+		atomic_store(&job->stop, 1);
+	}
 	pthread_cond_broadcast(&q->cond);
 	pthread_mutex_unlock(&q->lock);
 	for (i = 0; i < q->nthreads; i++)
@@ -285,6 +901,8 @@ queue_destroy(struct queue *q)
 	}
 	if (q->done_ev != NULL)
 		event_free(q->done_ev);
+	free(q->heap);
+	free(q->flows);
 	free(q->threads);
 	pthread_mutex_destroy(&q->lock);
 	pthread_cond_destroy(&q->cond);

@@ -344,6 +344,8 @@ worker_setup(struct worker *w, const struct worker_spec *spec)
 	    w->base, w->cfg->threads, w->cfg->queue_limit, w->cfg->pool_nice,
 	    w->slot, worker_job_done, w)) == NULL)
 		return -1;
+	if (w->queue != NULL)
+		queue_set_order(w->queue, w->cfg->pool_order, w->cfg->slice_ms);
 	for (i = 0; i < spec->nfds; i++)
 		if (spec->lc[i]->service == SVC_HTTP && w->httpd == NULL &&
 		    (w->httpd = http_create(w)) == NULL)

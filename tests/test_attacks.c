@@ -351,7 +351,7 @@ START_TEST(prime_bad_arguments)
 		{ "PRIME 0x10\n", "ERR bad-request" },
 		{ "PRIME 99999999999999999999999\n", "ERR out-of-range" },
 		{ "PRIME 18446744073709551616\n", "ERR out-of-range" },
-		{ "PRIME 100000001\n", "ERR out-of-range" },
+		{ "PRIME 10000000000001\n", "ERR out-of-range" },
 		{ "PRIME 5 6\n", "ERR bad-request" },
 		{ "PRIME 5 \n", "ERR bad-request" },
 		{ "-1\n", "ERR bad-request" },

@@ -119,8 +119,15 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(cfg.queue_limit, 1024);
 	ck_assert_int_eq(cfg.compute, COMPUTE_POOL);
 	ck_assert_int_eq(cfg.io, IO_TIMER);
+#ifdef HAVE_PRIMECOUNT
+	ck_assert_int_eq(cfg.kernel, KERNEL_COUNT);
+	ck_assert_uint_eq(cfg.max_n, 10000000000000ULL);
+#else
 	ck_assert_int_eq(cfg.kernel, KERNEL_SIEVE);
 	ck_assert_uint_eq(cfg.max_n, 100000000);
+#endif
+	ck_assert_int_eq(cfg.pool_order, ORDER_COST);
+	ck_assert_int_eq(cfg.slice_ms, 5);
 	ck_assert_uint_eq(cfg.table_n, 1000000);
 	ck_assert_int_eq(cfg.io_delay_ms, 100);
 	ck_assert_int_eq(cfg.max_line, 1024);
@@ -173,7 +180,8 @@ static const struct numeric numerics[] = {
 	NUM("workers", workers, 0, 1, MAX_WORKERS),
 	NUM("threads", threads, 0, 1, 64),
 	NUM("queue-limit", queue_limit, 0, 1, 1000000),
-	NUM("max-n", max_n, 1, 1, 10000000000ULL),
+	NUM("max-n", max_n, 1, 1, 1000000000000000ULL),
+	NUM("slice-ms", slice_ms, 0, 0, 60000),
 	NUM("table-n", table_n, 1, 0, 100000000),
 	NUM("io-delay", io_delay_ms, 0, 0, 60000),
 	NUM("max-line", max_line, 0, 16, 1048576),
@@ -253,7 +261,7 @@ START_TEST(test_number_messages)
 	ck_assert_str_eq(err, "--workers: \"0\" is out of range (1..256)");
 	ck_assert_int_eq(from_args(&cfg, ARGV("--max-n=0")), CONFIG_ERR_USAGE);
 	ck_assert_str_eq(err,
-	    "--max-n: \"0\" is out of range (1..10000000000)");
+	    "--max-n: \"0\" is out of range (1..1000000000000000)");
 }
 END_TEST
 
@@ -338,7 +346,21 @@ START_TEST(test_enums)
 	    "inline");
 	set_fails("io", "async", "io: \"async\" is not one of timer, "
 	    "blocking");
-	set_fails("kernel", "", "kernel: \"\" is not one of sieve, trial");
+	set_fails("kernel", "", "kernel: \"\" is not one of sieve, trial, "
+	    "count");
+	set_ok(&cfg, "pool-order", "fifo");
+	ck_assert_int_eq(cfg.pool_order, ORDER_FIFO);
+	set_ok(&cfg, "pool-order", "cost");
+	ck_assert_int_eq(cfg.pool_order, ORDER_COST);
+	set_fails("pool-order", "lifo", "pool-order: \"lifo\" is not one of "
+	    "fifo, cost");
+#ifdef HAVE_PRIMECOUNT
+	set_ok(&cfg, "kernel", "count");
+	ck_assert_int_eq(cfg.kernel, KERNEL_COUNT);
+#else
+	set_fails("kernel", "count", "kernel: \"count\" needs libprimecount, "
+	    "which this primed was built without");
+#endif
 	ck_assert_int_eq(from_args(&cfg, ARGV("--compute", "gpu")),
 	    CONFIG_ERR_USAGE);
 	ck_assert_str_eq(err, "--compute: \"gpu\" is not one of pool, inline");
@@ -646,6 +668,23 @@ START_TEST(test_finish)
 	ck_assert_int_eq(cfg.nlisten, 1);
 	ck_assert_int_eq(cfg.listen[0].service, SVC_ECHO);
 
+	/* max-n follows the kernel unless given. */
+	config_defaults(&cfg);
+	set_ok(&cfg, "kernel", "sieve");
+	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), 0);
+	ck_assert_uint_eq(cfg.max_n, 100000000);
+#ifdef HAVE_PRIMECOUNT
+	config_defaults(&cfg);
+	set_ok(&cfg, "kernel", "count");
+	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), 0);
+	ck_assert_uint_eq(cfg.max_n, 10000000000000ULL);
+#endif
+	config_defaults(&cfg);
+	set_ok(&cfg, "max-n", "5000");
+	set_ok(&cfg, "kernel", "trial");
+	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), 0);
+	ck_assert_uint_eq(cfg.max_n, 5000);
+
 	/* A table past max-n would never be read. */
 	config_defaults(&cfg);
 	set_ok(&cfg, "max-n", "1000");
@@ -929,7 +968,7 @@ START_TEST(test_sample_lists_every_key)
 		ck_assert_msg(strstr(conf, want) != NULL,
 		    "%s not in the sample", key);
 	}
-	ck_assert_int_eq(keys, 28);
+	ck_assert_int_eq(keys, 30);
 }
 END_TEST
 

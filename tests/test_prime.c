@@ -8,13 +8,19 @@
  * that sieves past 2^32 (it alone would take most of a minute there) and
  * the trial division up to the 10000th prime (a third of the run; n <= 3000
  * is still checked in full) are then skipped, and the timing bound on
- * prime_table_init is not checked.  Everything else, the 10^8-th prime
+ * prime_table_init is not checked; the count kernel is checked up to
+ * 10^9 and on fewer random n.  Everything else, the 10^8-th prime
  * included, runs there too.
  */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
 
 #include <check.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "primed.h"
@@ -331,6 +337,234 @@ START_TEST(cancel_thread)
 }
 END_TEST
 
+/* A stop function that always says stop; it counts how often it was asked. */
+static int
+stop_always(void *arg)
+{
+	(*(uint64_t *)arg)++;
+	return (1);
+}
+
+/*
+ * Run a kernel sliced as finely as it allows: stopped at every point it
+ * looks at the flag, and called again from where it stopped.  *stops gets
+ * the number of slices less one.
+ */
+static uint64_t
+sliced(int (*run)(uint64_t, struct prime_state *, const struct prime_ctl *,
+    uint64_t *), uint64_t n, uint64_t *stops)
+{
+	atomic_int		 flag = 1;
+	struct prime_ctl	 ctl = { &flag, stop_always, stops };
+	struct prime_state	 st;
+	uint64_t		 p = 0;
+	int			 r;
+
+	memset(&st, 0, sizeof st);
+	*stops = 0;
+	while ((r = run(n, &st, &ctl, &p)) == 0)
+		;
+	ck_assert_int_eq(r, 1);
+	ck_assert_ptr_null(st.sieve);
+	return (p);
+}
+
+/* The trial kernel cut into slices of 4096 divisions gives the same. */
+START_TEST(trial_sliced)
+{
+	static const uint64_t	 spread[] = { 1, 2, 3, 7, 50, 100, 199, 200,
+	    500, 1000, 1500, 3000 };
+	uint64_t		 n, stops, total = 0;
+	size_t			 i;
+
+	for (i = 0; i < sizeof spread / sizeof spread[0]; i++) {
+		n = spread[i];
+		ck_assert_uint_eq(sliced(prime_trial_run, n, &stops),
+		    ref[n - 1]);
+		total += stops;
+	}
+	/* p(3000) = 27449 alone takes some 10^8 divisions. */
+	ck_assert_uint_gt(stops, 1000);
+	ck_assert_uint_gt(total, stops);
+}
+END_TEST
+
+/* The sieve cut at every segment gives the same, edges included. */
+START_TEST(sieve_sliced)
+{
+	static const uint64_t	 spread[] = { 1, 3, 4, 10, 1000, 100000,
+	    1000000, 1500000 };
+	uint64_t		 n, stops, edge;
+	size_t			 i;
+	int			 d;
+
+	for (i = 0; i < sizeof spread / sizeof spread[0]; i++) {
+		n = spread[i];
+		ck_assert_uint_eq(sliced(prime_sieve_run, n, &stops),
+		    ref[n - 1]);
+	}
+	/* 1.5 million primes: past 23 million, several segments. */
+	ck_assert_uint_ge(stops, 5);
+	for (edge = 4 * EDGE; edge < REF_LIMIT; edge += 4 * EDGE) {
+		n = ref_below(edge);
+		for (d = 0; d < 2; d++)
+			ck_assert_uint_eq(sliced(prime_sieve_run, n + d,
+			    &stops), ref[n + d - 1]);
+	}
+	ck_assert_uint_eq(sliced(prime_sieve_run, 10000000, &stops),
+	    179424673);
+	ck_assert_uint_ge(stops, 40);
+}
+END_TEST
+
+/* A stopped run's state can be dropped at any point: nothing leaks. */
+START_TEST(state_free)
+{
+	atomic_int		 flag = 1;
+	uint64_t		 stops = 0, p;
+	struct prime_ctl	 ctl = { &flag, stop_always, &stops };
+	struct prime_state	 st;
+	int			 i;
+
+	memset(&st, 0, sizeof st);
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(prime_sieve_run(100000000, &st, &ctl, &p), 0);
+	ck_assert_ptr_nonnull(st.sieve);
+	prime_state_free(&st);
+	ck_assert_ptr_null(st.sieve);
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(prime_trial_run(100000, &st, &ctl, &p), 0);
+	ck_assert_uint_gt(st.next, 2);
+	prime_state_free(&st);
+	ck_assert_uint_eq(st.next, 0);
+	prime_state_free(&st);
+}
+END_TEST
+
+#ifdef HAVE_PRIMECOUNT
+/* Powers of ten and their n-th primes, past what the sieve does in time. */
+static const struct known count_known[] = {
+	{ 1000000000ULL, 22801763489ULL },
+	{ 10000000000ULL, 252097800623ULL },
+	{ 100000000000ULL, 2760727302517ULL },
+	{ 1000000000000ULL, 29996224275833ULL },
+	{ 10000000000000ULL, 323780508946331ULL },
+};
+
+/* A small xorshift generator: the same n on every run. */
+static uint64_t
+next_random(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return (*x);
+}
+
+/* The count kernel on every n up to 10^4 and on the known values. */
+START_TEST(count_known_values)
+{
+	uint64_t	 n;
+	size_t		 i;
+
+	ck_assert(prime_count_available());
+	for (n = 1; n <= 10000; n++)
+		ck_assert_uint_eq(prime_nth_count(n), ref[n - 1]);
+	for (i = 0; i < sizeof known / sizeof known[0]; i++)
+		ck_assert_uint_eq(prime_nth_count(known[i].n), known[i].p);
+	for (i = 0; i < sizeof count_known / sizeof count_known[0]; i++) {
+		if (slow_host() && count_known[i].n > 1000000000ULL)
+			continue;
+		ck_assert_uint_eq(prime_nth_count(count_known[i].n),
+		    count_known[i].p);
+	}
+	ck_assert_uint_eq(prime_nth_count(0), 0);
+	ck_assert_uint_eq(prime_nth_count(PRIME_COUNT_MAX_N + 1), 0);
+}
+END_TEST
+
+/* Count, sieve and trial agree on random n (trial only on small ones). */
+START_TEST(count_cross_check)
+{
+	uint64_t	 x = 88172645463325252ULL, n;
+	int		 i, big = slow_host() ? 2 : 12;
+
+	for (i = 0; i < 200; i++) {
+		n = 1 + next_random(&x) % REF_COUNT;
+		ck_assert_uint_eq(prime_nth_count(n), ref[n - 1]);
+		ck_assert_uint_eq(prime_nth_sieve(n, NULL), ref[n - 1]);
+	}
+	for (i = 0; i < 30; i++) {
+		n = 1 + next_random(&x) % 1500;
+		ck_assert_uint_eq(prime_nth_trial(n, NULL),
+		    prime_nth_count(n));
+	}
+	/* Up to 10^8: the sieve is the reference there. */
+	for (i = 0; i < big; i++) {
+		n = 1 + next_random(&x) % 100000000;
+		ck_assert_uint_eq(prime_nth_count(n), prime_nth_sieve(n, NULL));
+	}
+	ck_assert_uint_eq(prime_nth_count(100000000), 2038074743);
+}
+END_TEST
+
+/* What one counting thread computes. */
+struct count_run {
+	pthread_t	 thread;
+	uint64_t	 seed;
+	int		 bad;
+};
+
+/* Count random n up to 10^9, checked against a fixed table. */
+static void *
+count_thread(void *arg)
+{
+	static const uint64_t	 ns[] = { 1000000, 5000000, 20000000,
+	    100000000, 300000000, 1000000000 };
+	static const uint64_t	 ps[] = { 15485863, 86028121, 373587883,
+	    2038074743, 6461335109ULL, 22801763489ULL };
+	struct count_run	*c = arg;
+	int			 i, k;
+
+	for (i = 0; i < 30; i++) {
+		k = (int)(next_random(&c->seed) % 6);
+		if (slow_host() && ns[k] > 100000000)
+			continue;
+		if (prime_nth_count(ns[k]) != ps[k])
+			c->bad++;
+	}
+	return (NULL);
+}
+
+/* Several threads call the library at once: every answer stays right. */
+START_TEST(count_threads)
+{
+	struct count_run	 c[4];
+	int			 i, bad = 0;
+
+	for (i = 0; i < 4; i++) {
+		c[i].seed = 12345 + (uint64_t)i * 7919;
+		c[i].bad = 0;
+		ck_assert_int_eq(pthread_create(&c[i].thread, NULL,
+		    count_thread, &c[i]), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(c[i].thread, NULL);
+		bad += c[i].bad;
+	}
+	ck_assert_int_eq(bad, 0);
+}
+END_TEST
+#else
+/* Built without libprimecount: no count kernel, and it says so. */
+START_TEST(count_absent)
+{
+	ck_assert(!prime_count_available());
+	ck_assert_uint_eq(prime_nth_count(1000), 0);
+}
+END_TEST
+#endif
+
 /* All the kernel tests. */
 static Suite *
 prime_suite(void)
@@ -363,6 +597,24 @@ prime_suite(void)
 	tcase_add_test(tc, cancel_preset);
 	tcase_add_test(tc, cancel_thread);
 	tcase_set_timeout(tc, 120);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("slices");
+	tcase_add_test(tc, trial_sliced);
+	tcase_add_test(tc, sieve_sliced);
+	tcase_add_test(tc, state_free);
+	tcase_set_timeout(tc, 120);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("count");
+#ifdef HAVE_PRIMECOUNT
+	tcase_add_test(tc, count_known_values);
+	tcase_add_test(tc, count_cross_check);
+	tcase_add_test(tc, count_threads);
+#else
+	tcase_add_test(tc, count_absent);
+#endif
+	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -1,6 +1,11 @@
 /*
  * test_queue.c: the compute pool, its bounded queue, cancellation, and the
- * hand-back of finished jobs to the event loop.
+ * hand-back of finished jobs to the event loop; the order of the queue
+ * (cheapest first, aging, clients taking turns), slices and their state.
+ *
+ * The queue runs on a fake clock here (make_queue): slices end and jobs
+ * age only when a test moves the clock, so orders are exact and nothing
+ * depends on the speed of the machine.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -37,6 +42,7 @@ struct waiter {
 	int			*seen;		/* times each seq came back */
 	uint64_t		*result;	/* by seq */
 	int			 ndone;
+	uint64_t		*order;		/* seqs in the order they came */
 	int			 off_loop;	/* callbacks on another thread */
 	int			 want;		/* stop the loop at this many */
 	int			 timed_out;
@@ -113,6 +119,39 @@ new_job(enum kernel k, uint64_t n, uint64_t seq)
 	return &t->job;
 }
 
+/*
+ * The queue's clock in these tests: it moves only when a test moves it,
+ * so no slice ends by itself and the order of keys is known.
+ */
+static _Atomic uint64_t	 fake_ns = 1000000000000ULL;
+
+/* The fake clock, in ns. */
+static uint64_t
+fake_clock(void)
+{
+	return atomic_load(&fake_ns);
+}
+
+/* Move the fake clock on by ns. */
+static void
+fake_advance(uint64_t ns)
+{
+	atomic_fetch_add(&fake_ns, ns);
+}
+
+/* A queue on w's base, on the fake clock, cheapest first, 5 ms slices. */
+static struct queue *
+make_queue(struct waiter *w, int threads, int limit, int nice,
+    struct stats_slot *slot, queue_done_cb cb)
+{
+	struct queue	*q;
+
+	q = queue_create(w->base, threads, limit, nice, slot, cb, w);
+	ck_assert_ptr_nonnull(q);
+	queue_set_clock(q, fake_clock);
+	return q;
+}
+
 /* Set up w for njobs jobs on a fresh event base. */
 static void
 waiter_init(struct waiter *w, int njobs)
@@ -124,6 +163,8 @@ waiter_init(struct waiter *w, int njobs)
 	w->njobs = njobs;
 	w->seen = calloc((size_t)njobs, sizeof(*w->seen));
 	w->result = calloc((size_t)njobs, sizeof(*w->result));
+	w->order = calloc((size_t)njobs, sizeof(*w->order));
+	ck_assert_ptr_nonnull(w->order);
 	ck_assert_ptr_nonnull(w->seen);
 	ck_assert_ptr_nonnull(w->result);
 }
@@ -135,6 +176,7 @@ waiter_free(struct waiter *w)
 	event_base_free(w->base);
 	free(w->seen);
 	free(w->result);
+	free(w->order);
 }
 
 /* Done callback: note where and what came back, free the job. */
@@ -149,6 +191,8 @@ on_done(struct job *job, void *arg)
 		w->seen[job_seq(job)]++;
 		w->result[job_seq(job)] = job->result;
 	}
+	if (w->ndone < w->njobs)
+		w->order[w->ndone] = job_seq(job);
 	w->ndone++;
 	free(job);
 	if (w->want > 0 && w->ndone >= w->want)
@@ -279,7 +323,7 @@ START_TEST(test_sieve_results)
 
 	memset(&slot, 0, sizeof(slot));
 	waiter_init(&w, n);
-	w.q = queue_create(w.base, 2, 100, 0, &slot, on_done, &w);
+	w.q = make_queue(&w, 2, 100, 0, &slot, on_done);
 	ck_assert_ptr_nonnull(w.q);
 	for (i = 0; i < n; i++)
 		ck_assert_int_eq(queue_submit(w.q,
@@ -306,7 +350,7 @@ START_TEST(test_trial_results)
 
 	memset(&slot, 0, sizeof(slot));
 	waiter_init(&w, n);
-	w.q = queue_create(w.base, 3, 100, 0, &slot, on_done, &w);
+	w.q = make_queue(&w, 3, 100, 0, &slot, on_done);
 	ck_assert_ptr_nonnull(w.q);
 	for (i = 0; i < n; i++)
 		ck_assert_int_eq(queue_submit(w.q,
@@ -340,7 +384,7 @@ START_TEST(test_many_threads)
 
 	memset(&slot, 0, sizeof(slot));
 	waiter_init(&w, n);
-	w.q = queue_create(w.base, 16, n, 0, &slot, on_done, &w);
+	w.q = make_queue(&w, 16, n, 0, &slot, on_done);
 	ck_assert_ptr_nonnull(w.q);
 	for (i = 0; i < n; i++)
 		ck_assert_int_eq(queue_submit(w.q, new_job(i % 2 ?
@@ -369,7 +413,7 @@ START_TEST(test_low_priority)
 	for (k = 0; k < sizeof(nices) / sizeof(nices[0]); k++) {
 		memset(&slot, 0, sizeof(slot));
 		waiter_init(&w, 2);
-		w.q = queue_create(w.base, 2, 10, nices[k], &slot, on_done, &w);
+		w.q = make_queue(&w, 2, 10, nices[k], &slot, on_done);
 		ck_assert_ptr_nonnull(w.q);
 		ck_assert_int_eq(queue_submit(w.q,
 		    new_job(KERNEL_SIEVE, 1000, 0)), 0);
@@ -393,7 +437,7 @@ START_TEST(test_full_queue)
 
 	memset(&slot, 0, sizeof(slot));
 	waiter_init(&w, 8);
-	w.q = queue_create(w.base, 1, 2, 0, &slot, on_done, &w);
+	w.q = make_queue(&w, 1, 2, 0, &slot, on_done);
 	ck_assert_ptr_nonnull(w.q);
 	busy = occupy(w.q, &slot, 0);
 
@@ -442,7 +486,7 @@ START_TEST(test_limit_one)
 
 	memset(&slot, 0, sizeof(slot));
 	waiter_init(&w, 4);
-	w.q = queue_create(w.base, 1, 1, 0, &slot, on_done, &w);
+	w.q = make_queue(&w, 1, 1, 0, &slot, on_done);
 	ck_assert_ptr_nonnull(w.q);
 	busy = occupy(w.q, &slot, 0);
 	a = new_job(KERNEL_SIEVE, 1, 1);
@@ -468,7 +512,7 @@ START_TEST(test_cancel_queued)
 
 	memset(&slot, 0, sizeof(slot));
 	waiter_init(&w, 4);
-	w.q = queue_create(w.base, 1, 10, 0, &slot, on_done, &w);
+	w.q = make_queue(&w, 1, 10, 0, &slot, on_done);
 	ck_assert_ptr_nonnull(w.q);
 	busy = occupy(w.q, &slot, 0);
 	a = new_job(KERNEL_SIEVE, 100, 1);
@@ -512,7 +556,7 @@ START_TEST(test_cancel_running_trial)
 
 	memset(&slot, 0, sizeof(slot));
 	waiter_init(&w, 1);
-	w.q = queue_create(w.base, 1, 10, 0, &slot, on_done, &w);
+	w.q = make_queue(&w, 1, 10, 0, &slot, on_done);
 	ck_assert_ptr_nonnull(w.q);
 	busy = occupy(w.q, &slot, 0);
 	ck_assert_uint_eq(counter(&slot, STAT_jobs_queued), 0);
@@ -541,7 +585,7 @@ START_TEST(test_cancel_running_sieve)
 
 	memset(&slot, 0, sizeof(slot));
 	waiter_init(&w, 1);
-	w.q = queue_create(w.base, 1, 10, 0, &slot, on_done, &w);
+	w.q = make_queue(&w, 1, 10, 0, &slot, on_done);
 	ck_assert_ptr_nonnull(w.q);
 	/* p(1e9) is past 2e10: many seconds of sieving. */
 	big = new_job(KERNEL_SIEVE, 1000000000, 0);
@@ -566,7 +610,7 @@ START_TEST(test_counters)
 
 	memset(&slot, 0, sizeof(slot));
 	waiter_init(&w, 6);
-	w.q = queue_create(w.base, 1, 10, 0, &slot, on_done, &w);
+	w.q = make_queue(&w, 1, 10, 0, &slot, on_done);
 	ck_assert_ptr_nonnull(w.q);
 	busy = occupy(w.q, &slot, 0);
 	ck_assert_uint_eq(counter(&slot, STAT_jobs_queued), 0);
@@ -605,7 +649,7 @@ START_TEST(test_destroy_idle)
 
 	memset(&slot, 0, sizeof(slot));
 	waiter_init(&w, 1);
-	w.q = queue_create(w.base, 4, 10, 0, &slot, on_done, &w);
+	w.q = make_queue(&w, 4, 10, 0, &slot, on_done);
 	ck_assert_ptr_nonnull(w.q);
 	t0 = now_ms();
 	queue_destroy(w.q);
@@ -626,7 +670,7 @@ START_TEST(test_destroy_with_queued)
 
 	memset(&slot, 0, sizeof(slot));
 	waiter_init(&w, 5);
-	w.q = queue_create(w.base, 1, 10, 0, &slot, on_done, &w);
+	w.q = make_queue(&w, 1, 10, 0, &slot, on_done);
 	ck_assert_ptr_nonnull(w.q);
 	busy = occupy(w.q, &slot, 0);
 	/*
@@ -657,7 +701,7 @@ START_TEST(test_destroy_with_flagged_running)
 
 	memset(&slot, 0, sizeof(slot));
 	waiter_init(&w, 1);
-	w.q = queue_create(w.base, 2, 10, 0, &slot, on_done, &w);
+	w.q = make_queue(&w, 2, 10, 0, &slot, on_done);
 	ck_assert_ptr_nonnull(w.q);
 	busy = occupy(w.q, &slot, 0);
 	ck_assert_int_eq(queue_cancel(w.q, busy), 0);
@@ -681,7 +725,7 @@ START_TEST(test_destroy_with_running)
 
 	memset(&slot, 0, sizeof(slot));
 	waiter_init(&w, 1);
-	w.q = queue_create(w.base, 1, 10, 0, &slot, on_done, &w);
+	w.q = make_queue(&w, 1, 10, 0, &slot, on_done);
 	ck_assert_ptr_nonnull(w.q);
 	busy = occupy(w.q, &slot, 0);
 	prompt = destroy_bounded(w.q, busy);
@@ -702,7 +746,7 @@ START_TEST(test_destroy_with_undelivered)
 
 	memset(&slot, 0, sizeof(slot));
 	waiter_init(&w, 3);
-	w.q = queue_create(w.base, 2, 10, 0, &slot, on_done, &w);
+	w.q = make_queue(&w, 2, 10, 0, &slot, on_done);
 	ck_assert_ptr_nonnull(w.q);
 	for (i = 0; i < 3; i++)
 		ck_assert_int_eq(queue_submit(w.q,
@@ -763,7 +807,7 @@ START_TEST(test_many_racing)
 	memset(&slot, 0, sizeof(slot));
 	waiter_init(&w, total);
 	w.total = total;
-	w.q = queue_create(w.base, 4, 64, 0, &slot, on_done_feed, &w);
+	w.q = make_queue(&w, 4, 64, 0, &slot, on_done_feed);
 	ck_assert_ptr_nonnull(w.q);
 	feed(&w);
 	ck_assert_int_gt(w.submitted, 0);
@@ -791,7 +835,7 @@ START_TEST(test_burst)
 
 	memset(&slot, 0, sizeof(slot));
 	waiter_init(&w, total);
-	w.q = queue_create(w.base, 4, total, 0, &slot, on_done, &w);
+	w.q = make_queue(&w, 4, total, 0, &slot, on_done);
 	ck_assert_ptr_nonnull(w.q);
 	for (i = 0; i < total; i++)
 		ck_assert_int_eq(queue_submit(w.q, new_job(KERNEL_SIEVE,
@@ -835,6 +879,499 @@ START_TEST(test_job_run)
 }
 END_TEST
 
+/* The slice of make_queue's queues, in ns. */
+#define SLICE_NS	5000000ULL
+
+/* The aging rule of queue.c: a ns waited counts as this many ns of cost. */
+#define AGING		2
+
+/* A job of kernel k for n from client, known by seq. */
+static struct job *
+client_job(enum kernel k, uint64_t n, uint64_t seq, uint64_t client)
+{
+	struct job	*job = new_job(k, n, seq);
+
+	job->client = client;
+	return job;
+}
+
+/* Assert the jobs came back in the order of the seqs given. */
+static void
+check_order(const struct waiter *w, const uint64_t *want, int n)
+{
+	int	i;
+
+	ck_assert_int_ge(w->ndone, n);
+	for (i = 0; i < n; i++)
+		ck_assert_msg(w->order[i] == want[i],
+		    "job %d to come back was seq %llu, want %llu", i,
+		    (unsigned long long)w->order[i],
+		    (unsigned long long)want[i]);
+}
+
+/* Wait until the slot shows counter c at v. */
+static void
+wait_counter(struct stats_slot *slot, enum stat_counter c, uint64_t v)
+{
+	int64_t	end = now_ms() + PROMPT_MS;
+
+	while (counter(slot, c) != v && now_ms() < end)
+		sleep_ms(1);
+	ck_assert_uint_eq(counter(slot, c), v);
+}
+
+/* The cost model grows with n, kernel by kernel. */
+START_TEST(test_cost_model)
+{
+	static const enum kernel	 ks[] = { KERNEL_SIEVE, KERNEL_TRIAL,
+					    KERNEL_COUNT };
+	uint64_t			 n, prev;
+	size_t				 k;
+
+	for (k = 0; k < 3; k++) {
+		prev = 0;
+		for (n = 1; n < 100000000000000ULL; n = n * 3 + 1) {
+			ck_assert_uint_ge(queue_cost(ks[k], n), prev);
+			prev = queue_cost(ks[k], n);
+		}
+	}
+	/* The trial kernel's scale: p(3000) in tens of ms, p(400000) mins. */
+	ck_assert_uint_gt(queue_cost(KERNEL_TRIAL, 3000), 10000000);
+	ck_assert_uint_lt(queue_cost(KERNEL_TRIAL, 3000), 1000000000);
+	ck_assert_uint_gt(queue_cost(KERNEL_TRIAL, 400000), 60000000000ULL);
+	ck_assert_uint_lt(queue_cost(KERNEL_SIEVE, 1000000), 10000000);
+	ck_assert_uint_lt(queue_cost(KERNEL_COUNT, 10000000000000ULL),
+	    queue_cost(KERNEL_SIEVE, 10000000000000ULL));
+}
+END_TEST
+
+/* Jobs of different costs waiting together come out cheapest first. */
+START_TEST(test_cheapest_first)
+{
+	static const uint64_t	 ns[] = { 100000, 10, 5000, 1000000, 50,
+				    200000, 7 };
+	static const uint64_t	 want[] = { 0, 7, 2, 5, 3, 1, 6, 4 };
+	struct stats_slot	 slot;
+	struct waiter		 w;
+	struct job		*busy;
+	int			 i;
+
+	memset(&slot, 0, sizeof(slot));
+	waiter_init(&w, 8);
+	w.q = make_queue(&w, 1, 100, 0, &slot, on_done);
+	busy = occupy(w.q, &slot, 0);
+	for (i = 0; i < 7; i++)
+		ck_assert_int_eq(queue_submit(w.q, client_job(KERNEL_SIEVE,
+		    ns[i], (uint64_t)i + 1, (uint64_t)i + 1)), 0);
+	fake_advance(5000000);
+	ck_assert_int_eq(queue_cancel(w.q, busy), 0);
+	ck_assert(run_until(&w, 8, WAIT_MS));
+	check_order(&w, want, 8);
+	for (i = 0; i < 7; i++)
+		ck_assert_uint_eq(w.result[i + 1], nth_prime(ns[i]));
+	queue_destroy(w.q);
+	check_counters(&slot, 7, 1);
+	/* By size class: all small but the busy one; each waited 5 ms. */
+	ck_assert_uint_eq(counter(&slot, STAT_jobs_small), 7);
+	ck_assert_uint_eq(counter(&slot, STAT_jobs_medium), 0);
+	ck_assert_uint_eq(counter(&slot, STAT_jobs_large), 1);
+	ck_assert_uint_eq(counter(&slot, STAT_wait_us_small), 7 * 5000);
+	ck_assert_uint_eq(counter(&slot, STAT_wait_us_large), 0);
+	waiter_free(&w);
+}
+END_TEST
+
+/* --pool-order fifo: the same jobs in the order they came. */
+START_TEST(test_fifo_order)
+{
+	static const uint64_t	 ns[] = { 100000, 10, 5000, 1000000, 50 };
+	static const uint64_t	 want[] = { 0, 1, 2, 3, 4, 5 };
+	struct stats_slot	 slot;
+	struct waiter		 w;
+	struct job		*busy;
+	int			 i;
+
+	memset(&slot, 0, sizeof(slot));
+	waiter_init(&w, 6);
+	w.q = make_queue(&w, 1, 100, 0, &slot, on_done);
+	queue_set_order(w.q, ORDER_FIFO, 0);
+	busy = occupy(w.q, &slot, 0);
+	for (i = 0; i < 5; i++)
+		ck_assert_int_eq(queue_submit(w.q, client_job(KERNEL_SIEVE,
+		    ns[i], (uint64_t)i + 1, 7)), 0);
+	/* FIFO never asks the running job to yield, however long. */
+	fake_advance(100 * SLICE_NS);
+	sleep_ms(20);
+	ck_assert_uint_eq(counter(&slot, STAT_job_yields), 0);
+	ck_assert_int_eq(queue_length(w.q), 5);
+	ck_assert_int_eq(queue_cancel(w.q, busy), 0);
+	ck_assert(run_until(&w, 6, WAIT_MS));
+	check_order(&w, want, 6);
+	queue_destroy(w.q);
+	check_counters(&slot, 5, 1);
+	waiter_free(&w);
+}
+END_TEST
+
+/*
+ * Aging: a long job eligible at t with cost C is passed by no job that
+ * comes after t + C / AGING. A stream of cheap jobs, one every C / 20,
+ * from many clients: the first nine go before it, the rest after.
+ */
+START_TEST(test_aging_bound)
+{
+	const int		 ncheap = 20;
+	uint64_t		 want[2 + 20], bound;
+	struct stats_slot	 slot;
+	struct waiter		 w;
+	struct job		*busy;
+	int			 k, i = 0;
+
+	memset(&slot, 0, sizeof(slot));
+	waiter_init(&w, 2 + ncheap);
+	w.q = make_queue(&w, 1, 100, 0, &slot, on_done);
+	busy = occupy(w.q, &slot, 0);
+	bound = queue_cost(KERNEL_TRIAL, 3000) / AGING;
+	ck_assert_int_eq(queue_submit(w.q, client_job(KERNEL_TRIAL, 3000, 1,
+	    1)), 0);
+	want[i++] = 0;
+	for (k = 1; k <= ncheap; k++) {
+		fake_advance(bound / 10);
+		ck_assert_int_eq(queue_submit(w.q, client_job(KERNEL_TRIAL,
+		    10, (uint64_t)k + 1, (uint64_t)k + 100)), 0);
+		if (k < 10)
+			want[i++] = (uint64_t)k + 1;
+	}
+	want[i++] = 1;
+	for (k = 10; k <= ncheap; k++)
+		want[i++] = (uint64_t)k + 1;
+	ck_assert_int_eq(queue_cancel(w.q, busy), 0);
+	ck_assert(run_until(&w, 2 + ncheap, WAIT_MS));
+	check_order(&w, want, 2 + ncheap);
+	ck_assert_uint_eq(w.result[1], 27449);
+	queue_destroy(w.q);
+	waiter_free(&w);
+}
+END_TEST
+
+/*
+ * Clients take turns: X pipelines 20 jobs, then Y sends 3 of the same
+ * size; Y's go between X's. X's own cheap job of another size does not
+ * wait behind X's queue.
+ */
+START_TEST(test_fair_clients)
+{
+	uint64_t		 want[25];
+	struct stats_slot	 slot;
+	struct waiter		 w;
+	struct job		*busy;
+	int			 k, i = 0;
+
+	memset(&slot, 0, sizeof(slot));
+	waiter_init(&w, 25);
+	w.q = make_queue(&w, 1, 100, 0, &slot, on_done);
+	busy = occupy(w.q, &slot, 0);
+	for (k = 1; k <= 20; k++) {
+		ck_assert_int_eq(queue_submit(w.q, client_job(KERNEL_TRIAL,
+		    100, (uint64_t)k, 1)), 0);
+		fake_advance(1);
+	}
+	for (k = 21; k <= 23; k++) {
+		ck_assert_int_eq(queue_submit(w.q, client_job(KERNEL_TRIAL,
+		    100, (uint64_t)k, 2)), 0);
+		fake_advance(1);
+	}
+	ck_assert_int_eq(queue_submit(w.q, client_job(KERNEL_TRIAL, 5, 24,
+	    1)), 0);
+	ck_assert_int_eq(queue_length(w.q), 24);
+	want[i++] = 0;
+	want[i++] = 24;
+	for (k = 1; k <= 20; k++) {
+		want[i++] = (uint64_t)k;
+		if (k <= 3)
+			want[i++] = (uint64_t)k + 20;
+	}
+	ck_assert_int_eq(queue_cancel(w.q, busy), 0);
+	ck_assert(run_until(&w, 25, WAIT_MS));
+	check_order(&w, want, 25);
+	for (k = 1; k <= 23; k++)
+		ck_assert_uint_eq(w.result[k], 541);
+	ck_assert_uint_eq(w.result[24], 11);
+	queue_destroy(w.q);
+	check_counters(&slot, 24, 1);
+	waiter_free(&w);
+}
+END_TEST
+
+/* Cancelling a job that waits its turn in a flow, or heads one. */
+START_TEST(test_cancel_in_flow)
+{
+	static const uint64_t	 want[] = { 0, 2, 3 };
+	struct stats_slot	 slot;
+	struct waiter		 w;
+	struct job		*busy, *j[4];
+	int			 k;
+
+	memset(&slot, 0, sizeof(slot));
+	waiter_init(&w, 4);
+	w.q = make_queue(&w, 1, 100, 0, &slot, on_done);
+	busy = occupy(w.q, &slot, 0);
+	for (k = 1; k <= 3; k++) {
+		j[k] = client_job(KERNEL_TRIAL, 100, (uint64_t)k, 1);
+		ck_assert_int_eq(queue_submit(w.q, j[k]), 0);
+	}
+	/* The head goes, the next takes its place; then the tail goes. */
+	ck_assert_int_eq(queue_cancel(w.q, j[1]), 1);
+	free(j[1]);
+	ck_assert_int_eq(queue_length(w.q), 2);
+	ck_assert_int_eq(queue_submit(w.q, j[1] = client_job(KERNEL_TRIAL,
+	    100, 1, 1)), 0);
+	ck_assert_int_eq(queue_cancel(w.q, j[1]), 1);
+	free(j[1]);
+	ck_assert_int_eq(queue_length(w.q), 2);
+	ck_assert_int_eq(queue_cancel(w.q, busy), 0);
+	ck_assert(run_until(&w, 3, WAIT_MS));
+	run_for(&w, 20);
+	ck_assert_int_eq(w.ndone, 3);
+	check_order(&w, want, 3);
+	queue_destroy(w.q);
+	check_counters(&slot, 2, 3);
+	waiter_free(&w);
+}
+END_TEST
+
+/* What a slicing test feeds: cheap jobs while the long one runs. */
+struct slicer {
+	struct waiter		 w;
+	uint64_t		 next_seq;
+	int			 long_done;
+};
+
+/* Done callback: note the job; while the long one runs, send another. */
+static void
+on_done_slice(struct job *job, void *arg)
+{
+	struct slicer	*sl = arg;
+	struct job	*cheap;
+
+	if (job_seq(job) == 0)
+		sl->long_done = 1;
+	on_done(job, &sl->w);
+	if (sl->long_done || sl->next_seq >= (uint64_t)sl->w.njobs)
+		return;
+	cheap = client_job(KERNEL_TRIAL, 20, sl->next_seq++, 2);
+	ck_assert_int_eq(queue_submit(sl->w.q, cheap), 0);
+	fake_advance(SLICE_NS);
+}
+
+/*
+ * A long job cut into slices by a stream of cheaper ones gives the same
+ * answer, for each kernel; the first cheap job goes before it.
+ */
+static void
+slice_run(enum kernel k, uint64_t n, uint64_t want)
+{
+	struct stats_slot	 slot;
+	struct slicer		 sl;
+	struct job		*cheap;
+	int			 ndone;
+
+	memset(&slot, 0, sizeof(slot));
+	memset(&sl, 0, sizeof(sl));
+	waiter_init(&sl.w, 100000);
+	sl.w.q = queue_create(sl.w.base, 1, 100, 0, &slot, on_done_slice, &sl);
+	ck_assert_ptr_nonnull(sl.w.q);
+	queue_set_clock(sl.w.q, fake_clock);
+	ck_assert_int_eq(queue_submit(sl.w.q, client_job(k, n, 0, 1)), 0);
+	wait_running(&slot, 1);
+	sl.next_seq = 2;
+	cheap = client_job(KERNEL_TRIAL, 20, 1, 2);
+	ck_assert_int_eq(queue_submit(sl.w.q, cheap), 0);
+	/* Asked to yield, it may run on until its slice is over. */
+	sleep_ms(5);
+	fake_advance(SLICE_NS);
+	while (!sl.long_done)
+		ck_assert(run_until(&sl.w, sl.w.ndone + 1, 60000));
+	ndone = sl.w.ndone;
+	run_for(&sl.w, 20);
+	ck_assert_uint_eq(sl.w.result[0], want);
+	ck_assert_uint_eq(sl.w.order[0], 1);
+	ck_assert_uint_eq(sl.w.result[1], 71);
+	ck_assert_uint_ge(counter(&slot, STAT_job_yields), 1);
+	ck_assert_uint_eq(counter(&slot, STAT_jobs_sliced), 1);
+	queue_destroy(sl.w.q);
+	check_counters(&slot, (uint64_t)sl.w.ndone, 0);
+	ck_assert_int_ge(sl.w.ndone, ndone);
+	waiter_free(&sl.w);
+}
+
+START_TEST(test_sliced_sieve)
+{
+	slice_run(KERNEL_SIEVE, 30000000, 573259391);
+	slice_run(KERNEL_SIEVE, 10000000, 179424673);
+}
+END_TEST
+
+START_TEST(test_sliced_trial)
+{
+	slice_run(KERNEL_TRIAL, 5000, 48611);
+	slice_run(KERNEL_TRIAL, 2000, 17389);
+}
+END_TEST
+
+/* A job that never yields while nothing cheaper waits, however long. */
+START_TEST(test_no_yield_alone)
+{
+	struct stats_slot	 slot;
+	struct waiter		 w;
+	struct job		*busy, *other;
+
+	memset(&slot, 0, sizeof(slot));
+	waiter_init(&w, 2);
+	w.q = make_queue(&w, 1, 100, 0, &slot, on_done);
+	busy = occupy(w.q, &slot, 0);
+	fake_advance(1000 * SLICE_NS);
+	/* A dearer job waits: still no reason to yield. */
+	other = client_job(KERNEL_TRIAL, LONG_N + 1000, 1, 2);
+	ck_assert_int_eq(queue_submit(w.q, other), 0);
+	fake_advance(1000 * SLICE_NS);
+	sleep_ms(20);
+	ck_assert_uint_eq(counter(&slot, STAT_job_yields), 0);
+	ck_assert_int_eq(queue_length(w.q), 1);
+	ck_assert_int_eq(queue_cancel(w.q, other), 1);
+	free(other);
+	ck_assert_int_eq(queue_cancel(w.q, busy), 0);
+	ck_assert(run_until(&w, 1, WAIT_MS));
+	queue_destroy(w.q);
+	check_counters(&slot, 0, 2);
+	waiter_free(&w);
+}
+END_TEST
+
+/*
+ * Park the long job first: it yields to a cheaper (still long) second
+ * job, and waits in the queue with its state saved.
+ */
+static void
+park(struct waiter *w, struct stats_slot *slot, enum kernel k,
+    uint64_t nlong, uint64_t ncheaper, struct job **l, struct job **b)
+{
+	*l = client_job(k, nlong, 0, 1);
+	ck_assert_int_eq(queue_submit(w->q, *l), 0);
+	wait_running(slot, 1);
+	*b = client_job(k, ncheaper, 1, 2);
+	ck_assert_int_eq(queue_submit(w->q, *b), 0);
+	fake_advance(SLICE_NS);
+	wait_counter(slot, STAT_jobs_sliced, 1);
+	wait_running(slot, 1);
+	ck_assert_int_eq(queue_length(w->q), 1);
+	ck_assert_uint_eq(counter(slot, STAT_jobs_queued), 1);
+}
+
+/* A sliced job back in the queue is cancelled like any queued job. */
+START_TEST(test_cancel_sliced)
+{
+	struct stats_slot	 slot;
+	struct waiter		 w;
+	struct job		*l, *b;
+
+	memset(&slot, 0, sizeof(slot));
+	waiter_init(&w, 2);
+	w.q = make_queue(&w, 1, 100, 0, &slot, on_done);
+	park(&w, &slot, KERNEL_TRIAL, LONG_N, LONG_N / 2, &l, &b);
+	ck_assert_int_eq(queue_cancel(w.q, l), 1);
+	free(l);
+	ck_assert_int_eq(queue_length(w.q), 0);
+	ck_assert_uint_eq(counter(&slot, STAT_jobs_queued), 0);
+	ck_assert_uint_eq(counter(&slot, STAT_jobs_cancelled), 1);
+	ck_assert_int_eq(queue_cancel(w.q, b), 0);
+	ck_assert(run_until(&w, 1, WAIT_MS));
+	ck_assert_int_eq(w.seen[1], 1);
+	ck_assert_uint_eq(w.result[1], 0);
+	queue_destroy(w.q);
+	check_counters(&slot, 0, 2);
+	waiter_free(&w);
+}
+END_TEST
+
+/* queue_destroy frees a sliced sieve job and the buffers it kept. */
+START_TEST(test_destroy_sliced)
+{
+	struct stats_slot	 slot;
+	struct waiter		 w;
+	struct job		*l, *b;
+
+	memset(&slot, 0, sizeof(slot));
+	waiter_init(&w, 2);
+	w.q = make_queue(&w, 1, 100, 0, &slot, on_done);
+	park(&w, &slot, KERNEL_SIEVE, 100000000000ULL, 10000000000ULL, &l, &b);
+	ck_assert(destroy_bounded(w.q, b));
+	ck_assert_int_eq(w.ndone, 0);
+	check_counters(&slot, 0, 2);
+	waiter_free(&w);
+}
+END_TEST
+
+#ifdef HAVE_PRIMECOUNT
+/* Count jobs on four threads at once: every answer right. */
+START_TEST(test_count_jobs)
+{
+	static const uint64_t	 ns[] = { 1000000, 5000000, 20000000,
+				    100000000, 300000000, 1000000000 };
+	static const uint64_t	 ps[] = { 15485863, 86028121, 373587883,
+				    2038074743, 6461335109ULL, 22801763489ULL };
+	const int		 n = 120;
+	struct stats_slot	 slot;
+	struct waiter		 w;
+	int			 i;
+
+	memset(&slot, 0, sizeof(slot));
+	waiter_init(&w, n);
+	w.q = make_queue(&w, 4, n, 0, &slot, on_done);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(queue_submit(w.q, client_job(KERNEL_COUNT,
+		    ns[i % 6], (uint64_t)i, (uint64_t)i % 5)), 0);
+	ck_assert(run_until(&w, n, 120000));
+	for (i = 0; i < n; i++)
+		ck_assert_uint_eq(w.result[i], ps[i % 6]);
+	queue_destroy(w.q);
+	check_counters(&slot, (uint64_t)n, 0);
+	ck_assert_uint_eq(counter(&slot, STAT_jobs_late), 0);
+	waiter_free(&w);
+}
+END_TEST
+
+/*
+ * A count job cannot stop part-way: cancelled while it runs, it ends in
+ * its own time, comes back with 0 and is counted late.
+ */
+START_TEST(test_count_late)
+{
+	struct stats_slot	 slot;
+	struct waiter		 w;
+	struct job		*job;
+
+	memset(&slot, 0, sizeof(slot));
+	waiter_init(&w, 1);
+	w.q = make_queue(&w, 1, 10, 0, &slot, on_done);
+	job = client_job(KERNEL_COUNT, getenv("PRIMED_VALGRIND") != NULL ?
+	    1000000000000ULL : 10000000000000ULL, 0, 1);
+	ck_assert_int_eq(queue_submit(w.q, job), 0);
+	wait_running(&slot, 1);
+	/* Cheaper work does not make it yield either. */
+	fake_advance(100 * SLICE_NS);
+	ck_assert_int_eq(queue_cancel(w.q, job), 0);
+	ck_assert(run_until(&w, 1, 120000));
+	ck_assert_uint_eq(w.result[0], 0);
+	queue_destroy(w.q);
+	check_counters(&slot, 0, 1);
+	ck_assert_uint_eq(counter(&slot, STAT_jobs_late), 1);
+	ck_assert_uint_eq(counter(&slot, STAT_job_yields), 0);
+	waiter_free(&w);
+}
+END_TEST
+#endif
+
 /* Every test, in one suite. */
 static Suite *
 queue_suite(void)
@@ -869,6 +1406,33 @@ queue_suite(void)
 	tcase_add_test(tc, test_destroy_with_undelivered);
 	tcase_add_test(tc, test_destroy_with_running);
 	suite_add_tcase(s, tc);
+
+	tc = tcase_create("order");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_cost_model);
+	tcase_add_test(tc, test_cheapest_first);
+	tcase_add_test(tc, test_fifo_order);
+	tcase_add_test(tc, test_aging_bound);
+	tcase_add_test(tc, test_fair_clients);
+	tcase_add_test(tc, test_cancel_in_flow);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("slices");
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, test_sliced_sieve);
+	tcase_add_test(tc, test_sliced_trial);
+	tcase_add_test(tc, test_no_yield_alone);
+	tcase_add_test(tc, test_cancel_sliced);
+	tcase_add_test(tc, test_destroy_sliced);
+	suite_add_tcase(s, tc);
+
+#ifdef HAVE_PRIMECOUNT
+	tc = tcase_create("count");
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_count_jobs);
+	tcase_add_test(tc, test_count_late);
+	suite_add_tcase(s, tc);
+#endif
 
 	tc = tcase_create("race");
 	tcase_set_timeout(tc, 120);

@@ -41,7 +41,7 @@ static void
 start_general(void)
 {
 	ck_assert_int_eq(server_start(&srv, "--workers", "2", "--threads", "2",
-	    "--log-level", "warn",
+	    "--log-level", "warn", "--kernel", "sieve",
 	    "--listen", "prime=127.0.0.1:0",
 	    "--listen", "upper=127.0.0.1:0,framing=raw",
 	    "--listen", "echo=127.0.0.1:0",

@@ -25,8 +25,10 @@
 static const char *counter_keys[STAT_COUNT] = {
 	"connections_open", "connections_total", "connections_rejected",
 	"requests", "jobs_queued", "jobs_running", "jobs_done",
-	"jobs_cancelled", "bytes_in", "bytes_out", "connections_waiting",
-	"reply_bytes"
+	"jobs_cancelled", "jobs_late", "jobs_sliced", "job_yields",
+	"jobs_small", "jobs_medium", "jobs_large", "wait_us_small",
+	"wait_us_medium", "wait_us_large", "bytes_in", "bytes_out",
+	"connections_waiting", "reply_bytes"
 };
 
 /* Keys of "commands", by enum cmd. */
