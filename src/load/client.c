@@ -49,7 +49,6 @@
 
 static void	client_resend(struct client *);
 static void	client_timer_cb(evutil_socket_t, short, void *);
-static void	client_send_cb(evutil_socket_t, short, void *);
 static void	client_read_cb(struct bufferevent *, void *);
 static void	client_event_cb(struct bufferevent *, short, void *);
 
@@ -87,10 +86,7 @@ client_new(struct worker *w, unsigned id, bool is_long)
 	c->ring = calloc(c->cap, sizeof(*c->ring));
 	c->out = evbuffer_new();
 	c->ev_timer = evtimer_new(w->base, client_timer_cb, c);
-	if (c->feed == &feed_open)
-		c->ev_send = evtimer_new(w->base, client_send_cb, c);
-	if (c->ring == NULL || c->out == NULL || c->ev_timer == NULL ||
-	    (c->feed == &feed_open && c->ev_send == NULL)) {
+	if (c->ring == NULL || c->out == NULL || c->ev_timer == NULL) {
 		client_free(c);
 		return NULL;
 	}
@@ -107,8 +103,6 @@ client_free(struct client *c)
 		bufferevent_free(c->bev);
 	if (c->ev_timer != NULL)
 		event_free(c->ev_timer);
-	if (c->ev_send != NULL)
-		event_free(c->ev_send);
 	if (c->out != NULL)
 		evbuffer_free(c->out);
 	free(c->ring);
@@ -132,8 +126,6 @@ client_drop(struct client *c)
 		c->bev = NULL;
 	}
 	evtimer_del(c->ev_timer);
-	if (c->ev_send != NULL)
-		evtimer_del(c->ev_send);
 }
 
 /* The client is through for now: a counted one for the run (its worker is
@@ -467,14 +459,13 @@ client_timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* Open loop: an intended send time came. */
-static void
-client_send_cb(evutil_socket_t fd, short what, void *arg)
+/* Open loop: requests of this client fell due (the worker's pump). */
+void
+client_due(struct client *c, uint64_t now)
 {
-	struct client *c = arg;
-
-	if (c->state == C_UP)
-		feed_pump(c, load_now());
+	if (c->state != C_UP)
+		return;		/* they go once it is up */
+	feed_pump(c, now);
 	client_flush(c);
 }
 

@@ -67,7 +67,6 @@ struct client {
 	struct bufferevent	*bev;
 	struct evbuffer		*out;		/* requests not yet written */
 	struct event		*ev_timer;
-	struct event		*ev_send;	/* open loop: next send time */
 	struct flight		*ring;
 	unsigned		 cap;
 	unsigned		 head;

@@ -85,27 +85,27 @@ feed_closed_stop(struct client *c)
 	feed_stop_down(c);
 }
 
-/* Open loop: send every request that is due while a slot is free, then
- * wait for the next intended time (or for a reply, if all slots are busy). */
+/* Open loop: send every request released by now (sched_grid) while a slot
+ * is free, each counted from its release; the rest go when a reply frees a
+ * slot or when the worker's pump releases them. */
 void
 feed_pump(struct client *c, uint64_t now)
 {
-	uint64_t t = SCHED_NONE;
+	struct worker *w = c->w;
+	uint64_t t, at, released = worker_released(w, now);
 
 	while (c->state == C_UP && c->n < c->cap &&
-	    sched_next(&c->w->sched, &c->cur, now, &t)) {
-		if (t + c->timeout_ns <= now) {
+	    sched_next(&w->sched, &c->cur, released, &t)) {
+		at = worker_release(w, t);
+		if (at + c->timeout_ns <= now) {
 			client_expired(c, t, now);
 			continue;
 		}
-		if (!client_send(c, t, worker_measured(c->w, t)))
+		if (!client_send(c, at, worker_measured(w, t)))
 			return;
 	}
-	if (c->state != C_UP)
-		return;
-	if (c->n < c->cap && t != SCHED_NONE)
-		worker_arm(c->ev_send, t);
-	feed_check_done(c);
+	if (c->state == C_UP)
+		feed_check_done(c);
 }
 
 /* Open loop: work is left while the schedule has requests for us. */

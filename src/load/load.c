@@ -19,11 +19,18 @@
 #define MAX_THREADS	256u
 #define MAX_PIPELINE	65536u
 
+/* The open loop sends in ticks (sched.c): a wake-up is dear, so each
+ * should send a batch, but the batch arrives at the server at once. */
+#define LOAD_TICK_BATCH	20
+#define LOAD_TICK_MIN	(50 * NS_PER_US)
+#define LOAD_TICK_MAX	NS_PER_MS
+
 enum {
 	OPT_HOST = 256, OPT_PORT, OPT_WARMUP, OPT_TIMEOUT, OPT_REQUEST,
 	OPT_EXPECT, OPT_PIPELINE, OPT_RATE, OPT_LONG, OPT_LONG_AT,
 	OPT_LONG_CONNECTIONS, OPT_LONG_TIMEOUT, OPT_RAW, OPT_ONESHOT, OPT_JSON,
-	OPT_CSV, OPT_FAIL_ON_ERR_REPLY, OPT_CRLF, OPT_VERSION, OPT_IDLE
+	OPT_CSV, OPT_FAIL_ON_ERR_REPLY, OPT_CRLF, OPT_VERSION, OPT_IDLE,
+	OPT_TICK
 };
 
 static const struct option load_longopts[] = {
@@ -39,6 +46,7 @@ static const struct option load_longopts[] = {
 	{ "expect",		required_argument, NULL, OPT_EXPECT },
 	{ "pipeline",		required_argument, NULL, OPT_PIPELINE },
 	{ "rate",		required_argument, NULL, OPT_RATE },
+	{ "tick",		required_argument, NULL, OPT_TICK },
 	{ "long",		required_argument, NULL, OPT_LONG },
 	{ "long-at",		required_argument, NULL, OPT_LONG_AT },
 	{ "long-connections",	required_argument, NULL, OPT_LONG_CONNECTIONS },
@@ -59,7 +67,7 @@ static const struct option load_longopts[] = {
 /* Which options were given, for the checks that combine them. */
 struct load_seen {
 	bool	port, requests, warmup, pipeline, long_at, long_connections;
-	bool	long_timeout, oneshot, idle;
+	bool	long_timeout, oneshot, idle, tick;
 };
 
 /* Print the usage text to f. */
@@ -84,6 +92,9 @@ load_usage(FILE *f)
 "      --pipeline P       requests in flight per connection (default 1)\n"
 "      --rate R           open loop: R requests/s in total, latency counted\n"
 "                         from each request's intended send time\n"
+"      --tick US          open loop: release requests every US microseconds\n"
+"                         (0: each at its own time; default: about 20 per\n"
+"                         thread and tick, 50..1000)\n"
 "      --long TEXT        also send this long request on extra connections\n"
 "      --long-at SEC      ... from this second of the run (default 0)\n"
 "      --long-connections K  ... on K connections (default 1)\n"
@@ -237,6 +248,10 @@ load_option2(struct load_opts *o, struct load_seen *seen, int ch,
 	case OPT_RATE:
 		o->rate = load_double("--rate", arg, 0.001, 1e9);
 		break;
+	case OPT_TICK:
+		o->tick_ns = load_uint("--tick", arg, 0, 1000000) * NS_PER_US;
+		seen->tick = true;
+		break;
 	case OPT_LONG:
 		o->long_request = arg;
 		break;
@@ -288,6 +303,18 @@ load_wire(const struct load_opts *o, const char *what, const char *req,
 	return line;
 }
 
+/* The open loop's default tick: about LOAD_TICK_BATCH requests per thread
+ * and tick, within [LOAD_TICK_MIN, LOAD_TICK_MAX]. */
+static uint64_t
+load_tick(const struct load_opts *o)
+{
+	double ns = LOAD_TICK_BATCH * 1e9 * o->threads / o->rate;
+
+	if (ns < LOAD_TICK_MIN)
+		return LOAD_TICK_MIN;
+	return ns > LOAD_TICK_MAX ? LOAD_TICK_MAX : (uint64_t)ns;
+}
+
 /* Check the options that combine badly, fill in what follows from them. */
 static void
 load_check(struct load_opts *o, const struct load_seen *seen)
@@ -312,8 +339,12 @@ load_check(struct load_opts *o, const struct load_seen *seen)
 		o->mode = MODE_IDLE;
 	if (o->mode != MODE_ONESHOT && o->rate > 0)
 		o->mode = MODE_OPEN;
+	if (seen->tick && o->mode != MODE_OPEN)
+		load_die("--tick goes with --rate");
 	if (o->threads > o->connections)
 		o->threads = o->connections;
+	if (o->mode == MODE_OPEN && !seen->tick)
+		o->tick_ns = load_tick(o);
 	o->line = load_wire(o, "--request", o->request, &o->line_len);
 	if (o->long_request != NULL)
 		o->long_line = load_wire(o, "--long", o->long_request,

@@ -91,6 +91,7 @@ struct load_opts {
 	double		 long_at_s;
 	unsigned	 long_connections;
 	uint64_t	 long_timeout_ns; /* 0: none */
+	uint64_t	 tick_ns;	/* open loop: send granularity */
 	bool		 raw;
 	bool		 crlf;
 	bool		 json;
@@ -186,6 +187,7 @@ struct run {
 	bool			 watchdog;
 	uint64_t		 stop_ns;	/* when interrupted */
 	uint64_t		 finish_ns;	/* when every worker had ended */
+	double			 cpu0_s;	/* CPU used before the start */
 	uint64_t		 idle_s;	/* seconds without progress */
 	pthread_mutex_t		 lock;		/* guards what follows */
 	struct slot		 ring[RUN_RING];
@@ -220,6 +222,9 @@ struct worker {
 	struct event		*ev_end;
 	struct event		*ev_grace;
 	struct event		*ev_stopping;
+	struct event		*ev_pump;	/* open loop: the send tick */
+	uint64_t		 pump_k;	/* first request not yet due */
+	uint64_t		 grid0;		/* origin of its tick grid */
 	uint64_t		 sec;		/* second being counted */
 	uint64_t		 next_tick;
 	struct stats		 st;
@@ -235,6 +240,8 @@ void		 worker_tell(struct worker *, char);
 void		 worker_arm(struct event *, uint64_t);
 bool		 worker_may_issue(struct worker *, uint64_t, bool *);
 bool		 worker_measured(const struct worker *, uint64_t);
+uint64_t	 worker_release(const struct worker *, uint64_t);
+uint64_t	 worker_released(const struct worker *, uint64_t);
 void		 worker_sent(struct worker *, bool, bool);
 void		 worker_reply(struct worker *, bool, bool, uint64_t, int,
 		    uint64_t);
@@ -252,6 +259,7 @@ void		 client_free(struct client *);
 void		 client_start(struct client *);
 void		 client_stop(struct client *);
 void		 client_abort(struct client *, uint64_t);
+void		 client_due(struct client *, uint64_t);
 
 /* report.c: per-second lines, CSV, the summary. */
 /* One second as printed: figures of every thread, summed. */
@@ -273,6 +281,7 @@ struct summary {
 	double			 wall_s;
 	bool			 interrupted;
 	bool			 watchdog;
+	double			 cpu_s;		/* user + system, whole run */
 };
 
 struct report	*report_open(const struct load_opts *);

@@ -191,10 +191,31 @@ report_json_settings(FILE *f, const struct summary *sum)
 	report_json_str(f, o->request);
 	fprintf(f, ",\"mode\":\"%s\",\"raw\":%s,\"connections\":%u,"
 	    "\"threads\":%u,\"pipeline\":%u,\"rate\":%g,\"warmup_s\":%g,"
-	    "\"timeout_ms\":%llu", report_mode(o), o->raw ? "true" : "false",
-	    o->connections, sum->threads, o->mode == MODE_ONESHOT ? 1 :
-	    o->pipeline, o->rate, o->warmup_s,
-	    (unsigned long long)(o->timeout_ns / NS_PER_MS));
+	    "\"timeout_ms\":%llu,\"tick_us\":%llu", report_mode(o),
+	    o->raw ? "true" : "false", o->connections, sum->threads,
+	    o->mode == MODE_ONESHOT ? 1 : o->pipeline, o->rate, o->warmup_s,
+	    (unsigned long long)(o->timeout_ns / NS_PER_MS),
+	    (unsigned long long)(o->tick_ns / NS_PER_US));
+}
+
+/* Replies of every class: what the run's CPU time was spent on. */
+static uint64_t
+report_replies(const struct stats *st)
+{
+	return st->main.completed + st->warm.completed + st->lng.completed;
+}
+
+/* The JSON fields of primed-load's own CPU time. */
+static void
+report_json_cpu(FILE *f, const struct summary *sum)
+{
+	uint64_t n = report_replies(sum->st);
+
+	fprintf(f, ",\"cpu_s\":%.3f,\"cpu_us_per_request\":", sum->cpu_s);
+	if (n == 0)
+		fputs("null", f);
+	else
+		fprintf(f, "%.2f", sum->cpu_s * 1e6 / (double)n);
 }
 
 /* The JSON fields of the long requests. */
@@ -252,6 +273,7 @@ report_json(const struct summary *sum)
 		fputs(",\"connect_error\":", f);
 		report_json_str(f, strerror(st->connect_errno));
 	}
+	report_json_cpu(f, sum);
 	fprintf(f, ",\"interrupted\":%s,\"stalled\":%s,"
 	    "\"version\":\"%s\"}\n",
 	    sum->interrupted ? "true" : "false",
@@ -306,7 +328,8 @@ report_human_head(FILE *f, const struct summary *sum)
 	char how[64];
 
 	if (o->mode == MODE_OPEN)
-		snprintf(how, sizeof(how), "open loop at %g req/s", o->rate);
+		snprintf(how, sizeof(how), "open loop at %g req/s, tick %llu us",
+		    o->rate, (unsigned long long)(o->tick_ns / NS_PER_US));
 	else if (o->mode == MODE_IDLE)
 		snprintf(how, sizeof(how), "idle");
 	else
@@ -338,6 +361,19 @@ report_human_long(FILE *f, const struct summary *sum)
 	report_human_errors(f, "long errors", &st->lng, 0);
 }
 
+/* primed-load's own CPU time, for a human. */
+static void
+report_human_cpu(FILE *f, const struct summary *sum)
+{
+	uint64_t n = report_replies(sum->st);
+
+	fprintf(f, "  %-11s %.3f s user+system", "cpu", sum->cpu_s);
+	if (n > 0)
+		fprintf(f, ", %.1f us per request", sum->cpu_s * 1e6 /
+		    (double)n);
+	fputc('\n', f);
+}
+
 /* The summary for a human, on stdout. */
 static void
 report_human(const struct summary *sum)
@@ -352,6 +388,7 @@ report_human(const struct summary *sum)
 		    (unsigned long long)st->connected, sum->opts->connections,
 		    sum->duration_s);
 		report_human_errors(f, "errors", t, st->connect_errno);
+		report_human_cpu(f, sum);
 		return;
 	}
 	if (sum->opts->mode == MODE_ONESHOT)
@@ -375,6 +412,7 @@ report_human(const struct summary *sum)
 		    (unsigned long long)tally_errors(&st->warm));
 	if (sum->opts->long_request != NULL)
 		report_human_long(f, sum);
+	report_human_cpu(f, sum);
 }
 
 /* Print the summary, human or JSON. */
