@@ -7,14 +7,15 @@
  *   feed   when requests are sent and what a connection is for: closed
  *          loop, open loop, long requests, one shot, idle (feed.c);
  *   frame  how replies are cut out of the byte stream and judged: line,
- *          raw, until-close (frame.c).
- * A mode of the command line is a pair of them: --oneshot --raw is the
- * oneshot feed with the until-close frame. client.c never asks which.
+ *          raw, until-close, HTTP/1.1 (frame.c, http.c).
+ * A mode of the command line is a pair of them: --oneshot --http is the
+ * oneshot feed with the HTTP frame. client.c never asks which.
  */
 #ifndef LOAD_CLIENT_H
 #define LOAD_CLIENT_H
 
 #include "load.h"
+#include "http.h"
 
 struct bufferevent;
 struct evbuffer;
@@ -76,6 +77,8 @@ struct client {
 	uint64_t		 backoff_ns;
 	bool			 exhausted;	/* closed loop: no more to send */
 	bool			 resend;	/* ring to send again on connect */
+	struct http_resp	 http;		/* HTTP frame: reply being read */
+	struct http_match	 match;
 };
 
 /* client.c: the connection's life, for the feeds and frames. */
@@ -98,7 +101,7 @@ const struct feed *feed_for(const struct load_opts *, bool);
 void		 feed_pump(struct client *, uint64_t);
 
 /* frame.c */
-extern const struct frame frame_line, frame_raw, frame_close;
+extern const struct frame frame_line, frame_raw, frame_close, frame_http;
 const struct frame *frame_for(const struct load_opts *);
 
 #endif /* LOAD_CLIENT_H */

@@ -18,24 +18,14 @@
 
 #include <event2/event.h>
 
-/* A main client with nothing in flight and nothing left to send is done. */
+/* A main client with nothing in flight and nothing left to send is done.
+ * One reconnecting to send its requests in flight again is not. */
 static void
 feed_check_done(struct client *c)
 {
 	if (c->state == C_DONE || c->n > 0 || c->feed->wants(c))
 		return;
 	client_finish(c);
-}
-
-/* Stopping a main client that has no socket up: done if nothing is left. */
-static void
-feed_stop_down(struct client *c)
-{
-	if (c->state == C_BACKOFF || c->state == C_CONNECTING ||
-	    c->state == C_IDLE)
-		if (!c->feed->wants(c))
-			client_finish(c);
-	feed_check_done(c);
 }
 
 /* The run ended: each main request in flight is a timeout. */
@@ -82,7 +72,7 @@ static void
 feed_closed_stop(struct client *c)
 {
 	c->exhausted = true;
-	feed_stop_down(c);
+	feed_check_done(c);
 }
 
 /* Open loop: send every request released by now (sched_grid) while a slot
@@ -119,12 +109,10 @@ feed_open_wants(const struct client *c)
 static void
 feed_open_stop(struct client *c)
 {
-	if (c->state != C_UP) {
-		feed_stop_down(c);
-		return;
+	if (c->state == C_UP) {
+		feed_pump(c, load_now());
+		client_flush(c);
 	}
-	feed_pump(c, load_now());
-	client_flush(c);
 	feed_check_done(c);
 }
 

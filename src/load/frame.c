@@ -5,6 +5,8 @@
  *   line    every line (up to LF) is the reply to the oldest request;
  *   raw     whatever one read brings is the reply (one request in flight);
  *   close   everything until the server closes is the reply (one shot);
+ *   http    HTTP/1.1 responses (http.c reads them): a 2xx status is good,
+ *           any other an err_reply, and --expect is compared with the body.
  *
  * A reply is judged with its line end removed: an error reply of the usual
  * line protocols counts as err_reply, anything else than --expect (when
@@ -144,6 +146,131 @@ frame_close_eof(struct client *c, struct evbuffer *in, uint64_t now)
 		client_close(c, LERR_CLOSED);
 }
 
+/* HTTP: a new connection, a new response. */
+static void
+frame_http_open(struct client *c)
+{
+	http_resp_init(&c->http);
+	http_match_init(&c->match, c->expect, c->expect_len);
+}
+
+/* HTTP: let the reader take what it can from the input's first chain. */
+static enum http_step
+frame_http_step(struct client *c, struct evbuffer *in)
+{
+	struct evbuffer_iovec v;
+	const char *p = "", *data;
+	size_t n = 0, used, dlen;
+	enum http_step st;
+
+	if (evbuffer_peek(in, -1, NULL, &v, 1) >= 1) {
+		p = v.iov_base;
+		n = v.iov_len;
+	}
+	st = http_parse(&c->http, p, n, &used, &data, &dlen);
+	if (st == HTTP_DATA && c->expect != NULL)
+		http_match_feed(&c->match, data, dlen);
+	evbuffer_drain(in, used);
+	return st;
+}
+
+/* HTTP: the reader needs a whole line, and it runs past the first chain:
+ * make it one piece (up to the bound). False when there is nothing more. */
+static bool
+frame_http_join(struct client *c, struct evbuffer *in)
+{
+	struct evbuffer_iovec v;
+	struct evbuffer_ptr lf;
+	size_t len = evbuffer_get_length(in), want;
+
+	if (!http_in_head(&c->http) || evbuffer_peek(in, -1, NULL, &v, 1) < 1 ||
+	    v.iov_len >= len)
+		return false;
+	lf = evbuffer_search(in, "\n", 1, NULL);
+	want = lf.pos == -1 ? len : (size_t)lf.pos + 1;
+	if (want > HTTP_MAX_HEAD + 1)
+		want = HTTP_MAX_HEAD + 1;
+	return evbuffer_pullup(in, (ev_ssize_t)want) != NULL;
+}
+
+/* HTTP: -1 for a good response, else its error kind. */
+static int
+frame_http_verdict(const struct client *c)
+{
+	if (c->http.status < 200 || c->http.status > 299)
+		return LERR_ERR_REPLY;
+	if (c->expect != NULL && !http_match_ok(&c->match))
+		return LERR_MISMATCH;
+	return -1;
+}
+
+/*
+ * HTTP: a response is complete. Judge it, count its status, and go on; if
+ * the server closes after it, the requests still in flight go again on a
+ * new connection. False when the client must not read on.
+ */
+static bool
+frame_http_done(struct client *c, uint64_t now)
+{
+	int verdict = frame_http_verdict(c);
+	bool close = c->http.close;
+
+	if (c->n > 0)
+		worker_status(c->w, c->is_long, c->ring[c->head].measured,
+		    c->http.status);
+	frame_http_open(c);
+	if (!close || !c->feed->reconnects)
+		return client_reply(c, verdict, now);
+	if (client_answered(c, verdict, now))
+		client_reopen(c);
+	return false;
+}
+
+/* HTTP: read every response the input holds; one nobody asked for, or one
+ * that cannot be read, is malformed. */
+static void
+frame_http_read(struct client *c, struct evbuffer *in, uint64_t now)
+{
+	enum http_step st;
+
+	for (;;) {
+		if (c->n == 0 && evbuffer_get_length(in) > 0) {
+			client_close(c, LERR_MALFORMED);
+			return;
+		}
+		st = frame_http_step(c, in);
+		if (st == HTTP_NEED && frame_http_join(c, in))
+			continue;
+		if (st == HTTP_NEED)
+			return;
+		if (st == HTTP_BAD) {
+			client_close(c, LERR_MALFORMED);
+			return;
+		}
+		if (st == HTTP_DONE && !frame_http_done(c, now))
+			return;
+	}
+}
+
+/* HTTP: the close ends a body that lasts until it; between responses it
+ * is a clean close (the requests in flight go again); else a reply was
+ * cut. */
+static void
+frame_http_eof(struct client *c, struct evbuffer *in, uint64_t now)
+{
+	switch (http_eof(&c->http, evbuffer_get_length(in))) {
+	case HTTP_DONE:
+		(void)frame_http_done(c, now);
+		break;
+	case HTTP_NEED:
+		client_reopen(c);
+		break;
+	default:
+		client_close(c, LERR_CLOSED);
+		break;
+	}
+}
+
 const struct frame frame_line = {
 	"line", true, NULL, frame_line_read, frame_line_eof
 };
@@ -153,11 +280,16 @@ const struct frame frame_raw = {
 const struct frame frame_close = {
 	"close", false, NULL, frame_close_read, frame_close_eof
 };
+const struct frame frame_http = {
+	"http", true, frame_http_open, frame_http_read, frame_http_eof
+};
 
 /* The frame of this run's clients. */
 const struct frame *
 frame_for(const struct load_opts *o)
 {
+	if (o->http)
+		return &frame_http;
 	if (o->mode == MODE_ONESHOT)
 		return &frame_close;
 	return o->raw ? &frame_raw : &frame_line;

@@ -179,6 +179,33 @@ report_mode(const struct load_opts *o)
 	return o->mode == MODE_OPEN ? "open" : "closed";
 }
 
+/* Name of the protocol spoken. */
+static const char *
+report_protocol(const struct load_opts *o)
+{
+	if (o->http)
+		return "http";
+	return o->raw ? "raw" : "line";
+}
+
+/* Write the HTTP statuses counted in byc as an object by code. */
+static void
+report_json_status(FILE *f, const char *key, const uint64_t *byc)
+{
+	const char *sep = "";
+	int i;
+
+	fprintf(f, ",\"%s\":{", key);
+	for (i = 0; i < LOAD_STATUSES; i++) {
+		if (byc[i] == 0)
+			continue;
+		fprintf(f, "%s\"%d\":%llu", sep, i + LOAD_STATUS_MIN,
+		    (unsigned long long)byc[i]);
+		sep = ",";
+	}
+	fputc('}', f);
+}
+
 /* The JSON fields describing the run's settings. */
 static void
 report_json_settings(FILE *f, const struct summary *sum)
@@ -188,11 +215,16 @@ report_json_settings(FILE *f, const struct summary *sum)
 	fputs("\"host\":", f);
 	report_json_str(f, o->host);
 	fprintf(f, ",\"port\":%s,\"request\":", o->port);
-	report_json_str(f, o->request);
-	fprintf(f, ",\"mode\":\"%s\",\"raw\":%s,\"connections\":%u,"
+	report_json_str(f, o->title);
+	if (o->http && strcmp(o->http_method, "POST") == 0) {
+		fputs(",\"body\":", f);
+		report_json_str(f, o->request);
+	}
+	fprintf(f, ",\"mode\":\"%s\",\"protocol\":\"%s\",\"raw\":%s,"
+	    "\"connections\":%u,"
 	    "\"threads\":%u,\"pipeline\":%u,\"rate\":%g,\"warmup_s\":%g,"
 	    "\"timeout_ms\":%llu,\"tick_us\":%llu", report_mode(o),
-	    o->raw ? "true" : "false", o->connections, sum->threads,
+	    report_protocol(o), o->raw ? "true" : "false", o->connections, sum->threads,
 	    o->mode == MODE_ONESHOT ? 1 : o->pipeline, o->rate, o->warmup_s,
 	    (unsigned long long)(o->timeout_ns / NS_PER_MS),
 	    (unsigned long long)(o->tick_ns / NS_PER_US));
@@ -225,7 +257,7 @@ report_json_long(FILE *f, const struct summary *sum)
 	const struct stats *st = sum->st;
 
 	fputs(",\"long_request\":", f);
-	report_json_str(f, sum->opts->long_request);
+	report_json_str(f, sum->opts->long_title);
 	fprintf(f, ",\"long_connections\":%u,\"long_completed\":%llu,"
 	    "\"long_sent\":%llu,\"long_lost\":%llu,\"long_abandoned\":%llu,"
 	    "\"long_errors\":", sum->opts->long_connections,
@@ -235,6 +267,8 @@ report_json_long(FILE *f, const struct summary *sum)
 	report_json_errors(f, &st->lng);
 	fputs(",\"long_latency_us\":", f);
 	report_json_latency(f, st->long_lat);
+	if (sum->opts->http)
+		report_json_status(f, "long_http_status", st->long_http_status);
 }
 
 /* The summary as one line of JSON on stdout. */
@@ -256,6 +290,8 @@ report_json(const struct summary *sum)
 	    sum->duration_s, sum->duration_s > 0 ?
 	    (double)t->completed / sum->duration_s : 0.0);
 	report_json_latency(f, st->lat);
+	if (sum->opts->http)
+		report_json_status(f, "http_status", st->http_status);
 	fputc(',', f);
 	report_json_settings(f, sum);
 	if (sum->opts->mode == MODE_ONESHOT)
@@ -320,6 +356,24 @@ report_human_errors(FILE *f, const char *label, const struct tally *t,
 	fputc('\n', f);
 }
 
+/* "200 1234, 503 5" or "none": the HTTP statuses, by code. */
+static void
+report_human_status(FILE *f, const char *label, const uint64_t *byc)
+{
+	const char *sep = "";
+	int i;
+
+	fprintf(f, "  %-11s ", label);
+	for (i = 0; i < LOAD_STATUSES; i++) {
+		if (byc[i] == 0)
+			continue;
+		fprintf(f, "%s%d %llu", sep, i + LOAD_STATUS_MIN,
+		    (unsigned long long)byc[i]);
+		sep = ", ";
+	}
+	fputs(*sep == '\0' ? "none\n" : "\n", f);
+}
+
 /* The run's settings in one line. */
 static void
 report_human_head(FILE *f, const struct summary *sum)
@@ -337,7 +391,8 @@ report_human_head(FILE *f, const struct summary *sum)
 		    o->mode == MODE_ONESHOT ? "one shot" : "closed loop");
 	fprintf(f, "%s %s port %s, request \"%s\"%s: %s, %u connections, "
 	    "%u thread%s, pipeline %u%s\n", LOAD_NAME, o->host, o->port,
-	    o->request, o->raw ? " (raw)" : "", how, o->connections,
+	    o->title, o->http ? " (HTTP/1.1)" : o->raw ? " (raw)" : "", how,
+	    o->connections,
 	    sum->threads, sum->threads == 1 ? "" : "s",
 	    o->mode == MODE_ONESHOT ? 1 : o->pipeline,
 	    sum->interrupted ? " (interrupted)" : sum->watchdog ?
@@ -352,13 +407,15 @@ report_human_long(FILE *f, const struct summary *sum)
 
 	fprintf(f, "  %-11s \"%s\" on %u connection%s: %llu completed, "
 	    "%llu sent, %llu lost, %llu cut by the end\n", "long",
-	    sum->opts->long_request, sum->opts->long_connections,
+	    sum->opts->long_title, sum->opts->long_connections,
 	    sum->opts->long_connections == 1 ? "" : "s",
 	    (unsigned long long)st->lng.completed,
 	    (unsigned long long)st->lng.sent, (unsigned long long)st->lng.lost,
 	    (unsigned long long)st->long_abandoned);
 	report_human_latency(f, "long lat.", st->long_lat);
 	report_human_errors(f, "long errors", &st->lng, 0);
+	if (sum->opts->http)
+		report_human_status(f, "long status", st->long_http_status);
 }
 
 /* primed-load's own CPU time, for a human. */
@@ -406,6 +463,8 @@ report_human(const struct summary *sum)
 	    (double)t->completed / sum->duration_s : 0.0);
 	report_human_latency(f, "latency", st->lat);
 	report_human_errors(f, "errors", t, st->connect_errno);
+	if (sum->opts->http)
+		report_human_status(f, "status", st->http_status);
 	if (sum->opts->warmup_s > 0)
 		fprintf(f, "  %-11s %llu completed, %llu errors "
 		    "(not counted)\n", "warmup", (unsigned long long)st->warm.completed,

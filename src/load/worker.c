@@ -123,6 +123,13 @@ worker_retried(struct worker *w, bool is_long, bool measured)
 	stats_retried(&w->st, is_long, measured);
 }
 
+/* An HTTP reply had this status. */
+void
+worker_status(struct worker *w, bool is_long, bool measured, int status)
+{
+	stats_status(&w->st, is_long, measured, status);
+}
+
 /* A reply came. */
 void
 worker_reply(struct worker *w, bool is_long, bool measured, uint64_t lat_us,
