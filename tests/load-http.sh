@@ -49,12 +49,17 @@ wait_port() {
 	fail "nothing listens on port $1"
 }
 
-# run NAME ARGS...: primed-load, JSON in $tmp/NAME.json, exit status in rc.
+# run NAME ARGS...: primed-load, JSON in $tmp/NAME.json, exit status in rc
+# (a sanitizer's report fails the test whatever the status).
 run() {
 	local name=$1
 	shift
 	"$PRIMED_LOAD" -q --json "$@" >"$tmp/$name.json" 2>"$tmp/$name.err"
 	rc=$?
+	if grep -qE "Sanitizer|runtime error:" "$tmp/$name.err"; then
+		cat "$tmp/$name.err"
+		fail "$name: a sanitizer reported an error"
+	fi
 }
 
 # logged: requests in nginx's access log so far.
