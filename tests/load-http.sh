@@ -17,7 +17,8 @@ py_pid=""
 find_nginx() {
 	local n
 	n=$(command -v nginx || ls /usr/sbin/nginx 2>/dev/null)
-	if [ -z "$n" ] && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+	if [ -z "$n" ] && [ "$(id -u)" -eq 0 ] &&
+	    command -v apt-get >/dev/null; then
 		flock /tmp/apt.lock env DEBIAN_FRONTEND=noninteractive \
 		    apt-get install -y -qq nginx-light >/dev/null 2>&1
 		n=$(command -v nginx || ls /usr/sbin/nginx 2>/dev/null)
@@ -113,7 +114,10 @@ http {
 			proxy_pass http://127.0.0.1:$p1/reflect;
 			proxy_set_header X-Body \$request_body;
 		}
-		location = /reflect { access_log off; return 200 "\$http_x_body\n"; }
+		location = /reflect {
+			access_log off;
+			return 200 "\$http_x_body\n";
+		}
 	}
 	server {
 		listen 127.0.0.1:$p2;
@@ -123,7 +127,8 @@ http {
 	}
 }
 EOF
-"$NGINX" -p "$ngx" -e "$ngx/error.log" -c "$ngx/nginx.conf" 2>>"$ngx/error.log" &
+"$NGINX" -p "$ngx" -e "$ngx/error.log" -c "$ngx/nginx.conf" \
+    2>"$ngx/stderr.log" &
 nginx_pid=$!
 wait_port "$p1" "$nginx_pid"
 wait_port "$p2" "$nginx_pid"
@@ -166,7 +171,8 @@ run busy2 --port "$p1" --http /busy -c 1 -n 10 --fail-on-err-reply
 # The server closes every 10th request: what was in flight goes again.
 run ka --port "$p2" --http /x -c 4 --pipeline 4 -n 2000 --expect 2
 [ "$rc" -eq 0 ] || fail "keep-alive limit: run failed: $(cat "$tmp/ka.json")"
-[ "$(json_num "$tmp/ka.json" ok)" = 2000 ] || fail "keep-alive limit: not 2000 ok"
+[ "$(json_num "$tmp/ka.json" ok)" = 2000 ] ||
+    fail "keep-alive limit: not 2000 ok"
 grep -q '"errors":{}' "$tmp/ka.json" || fail "keep-alive limit: errors"
 [ "$(json_num "$tmp/ka.json" retried)" -gt 0 ] ||
     fail "keep-alive limit: nothing was sent again"
@@ -222,7 +228,8 @@ for bad in "--http prime/1" "--http /a --raw" "--http /a --crlf" \
 done
 
 # HTTP/1.0 replies, the connection closed after each (Python's server).
-if command -v python3 >/dev/null && python3 -c 'import http.server' 2>/dev/null; then
+if command -v python3 >/dev/null &&
+    python3 -c 'import http.server' 2>/dev/null; then
 	p3=$(free_port) || fail "no free port"
 	mkdir -p "$tmp/www"
 	printf '2\n' >"$tmp/www/two"
@@ -251,5 +258,6 @@ stop_server
 
 stop_pid "$nginx_pid"
 nginx_pid=""
-grep -E '\[(emerg|alert|crit)\]' "$ngx/error.log" && fail "nginx complained"
+grep -E '\[(emerg|alert|crit)\]' "$ngx/error.log" "$ngx/stderr.log" &&
+    fail "nginx complained"
 echo "1 passed, 0 failed"

@@ -110,8 +110,8 @@ read_all(const char *wire, bool eof, struct result *res)
 	feed(wire, len, len, eof, res);
 	for (piece = 1; piece < len; piece++) {
 		feed(wire, len, piece, eof, &other);
-		ck_assert_msg(other.done == res->done && other.bad == res->bad &&
-		    other.status == res->status && other.close == res->close &&
+		ck_assert_msg(other.done == res->done &&
+		    other.bad == res->bad && other.status == res->status && other.close == res->close &&
 		    other.total == res->total &&
 		    strcmp(other.body, res->body) == 0,
 		    "pieces of %zu read differently", piece);
@@ -266,7 +266,8 @@ START_TEST(test_bad)
 		"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n"
 		    "\r\n",
 		"HTTP/1.1 200 OK\r\nContent-Length: 67108865\r\n\r\n",
-		"HTTP/1.1 200 OK\r\nX: a\r\n folded\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nX: a\r\n folded\r\nContent-Length: 0\r\n"
+		    "\r\n",
 		"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
 		"HTTP/1.1 200 OK\r\n: no name\r\n\r\n",
 		"HTTP/1.1 200 OK\r\nContent-Length : 1\r\n\r\nx",
@@ -406,7 +407,8 @@ matches(const char *want, const char *body, size_t piece)
 START_TEST(test_match)
 {
 	static const struct { const char *want, *body; bool ok; } c[] = {
-		{ "2", "2\n", true }, { "2", "2\r\n", true }, { "2", "2", true },
+		{ "2", "2\n", true }, { "2", "2\r\n", true },
+		{ "2", "2", true },
 		{ "2", "2\n\n", true }, { "", "", true }, { "", "\n", true },
 		{ "2", "22", false }, { "2", "", false }, { "2", "3\n", false },
 		{ "29", "2", false }, { "2", "2\nx", false },

@@ -237,7 +237,7 @@ http_head_end(struct http_resp *r)
 
 	if (r->status == 101)
 		return http_bad(r, "switching protocols, unasked");
-	if (r->status < 200) {		/* interim: the response follows */
+	if (r->status < 200) {	/* interim: the response follows */
 		http_resp_init(r);
 		r->head = head;
 		r->begun = true;

@@ -120,9 +120,9 @@ load_usage(FILE *f)
 "\n"
 "Replies starting with 'ERR ', '-ERR', 'ERROR', 'SERVER_ERROR' or\n"
 "'CLIENT_ERROR', and HTTP statuses other than 2xx, count as err_reply;\n"
-"with HTTP, --expect is compared with the body. Exit status: 0 all fine, 1 a request\n"
-"was lost, timed out, closed, malformed or mismatched, or a connect\n"
-"failed, 2 usage error.\n", LOAD_NAME);
+"with HTTP, --expect is compared with the body. Exit status: 0 all fine,\n"
+"1 a request was lost, timed out, closed, malformed or mismatched, or a\n"
+"connect failed, 2 usage error.\n", LOAD_NAME);
 }
 
 static void	load_die(const char *, ...)

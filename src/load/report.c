@@ -224,7 +224,8 @@ report_json_settings(FILE *f, const struct summary *sum)
 	    "\"connections\":%u,"
 	    "\"threads\":%u,\"pipeline\":%u,\"rate\":%g,\"warmup_s\":%g,"
 	    "\"timeout_ms\":%llu,\"tick_us\":%llu", report_mode(o),
-	    report_protocol(o), o->raw ? "true" : "false", o->connections, sum->threads,
+	    report_protocol(o), o->raw ? "true" : "false", o->connections,
+	    sum->threads,
 	    o->mode == MODE_ONESHOT ? 1 : o->pipeline, o->rate, o->warmup_s,
 	    (unsigned long long)(o->timeout_ns / NS_PER_MS),
 	    (unsigned long long)(o->tick_ns / NS_PER_US));
@@ -382,8 +383,8 @@ report_human_head(FILE *f, const struct summary *sum)
 	char how[64];
 
 	if (o->mode == MODE_OPEN)
-		snprintf(how, sizeof(how), "open loop at %g req/s, tick %llu us",
-		    o->rate, (unsigned long long)(o->tick_ns / NS_PER_US));
+		snprintf(how, sizeof(how), "open loop at %g req/s, tick %llu "
+		    "us", o->rate, (unsigned long long)(o->tick_ns / NS_PER_US));
 	else if (o->mode == MODE_IDLE)
 		snprintf(how, sizeof(how), "idle");
 	else

@@ -100,7 +100,8 @@ stats_retried(struct stats *st, bool is_long, bool measured)
 void
 stats_status(struct stats *st, bool is_long, bool measured, int status)
 {
-	if (status < LOAD_STATUS_MIN || status >= LOAD_STATUS_MIN + LOAD_STATUSES)
+	if (status < LOAD_STATUS_MIN ||
+	    status >= LOAD_STATUS_MIN + LOAD_STATUSES)
 		return;
 	if (is_long)
 		st->long_http_status[status - LOAD_STATUS_MIN]++;

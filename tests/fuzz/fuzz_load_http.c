@@ -31,7 +31,7 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 /* What one reading saw. */
 struct seen {
 	unsigned	 done;
-	uint64_t	 digest;	/* of statuses, closes, matches, bodies */
+	uint64_t	 digest;	/* statuses, closes, matches, bodies */
 	uint64_t	 body;
 	bool		 bad;
 	int		 eof;
