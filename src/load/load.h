@@ -233,7 +233,7 @@ struct worker {
 	struct event		*ev_grace;
 	struct event		*ev_stopping;
 	struct event		*ev_pump;	/* open loop: the send tick */
-	uint64_t		 pump_k;	/* first request not yet due */
+	uint64_t		 pump_k;	/* first request not released */
 	uint64_t		 grid0;		/* origin of its tick grid */
 	uint64_t		 sec;		/* second being counted */
 	uint64_t		 next_tick;

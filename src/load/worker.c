@@ -10,6 +10,11 @@
  * happened in even if the tick timer runs late. The only other shared state
  * is the request budget of a closed-loop -n run: one atomic counter.
  *
+ * In an open loop, one timer per thread (the pump) wakes it once per tick
+ * of its grid and hands every request released at that tick to its
+ * connection; connections never arm a timer per request, as a wake-up is
+ * what an open loop costs most.
+ *
  * Phases: running -> stopping (window over, budget spent, or told 'S' by the
  * main thread: nothing new is sent, replies in flight are awaited, and a
  * grace timer is armed) -> done (every main connection finished, the grace
@@ -207,7 +212,8 @@ worker_stopping_cb(evutil_socket_t fd, short what, void *arg)
  * Open loop: hand the requests that fell due since the last tick to their
  * connections (request k goes to connection k % C, which belongs to thread
  * k % C % T, at index k % C / T), then sleep until the tick of the next
- * one. One wake-up sends them all, each counted from its own intended time.
+ * one. One wake-up sends them all, each counted from the tick that
+ * released it (see sched_grid).
  */
 static void
 worker_pump_cb(evutil_socket_t fd, short what, void *arg)
