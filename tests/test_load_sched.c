@@ -183,6 +183,64 @@ START_TEST(test_cap)
 }
 END_TEST
 
+/* Ticks: every instant lies between its floor and ceiling tick, at most a
+ * tick apart, both on the grid, on either side of the origin. */
+START_TEST(test_grid)
+{
+	const uint64_t tick = 250000, origin = START + 1234;
+	uint64_t t, up, down;
+
+	ck_assert_uint_eq(sched_grid(origin, 0, START + 7), START + 7);
+	ck_assert_uint_eq(sched_grid_floor(origin, 0, START + 7), START + 7);
+	ck_assert_uint_eq(sched_grid(origin, tick, origin), origin);
+	ck_assert_uint_eq(sched_grid_floor(origin, tick, origin), origin);
+	ck_assert_uint_eq(sched_grid(origin, tick, origin + 1), origin + tick);
+	ck_assert_uint_eq(sched_grid_floor(origin, tick, origin + tick - 1),
+	    origin);
+	ck_assert_uint_eq(sched_grid(origin, tick, origin - 1), origin);
+	ck_assert_uint_eq(sched_grid_floor(origin, tick, origin - 1),
+	    origin - tick);
+	for (t = origin - 3 * tick; t < origin + 3 * tick; t += 997) {
+		up = sched_grid(origin, tick, t);
+		down = sched_grid_floor(origin, tick, t);
+		ck_assert(down <= t && t <= up);
+		ck_assert(up - down == (t == up ? 0 : tick));
+		ck_assert_uint_eq((up + 4 * tick - origin) % tick, 0);
+		ck_assert_uint_eq((down + 4 * tick - origin) % tick, 0);
+	}
+}
+END_TEST
+
+/*
+ * Released in ticks, a request goes at the first tick at or after its
+ * time: never early, never a whole tick late, and one tick releases all
+ * that fell due since the one before.
+ */
+START_TEST(test_ticks_release)
+{
+	struct sched s;
+	struct sched_cursor cur = { 0, 0 };
+	const uint64_t tick = 1000000;		/* 1 ms */
+	uint64_t when, now, released = 0, at;
+	int batch;
+
+	sched_init(&s, START, 20000, 1);	/* 20 per tick */
+	for (now = START; now < START + 50 * tick; now += tick) {
+		batch = 0;
+		while (sched_next(&s, &cur, sched_grid_floor(START, tick, now),
+		    &when)) {
+			at = sched_grid(START, tick, when);
+			ck_assert(at >= when && at - when < tick);
+			ck_assert(at <= now);
+			batch++;
+			released++;
+		}
+		ck_assert_int_eq(batch, now == START ? 1 : 20);
+	}
+	ck_assert_uint_eq(released, 1 + 49 * 20);
+}
+END_TEST
+
 /* The suite. */
 static Suite *
 sched_suite(void)
@@ -198,6 +256,8 @@ sched_suite(void)
 	tcase_add_test(tc, test_late_connection);
 	tcase_add_test(tc, test_count_before);
 	tcase_add_test(tc, test_cap);
+	tcase_add_test(tc, test_grid);
+	tcase_add_test(tc, test_ticks_release);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -4,6 +4,7 @@
  * command line; run.c does the rest.
  */
 #include "load.h"
+#include "http.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -19,11 +20,18 @@
 #define MAX_THREADS	256u
 #define MAX_PIPELINE	65536u
 
+/* The open loop sends in ticks (sched.c): a wake-up is dear, so each
+ * should send a batch, but the batch arrives at the server at once. */
+#define LOAD_TICK_BATCH	20
+#define LOAD_TICK_MIN	(50 * NS_PER_US)
+#define LOAD_TICK_MAX	NS_PER_MS
+
 enum {
 	OPT_HOST = 256, OPT_PORT, OPT_WARMUP, OPT_TIMEOUT, OPT_REQUEST,
 	OPT_EXPECT, OPT_PIPELINE, OPT_RATE, OPT_LONG, OPT_LONG_AT,
 	OPT_LONG_CONNECTIONS, OPT_LONG_TIMEOUT, OPT_RAW, OPT_ONESHOT, OPT_JSON,
-	OPT_CSV, OPT_FAIL_ON_ERR_REPLY, OPT_CRLF, OPT_VERSION, OPT_IDLE
+	OPT_CSV, OPT_FAIL_ON_ERR_REPLY, OPT_CRLF, OPT_VERSION, OPT_IDLE,
+	OPT_TICK, OPT_HTTP, OPT_HTTP_POST
 };
 
 static const struct option load_longopts[] = {
@@ -39,6 +47,7 @@ static const struct option load_longopts[] = {
 	{ "expect",		required_argument, NULL, OPT_EXPECT },
 	{ "pipeline",		required_argument, NULL, OPT_PIPELINE },
 	{ "rate",		required_argument, NULL, OPT_RATE },
+	{ "tick",		required_argument, NULL, OPT_TICK },
 	{ "long",		required_argument, NULL, OPT_LONG },
 	{ "long-at",		required_argument, NULL, OPT_LONG_AT },
 	{ "long-connections",	required_argument, NULL, OPT_LONG_CONNECTIONS },
@@ -46,6 +55,8 @@ static const struct option load_longopts[] = {
 	{ "raw",		no_argument,	   NULL, OPT_RAW },
 	{ "oneshot",		no_argument,	   NULL, OPT_ONESHOT },
 	{ "idle",		no_argument,	   NULL, OPT_IDLE },
+	{ "http",		required_argument, NULL, OPT_HTTP },
+	{ "http-post",		required_argument, NULL, OPT_HTTP_POST },
 	{ "crlf",		no_argument,	   NULL, OPT_CRLF },
 	{ "json",		no_argument,	   NULL, OPT_JSON },
 	{ "csv",		required_argument, NULL, OPT_CSV },
@@ -59,7 +70,7 @@ static const struct option load_longopts[] = {
 /* Which options were given, for the checks that combine them. */
 struct load_seen {
 	bool	port, requests, warmup, pipeline, long_at, long_connections;
-	bool	long_timeout, oneshot, idle;
+	bool	long_timeout, oneshot, idle, tick, request;
 };
 
 /* Print the usage text to f. */
@@ -68,7 +79,8 @@ load_usage(FILE *f)
 {
 	fprintf(f,
 "usage: %s --port PORT [options]\n"
-"Drive a line protocol server (one reply line per request) and measure it.\n"
+"Drive a line protocol server (one reply line per request) or an HTTP/1.1\n"
+"server and measure it.\n"
 "\n"
 "  --host HOST            server address (default 127.0.0.1; ::1 works)\n"
 "  --port PORT            server port (required)\n"
@@ -84,6 +96,9 @@ load_usage(FILE *f)
 "      --pipeline P       requests in flight per connection (default 1)\n"
 "      --rate R           open loop: R requests/s in total, latency counted\n"
 "                         from each request's intended send time\n"
+"      --tick US          open loop: release requests every US microseconds\n"
+"                         (0: each at its own time; default: about 20 per\n"
+"                         thread and tick, 50..1000)\n"
 "      --long TEXT        also send this long request on extra connections\n"
 "      --long-at SEC      ... from this second of the run (default 0)\n"
 "      --long-connections K  ... on K connections (default 1)\n"
@@ -93,6 +108,9 @@ load_usage(FILE *f)
 "      --idle             open the connections, send nothing, hold them for\n"
 "                         -d SEC (or until SIGINT), then close them\n"
 "      --crlf             end requests with CR LF instead of LF\n"
+"      --http PATH        speak HTTP/1.1: GET PATH, keep-alive (--long is\n"
+"                         then a path too)\n"
+"      --http-post PATH   ... POST PATH, with the --request text as body\n"
 "      --json             print the summary as one line of JSON\n"
 "      --csv FILE         write the per-second rows to FILE\n"
 "      --fail-on-err-reply  exit 1 on error replies too\n"
@@ -101,9 +119,10 @@ load_usage(FILE *f)
 "      --version          print the version\n"
 "\n"
 "Replies starting with 'ERR ', '-ERR', 'ERROR', 'SERVER_ERROR' or\n"
-"'CLIENT_ERROR' count as err_reply. Exit status: 0 all fine, 1 a request\n"
-"was lost, timed out, closed, malformed or mismatched, or a connect\n"
-"failed, 2 usage error.\n", LOAD_NAME);
+"'CLIENT_ERROR', and HTTP statuses other than 2xx, count as err_reply;\n"
+"with HTTP, --expect is compared with the body. Exit status: 0 all fine,\n"
+"1 a request was lost, timed out, closed, malformed or mismatched, or a\n"
+"connect failed, 2 usage error.\n", LOAD_NAME);
 }
 
 static void	load_die(const char *, ...)
@@ -224,6 +243,15 @@ load_option2(struct load_opts *o, struct load_seen *seen, int ch,
 	switch (ch) {
 	case OPT_REQUEST:
 		o->request = arg;
+		seen->request = true;
+		break;
+	case OPT_HTTP:
+	case OPT_HTTP_POST:
+		if (o->http)
+			load_die("give one of --http and --http-post, once");
+		o->http = true;
+		o->http_method = ch == OPT_HTTP ? "GET" : "POST";
+		o->http_path = arg;
 		break;
 	case OPT_EXPECT:
 		o->expect = arg;
@@ -236,6 +264,10 @@ load_option2(struct load_opts *o, struct load_seen *seen, int ch,
 		break;
 	case OPT_RATE:
 		o->rate = load_double("--rate", arg, 0.001, 1e9);
+		break;
+	case OPT_TICK:
+		o->tick_ns = load_uint("--tick", arg, 0, 1000000) * NS_PER_US;
+		seen->tick = true;
 		break;
 	case OPT_LONG:
 		o->long_request = arg;
@@ -288,6 +320,94 @@ load_wire(const struct load_opts *o, const char *what, const char *req,
 	return line;
 }
 
+/* A copy of s, or exit when out of memory. */
+static char *
+load_strdup(const char *s)
+{
+	char *t;
+
+	if ((t = strdup(s)) == NULL) {
+		fprintf(stderr, "%s: out of memory\n", LOAD_NAME);
+		exit(LOAD_EXIT_FAIL);
+	}
+	return t;
+}
+
+/* "METHOD PATH", the request as the summary names it. */
+static char *
+load_http_title(const char *method, const char *path)
+{
+	size_t n = strlen(method) + strlen(path) + 2;
+	char *t = malloc(n);
+
+	if (t == NULL) {
+		fprintf(stderr, "%s: out of memory\n", LOAD_NAME);
+		exit(LOAD_EXIT_FAIL);
+	}
+	snprintf(t, n, "%s %s", method, path);
+	return t;
+}
+
+/* The bytes of an HTTP request for path (with body, if not NULL). */
+static char *
+load_http_wire(const struct load_opts *o, const char *method,
+    const char *path, const char *body, size_t *len)
+{
+	char *req;
+
+	req = http_request(method, o->host, o->port, path, body,
+	    o->mode == MODE_ONESHOT, len);
+	if (req == NULL) {
+		fprintf(stderr, "%s: out of memory\n", LOAD_NAME);
+		exit(LOAD_EXIT_FAIL);
+	}
+	return req;
+}
+
+/* HTTP: what goes with it, the paths, the bytes of the requests (--long
+ * is a path, asked for with GET). */
+static void
+load_http(struct load_opts *o, const struct load_seen *seen)
+{
+	bool post = strcmp(o->http_method, "POST") == 0;
+
+	if (o->raw || o->crlf)
+		load_die("--http and --http-post go with neither --raw nor "
+		    "--crlf");
+	if (seen->request && !post)
+		load_die("--request is the body of --http-post; --http sends "
+		    "none");
+	if (!http_path_ok(o->http_path))
+		load_die("%s: expected a path starting with '/', visible ASCII "
+		    "only, at most %d bytes, got '%s'", post ? "--http-post" :
+		    "--http", HTTP_MAX_PATH, o->http_path);
+	if (o->long_request != NULL && !http_path_ok(o->long_request))
+		load_die("--long: with HTTP, expected a path starting with "
+		    "'/', visible ASCII only, got '%s'", o->long_request);
+	if (post && strlen(o->request) > LOAD_MAX_LINE)
+		load_die("--request: longer than %d bytes", LOAD_MAX_LINE);
+	o->line = load_http_wire(o, o->http_method, o->http_path,
+	    post ? o->request : NULL, &o->line_len);
+	o->title = load_http_title(o->http_method, o->http_path);
+	if (o->long_request == NULL)
+		return;
+	o->long_line = load_http_wire(o, "GET", o->long_request, NULL,
+	    &o->long_line_len);
+	o->long_title = load_http_title("GET", o->long_request);
+}
+
+/* The open loop's default tick: about LOAD_TICK_BATCH requests per thread
+ * and tick, within [LOAD_TICK_MIN, LOAD_TICK_MAX]. */
+static uint64_t
+load_tick(const struct load_opts *o)
+{
+	double ns = LOAD_TICK_BATCH * 1e9 * o->threads / o->rate;
+
+	if (ns < LOAD_TICK_MIN)
+		return LOAD_TICK_MIN;
+	return ns > LOAD_TICK_MAX ? LOAD_TICK_MAX : (uint64_t)ns;
+}
+
 /* Check the options that combine badly, fill in what follows from them. */
 static void
 load_check(struct load_opts *o, const struct load_seen *seen)
@@ -312,12 +432,22 @@ load_check(struct load_opts *o, const struct load_seen *seen)
 		o->mode = MODE_IDLE;
 	if (o->mode != MODE_ONESHOT && o->rate > 0)
 		o->mode = MODE_OPEN;
+	if (seen->tick && o->mode != MODE_OPEN)
+		load_die("--tick goes with --rate");
 	if (o->threads > o->connections)
 		o->threads = o->connections;
+	if (o->mode == MODE_OPEN && !seen->tick)
+		o->tick_ns = load_tick(o);
+	if (o->http) {
+		load_http(o, seen);
+		return;
+	}
 	o->line = load_wire(o, "--request", o->request, &o->line_len);
 	if (o->long_request != NULL)
 		o->long_line = load_wire(o, "--long", o->long_request,
 		    &o->long_line_len);
+	o->title = load_strdup(o->request);
+	o->long_title = o->long_request ? load_strdup(o->long_request) : NULL;
 }
 
 /* Parse argv into o; exits on --help, --version and usage errors. */
@@ -401,6 +531,8 @@ main(int argc, char **argv)
 	status = run_main(&o);
 	free(o.line);
 	free(o.long_line);
+	free(o.title);
+	free(o.long_title);
 	libevent_global_shutdown();
 	return status;
 }

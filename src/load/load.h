@@ -47,6 +47,8 @@ struct event_base;
 #define NS_PER_MS	UINT64_C(1000000)
 #define NS_PER_US	UINT64_C(1000)
 #define LOAD_NEVER	UINT64_MAX
+#define LOAD_STATUS_MIN	100		/* HTTP status codes counted: */
+#define LOAD_STATUSES	500		/* 100..599 */
 
 /* The error kinds, listed once: enum, names, summing. */
 #define LOAD_ERRORS(X)					\
@@ -81,6 +83,8 @@ struct load_opts {
 	double		 rate;		/* 0: closed loop */
 	enum load_mode	 mode;
 	const char	*request;	/* as given */
+	char		*title;		/* the request, as the summary says */
+	char		*long_title;
 	char		*line;		/* what goes on the wire */
 	size_t		 line_len;
 	const char	*expect;
@@ -91,7 +95,11 @@ struct load_opts {
 	double		 long_at_s;
 	unsigned	 long_connections;
 	uint64_t	 long_timeout_ns; /* 0: none */
+	uint64_t	 tick_ns;	/* open loop: send granularity */
 	bool		 raw;
+	bool		 http;		/* HTTP/1.1 instead of lines */
+	const char	*http_method;	/* GET, or POST with the request */
+	const char	*http_path;
 	bool		 crlf;
 	bool		 json;
 	bool		 quiet;
@@ -132,6 +140,8 @@ struct stats {
 	uint64_t	 last_any_ns;	/* last outcome of any request */
 	uint64_t	 connected;	/* connections established */
 	int		 connect_errno;
+	uint64_t	 http_status[LOAD_STATUSES]; /* measured, by code */
+	uint64_t	 long_http_status[LOAD_STATUSES];
 	struct tally	 ivl;		/* this second, warmup included */
 	uint64_t	 ivl_long;
 	struct hist	*ivl_lat;
@@ -143,6 +153,7 @@ void		 stats_merge(struct stats *, const struct stats *);
 void		 stats_ivl_reset(struct stats *);
 void		 stats_sent(struct stats *, bool, bool);
 void		 stats_retried(struct stats *, bool, bool);
+void		 stats_status(struct stats *, bool, bool, int);
 void		 stats_reply(struct stats *, bool, bool, uint64_t, int, uint64_t);
 void		 stats_error(struct stats *, bool, bool, enum load_err, bool,
 		    uint64_t);
@@ -186,6 +197,7 @@ struct run {
 	bool			 watchdog;
 	uint64_t		 stop_ns;	/* when interrupted */
 	uint64_t		 finish_ns;	/* when every worker had ended */
+	double			 cpu0_s;	/* CPU used before the start */
 	uint64_t		 idle_s;	/* seconds without progress */
 	pthread_mutex_t		 lock;		/* guards what follows */
 	struct slot		 ring[RUN_RING];
@@ -220,6 +232,9 @@ struct worker {
 	struct event		*ev_end;
 	struct event		*ev_grace;
 	struct event		*ev_stopping;
+	struct event		*ev_pump;	/* open loop: the send tick */
+	uint64_t		 pump_k;	/* first request not released */
+	uint64_t		 grid0;		/* origin of its tick grid */
 	uint64_t		 sec;		/* second being counted */
 	uint64_t		 next_tick;
 	struct stats		 st;
@@ -235,10 +250,13 @@ void		 worker_tell(struct worker *, char);
 void		 worker_arm(struct event *, uint64_t);
 bool		 worker_may_issue(struct worker *, uint64_t, bool *);
 bool		 worker_measured(const struct worker *, uint64_t);
+uint64_t	 worker_release(const struct worker *, uint64_t);
+uint64_t	 worker_released(const struct worker *, uint64_t);
 void		 worker_sent(struct worker *, bool, bool);
 void		 worker_reply(struct worker *, bool, bool, uint64_t, int,
 		    uint64_t);
 void		 worker_retried(struct worker *, bool, bool);
+void		 worker_status(struct worker *, bool, bool, int);
 void		 worker_error(struct worker *, bool, bool, enum load_err, bool,
 		    uint64_t);
 void		 worker_connect_errno(struct worker *, int);
@@ -252,6 +270,7 @@ void		 client_free(struct client *);
 void		 client_start(struct client *);
 void		 client_stop(struct client *);
 void		 client_abort(struct client *, uint64_t);
+void		 client_due(struct client *, uint64_t);
 
 /* report.c: per-second lines, CSV, the summary. */
 /* One second as printed: figures of every thread, summed. */
@@ -273,6 +292,7 @@ struct summary {
 	double			 wall_s;
 	bool			 interrupted;
 	bool			 watchdog;
+	double			 cpu_s;		/* user + system, whole run */
 };
 
 struct report	*report_open(const struct load_opts *);

@@ -179,6 +179,33 @@ report_mode(const struct load_opts *o)
 	return o->mode == MODE_OPEN ? "open" : "closed";
 }
 
+/* Name of the protocol spoken. */
+static const char *
+report_protocol(const struct load_opts *o)
+{
+	if (o->http)
+		return "http";
+	return o->raw ? "raw" : "line";
+}
+
+/* Write the HTTP statuses counted in byc as an object by code. */
+static void
+report_json_status(FILE *f, const char *key, const uint64_t *byc)
+{
+	const char *sep = "";
+	int i;
+
+	fprintf(f, ",\"%s\":{", key);
+	for (i = 0; i < LOAD_STATUSES; i++) {
+		if (byc[i] == 0)
+			continue;
+		fprintf(f, "%s\"%d\":%llu", sep, i + LOAD_STATUS_MIN,
+		    (unsigned long long)byc[i]);
+		sep = ",";
+	}
+	fputc('}', f);
+}
+
 /* The JSON fields describing the run's settings. */
 static void
 report_json_settings(FILE *f, const struct summary *sum)
@@ -188,13 +215,40 @@ report_json_settings(FILE *f, const struct summary *sum)
 	fputs("\"host\":", f);
 	report_json_str(f, o->host);
 	fprintf(f, ",\"port\":%s,\"request\":", o->port);
-	report_json_str(f, o->request);
-	fprintf(f, ",\"mode\":\"%s\",\"raw\":%s,\"connections\":%u,"
+	report_json_str(f, o->title);
+	if (o->http && strcmp(o->http_method, "POST") == 0) {
+		fputs(",\"body\":", f);
+		report_json_str(f, o->request);
+	}
+	fprintf(f, ",\"mode\":\"%s\",\"protocol\":\"%s\",\"raw\":%s,"
+	    "\"connections\":%u,"
 	    "\"threads\":%u,\"pipeline\":%u,\"rate\":%g,\"warmup_s\":%g,"
-	    "\"timeout_ms\":%llu", report_mode(o), o->raw ? "true" : "false",
-	    o->connections, sum->threads, o->mode == MODE_ONESHOT ? 1 :
-	    o->pipeline, o->rate, o->warmup_s,
-	    (unsigned long long)(o->timeout_ns / NS_PER_MS));
+	    "\"timeout_ms\":%llu,\"tick_us\":%llu", report_mode(o),
+	    report_protocol(o), o->raw ? "true" : "false", o->connections,
+	    sum->threads,
+	    o->mode == MODE_ONESHOT ? 1 : o->pipeline, o->rate, o->warmup_s,
+	    (unsigned long long)(o->timeout_ns / NS_PER_MS),
+	    (unsigned long long)(o->tick_ns / NS_PER_US));
+}
+
+/* Replies of every class: what the run's CPU time was spent on. */
+static uint64_t
+report_replies(const struct stats *st)
+{
+	return st->main.completed + st->warm.completed + st->lng.completed;
+}
+
+/* The JSON fields of primed-load's own CPU time. */
+static void
+report_json_cpu(FILE *f, const struct summary *sum)
+{
+	uint64_t n = report_replies(sum->st);
+
+	fprintf(f, ",\"cpu_s\":%.3f,\"cpu_us_per_request\":", sum->cpu_s);
+	if (n == 0)
+		fputs("null", f);
+	else
+		fprintf(f, "%.2f", sum->cpu_s * 1e6 / (double)n);
 }
 
 /* The JSON fields of the long requests. */
@@ -204,7 +258,7 @@ report_json_long(FILE *f, const struct summary *sum)
 	const struct stats *st = sum->st;
 
 	fputs(",\"long_request\":", f);
-	report_json_str(f, sum->opts->long_request);
+	report_json_str(f, sum->opts->long_title);
 	fprintf(f, ",\"long_connections\":%u,\"long_completed\":%llu,"
 	    "\"long_sent\":%llu,\"long_lost\":%llu,\"long_abandoned\":%llu,"
 	    "\"long_errors\":", sum->opts->long_connections,
@@ -214,6 +268,8 @@ report_json_long(FILE *f, const struct summary *sum)
 	report_json_errors(f, &st->lng);
 	fputs(",\"long_latency_us\":", f);
 	report_json_latency(f, st->long_lat);
+	if (sum->opts->http)
+		report_json_status(f, "long_http_status", st->long_http_status);
 }
 
 /* The summary as one line of JSON on stdout. */
@@ -235,6 +291,8 @@ report_json(const struct summary *sum)
 	    sum->duration_s, sum->duration_s > 0 ?
 	    (double)t->completed / sum->duration_s : 0.0);
 	report_json_latency(f, st->lat);
+	if (sum->opts->http)
+		report_json_status(f, "http_status", st->http_status);
 	fputc(',', f);
 	report_json_settings(f, sum);
 	if (sum->opts->mode == MODE_ONESHOT)
@@ -252,6 +310,7 @@ report_json(const struct summary *sum)
 		fputs(",\"connect_error\":", f);
 		report_json_str(f, strerror(st->connect_errno));
 	}
+	report_json_cpu(f, sum);
 	fprintf(f, ",\"interrupted\":%s,\"stalled\":%s,"
 	    "\"version\":\"%s\"}\n",
 	    sum->interrupted ? "true" : "false",
@@ -298,6 +357,24 @@ report_human_errors(FILE *f, const char *label, const struct tally *t,
 	fputc('\n', f);
 }
 
+/* "200 1234, 503 5" or "none": the HTTP statuses, by code. */
+static void
+report_human_status(FILE *f, const char *label, const uint64_t *byc)
+{
+	const char *sep = "";
+	int i;
+
+	fprintf(f, "  %-11s ", label);
+	for (i = 0; i < LOAD_STATUSES; i++) {
+		if (byc[i] == 0)
+			continue;
+		fprintf(f, "%s%d %llu", sep, i + LOAD_STATUS_MIN,
+		    (unsigned long long)byc[i]);
+		sep = ", ";
+	}
+	fputs(*sep == '\0' ? "none\n" : "\n", f);
+}
+
 /* The run's settings in one line. */
 static void
 report_human_head(FILE *f, const struct summary *sum)
@@ -306,7 +383,8 @@ report_human_head(FILE *f, const struct summary *sum)
 	char how[64];
 
 	if (o->mode == MODE_OPEN)
-		snprintf(how, sizeof(how), "open loop at %g req/s", o->rate);
+		snprintf(how, sizeof(how), "open loop at %g req/s, tick %llu "
+		    "us", o->rate, (unsigned long long)(o->tick_ns / NS_PER_US));
 	else if (o->mode == MODE_IDLE)
 		snprintf(how, sizeof(how), "idle");
 	else
@@ -314,7 +392,8 @@ report_human_head(FILE *f, const struct summary *sum)
 		    o->mode == MODE_ONESHOT ? "one shot" : "closed loop");
 	fprintf(f, "%s %s port %s, request \"%s\"%s: %s, %u connections, "
 	    "%u thread%s, pipeline %u%s\n", LOAD_NAME, o->host, o->port,
-	    o->request, o->raw ? " (raw)" : "", how, o->connections,
+	    o->title, o->http ? " (HTTP/1.1)" : o->raw ? " (raw)" : "", how,
+	    o->connections,
 	    sum->threads, sum->threads == 1 ? "" : "s",
 	    o->mode == MODE_ONESHOT ? 1 : o->pipeline,
 	    sum->interrupted ? " (interrupted)" : sum->watchdog ?
@@ -329,13 +408,28 @@ report_human_long(FILE *f, const struct summary *sum)
 
 	fprintf(f, "  %-11s \"%s\" on %u connection%s: %llu completed, "
 	    "%llu sent, %llu lost, %llu cut by the end\n", "long",
-	    sum->opts->long_request, sum->opts->long_connections,
+	    sum->opts->long_title, sum->opts->long_connections,
 	    sum->opts->long_connections == 1 ? "" : "s",
 	    (unsigned long long)st->lng.completed,
 	    (unsigned long long)st->lng.sent, (unsigned long long)st->lng.lost,
 	    (unsigned long long)st->long_abandoned);
 	report_human_latency(f, "long lat.", st->long_lat);
 	report_human_errors(f, "long errors", &st->lng, 0);
+	if (sum->opts->http)
+		report_human_status(f, "long status", st->long_http_status);
+}
+
+/* primed-load's own CPU time, for a human. */
+static void
+report_human_cpu(FILE *f, const struct summary *sum)
+{
+	uint64_t n = report_replies(sum->st);
+
+	fprintf(f, "  %-11s %.3f s user+system", "cpu", sum->cpu_s);
+	if (n > 0)
+		fprintf(f, ", %.1f us per request", sum->cpu_s * 1e6 /
+		    (double)n);
+	fputc('\n', f);
 }
 
 /* The summary for a human, on stdout. */
@@ -352,6 +446,7 @@ report_human(const struct summary *sum)
 		    (unsigned long long)st->connected, sum->opts->connections,
 		    sum->duration_s);
 		report_human_errors(f, "errors", t, st->connect_errno);
+		report_human_cpu(f, sum);
 		return;
 	}
 	if (sum->opts->mode == MODE_ONESHOT)
@@ -369,12 +464,15 @@ report_human(const struct summary *sum)
 	    (double)t->completed / sum->duration_s : 0.0);
 	report_human_latency(f, "latency", st->lat);
 	report_human_errors(f, "errors", t, st->connect_errno);
+	if (sum->opts->http)
+		report_human_status(f, "status", st->http_status);
 	if (sum->opts->warmup_s > 0)
 		fprintf(f, "  %-11s %llu completed, %llu errors "
 		    "(not counted)\n", "warmup", (unsigned long long)st->warm.completed,
 		    (unsigned long long)tally_errors(&st->warm));
 	if (sum->opts->long_request != NULL)
 		report_human_long(f, sum);
+	report_human_cpu(f, sum);
 }
 
 /* Print the summary, human or JSON. */

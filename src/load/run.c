@@ -34,6 +34,18 @@
 #define RUN_GRACE_MIN_NS	(2 * NS_PER_S)
 #define RUN_WATCHDOG_MIN_S	10
 
+/* CPU time used by the whole process so far, user and system, seconds. */
+static double
+run_cpu(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) == -1)
+		return 0;
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 /* Seconds to nanoseconds. */
 static uint64_t
 run_ns(double s)
@@ -338,6 +350,7 @@ run_launch(struct run *r)
 
 	event_add(r->ev_sigint, NULL);
 	event_add(r->ev_sigterm, NULL);
+	r->cpu0_s = run_cpu();
 	run_phases(r);
 	for (i = 0; i < r->nworkers; i++)
 		if (worker_start(r->workers[i]) == -1) {
@@ -424,6 +437,7 @@ run_finish(struct run *r)
 	sum.wall_s = sum.duration_s;
 	sum.interrupted = r->interrupted;
 	sum.watchdog = r->watchdog;
+	sum.cpu_s = run_cpu() - r->cpu0_s;
 	report_summary(&sum);
 	status = run_status(r->opts, &total);
 	stats_free(&total);

@@ -95,3 +95,33 @@ sched_latency_ns(uint64_t intended, uint64_t done)
 {
 	return done > intended ? done - intended : 0;
 }
+
+/*
+ * Ticks: the open loop releases its requests in batches, on a grid of
+ * instants origin + j * tick (j any integer). A request due at t is
+ * released at the first tick at or after t, and that is its intended send
+ * time; one wake-up sends every request released at a tick, instead of a
+ * wake-up per request. A tick of 0 releases each request at its own time.
+ */
+
+/* The first tick at or after t (t itself when tick is 0). */
+uint64_t
+sched_grid(uint64_t origin, uint64_t tick, uint64_t t)
+{
+	if (tick == 0)
+		return t;
+	if (t >= origin)
+		return origin + (t - origin + tick - 1) / tick * tick;
+	return origin - (origin - t) / tick * tick;
+}
+
+/* The last tick at or before t (t itself when tick is 0). */
+uint64_t
+sched_grid_floor(uint64_t origin, uint64_t tick, uint64_t t)
+{
+	if (tick == 0)
+		return t;
+	if (t >= origin)
+		return origin + (t - origin) / tick * tick;
+	return origin - (origin - t + tick - 1) / tick * tick;
+}

@@ -31,5 +31,7 @@ uint64_t	 sched_peek(const struct sched *, const struct sched_cursor *);
 int		 sched_next(const struct sched *, struct sched_cursor *, uint64_t,
 		    uint64_t *);
 uint64_t	 sched_latency_ns(uint64_t, uint64_t);
+uint64_t	 sched_grid(uint64_t, uint64_t, uint64_t);
+uint64_t	 sched_grid_floor(uint64_t, uint64_t, uint64_t);
 
 #endif /* LOAD_SCHED_H */

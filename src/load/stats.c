@@ -41,12 +41,18 @@ stats_free(struct stats *st)
 void
 stats_merge(struct stats *dst, const struct stats *src)
 {
+	int i;
+
 	tally_add(&dst->main, &src->main);
 	tally_add(&dst->warm, &src->warm);
 	tally_add(&dst->lng, &src->lng);
 	hist_merge(dst->lat, src->lat);
 	hist_merge(dst->long_lat, src->long_lat);
 	dst->long_abandoned += src->long_abandoned;
+	for (i = 0; i < LOAD_STATUSES; i++) {
+		dst->http_status[i] += src->http_status[i];
+		dst->long_http_status[i] += src->long_http_status[i];
+	}
 	dst->connected += src->connected;
 	if (src->last_ns > dst->last_ns)
 		dst->last_ns = src->last_ns;
@@ -88,6 +94,19 @@ void
 stats_retried(struct stats *st, bool is_long, bool measured)
 {
 	stats_tally(st, is_long, measured)->retried++;
+}
+
+/* An HTTP reply had this status; measured and long ones are counted. */
+void
+stats_status(struct stats *st, bool is_long, bool measured, int status)
+{
+	if (status < LOAD_STATUS_MIN ||
+	    status >= LOAD_STATUS_MIN + LOAD_STATUSES)
+		return;
+	if (is_long)
+		st->long_http_status[status - LOAD_STATUS_MIN]++;
+	else if (measured)
+		st->http_status[status - LOAD_STATUS_MIN]++;
 }
 
 /* A reply came back after lat_us; err is an error kind or -1 for a good

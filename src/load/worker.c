@@ -10,6 +10,11 @@
  * happened in even if the tick timer runs late. The only other shared state
  * is the request budget of a closed-loop -n run: one atomic counter.
  *
+ * In an open loop, one timer per thread (the pump) wakes it once per tick
+ * of its grid and hands every request released at that tick to its
+ * connection; connections never arm a timer per request, as a wake-up is
+ * what an open loop costs most.
+ *
  * Phases: running -> stopping (window over, budget spent, or told 'S' by the
  * main thread: nothing new is sent, replies in flight are awaited, and a
  * grace timer is armed) -> done (every main connection finished, the grace
@@ -62,6 +67,20 @@ worker_roll(struct worker *w, uint64_t now)
 	}
 }
 
+/* Open loop: when a request due at t is released (its tick). */
+uint64_t
+worker_release(const struct worker *w, uint64_t t)
+{
+	return sched_grid(w->grid0, w->opts->tick_ns, t);
+}
+
+/* Open loop: requests due up to the returned time are released by now. */
+uint64_t
+worker_released(const struct worker *w, uint64_t now)
+{
+	return sched_grid_floor(w->grid0, w->opts->tick_ns, now);
+}
+
 /* Was a request meant to go at t part of the measurement (after warmup)? */
 bool
 worker_measured(const struct worker *w, uint64_t t)
@@ -107,6 +126,13 @@ void
 worker_retried(struct worker *w, bool is_long, bool measured)
 {
 	stats_retried(&w->st, is_long, measured);
+}
+
+/* An HTTP reply had this status. */
+void
+worker_status(struct worker *w, bool is_long, bool measured, int status)
+{
+	stats_status(&w->st, is_long, measured, status);
 }
 
 /* A reply came. */
@@ -180,6 +206,35 @@ worker_stopping_cb(evutil_socket_t fd, short what, void *arg)
 
 	for (i = 0; i < w->nclients && !w->done; i++)
 		client_stop(w->clients[i]);
+}
+
+/*
+ * Open loop: hand the requests that fell due since the last tick to their
+ * connections (request k goes to connection k % C, which belongs to thread
+ * k % C % T, at index k % C / T), then sleep until the tick of the next
+ * one. One wake-up sends them all, each counted from the tick that
+ * released it (see sched_grid).
+ */
+static void
+worker_pump_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	const struct sched *s = &w->sched;
+	uint64_t now = load_now(), end, j, n, conn;
+	unsigned T = w->run->nworkers;
+
+	end = sched_count_before(s, worker_released(w, now) + 1);
+	if (end > s->limit)
+		end = s->limit;
+	n = end - w->pump_k < s->nconn ? end - w->pump_k : s->nconn;
+	for (j = 0; j < n && !w->done; j++) {
+		conn = (w->pump_k + j) % s->nconn;
+		if (conn % T == w->id)
+			client_due(w->clients[conn / T], now);
+	}
+	w->pump_k = end;
+	if (end < s->limit && !w->done)
+		worker_arm(w->ev_pump, worker_release(w, sched_time(s, end)));
 }
 
 /* Once a second: hand in the second, and notice a spent -n budget. */
@@ -277,8 +332,9 @@ worker_add_events(struct worker *w)
 	w->ev_end = evtimer_new(w->base, worker_end_cb, w);
 	w->ev_grace = evtimer_new(w->base, worker_grace_cb, w);
 	w->ev_stopping = event_new(w->base, -1, 0, worker_stopping_cb, w);
+	w->ev_pump = evtimer_new(w->base, worker_pump_cb, w);
 	if (w->ev_pipe == NULL || w->ev_tick == NULL || w->ev_end == NULL ||
-	    w->ev_grace == NULL || w->ev_stopping == NULL)
+	    w->ev_grace == NULL || w->ev_stopping == NULL || w->ev_pump == NULL)
 		return -1;
 	return 0;
 }
@@ -333,6 +389,8 @@ worker_free(struct worker *w)
 		event_free(w->ev_grace);
 	if (w->ev_stopping)
 		event_free(w->ev_stopping);
+	if (w->ev_pump)
+		event_free(w->ev_pump);
 	if (w->pipe[0] != -1)
 		close(w->pipe[0]);
 	if (w->pipe[1] != -1)
@@ -353,11 +411,14 @@ worker_main(void *arg)
 	unsigned i;
 
 	w->sched = r->sched;
+	w->grid0 = r->t_start + w->opts->tick_ns * w->id / r->nworkers;
 	w->next_tick = r->t_start + NS_PER_S;
 	worker_arm(w->ev_tick, w->next_tick);
 	if (r->win_end != LOAD_NEVER)
 		worker_arm(w->ev_end, r->win_end);
 	event_add(w->ev_pipe, NULL);
+	if (w->opts->mode == MODE_OPEN)
+		worker_arm(w->ev_pump, r->t_start);
 	for (i = 0; i < w->nclients && !w->done; i++)
 		client_start(w->clients[i]);
 	if (!w->done)
