@@ -113,6 +113,16 @@ http_reason(int code)
 	}
 }
 
+/* The Content-Length of what a GET would have sent, for a HEAD. */
+static void
+http_head_length(struct evkeyvalq *out, size_t len)
+{
+	char	buf[32];
+
+	snprintf(buf, sizeof(buf), "%zu", len);
+	evhttp_add_header(out, "Content-Length", buf);
+}
+
 /*
  * Send the reply to req: status code, a content type and body (emptied).
  * Counts it and times it from t0_us (0: not timed). A connection that is
@@ -138,6 +148,11 @@ http_send(struct httpd *hd, struct hconn *hc, struct evhttp_request *req,
 		stats_observe(w->slot, cmd, stats_now_us() - t0_us);
 	if (hc != NULL && hc->req != NULL && hc->req->req == req)
 		hc->req = NULL;
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		/* evhttp 2.1 would send HEAD a body and no length: say it. */
+		http_head_length(out, evbuffer_get_length(body));
+		evbuffer_drain(body, evbuffer_get_length(body));
+	}
 	evhttp_send_reply(req, code, http_reason(code), body);
 }
 
@@ -539,6 +554,17 @@ http_route_cmd(enum route_id id)
 	}
 }
 
+/* True when the client prefers text/plain to JSON. */
+static int
+http_wants_text(struct evhttp_request *req)
+{
+	const char	*a = evhttp_find_header(
+			    evhttp_request_get_input_headers(req), "Accept");
+
+	return a != NULL && strstr(a, "text/plain") != NULL &&
+	    strstr(a, "application/json") == NULL;
+}
+
 /* The hconn of the connection req came on, or NULL. */
 static struct hconn *
 http_conn_of(struct httpd *hd, struct evhttp_request *req)
@@ -575,6 +601,9 @@ http_request(struct evhttp_request *req, void *arg)
 	    "/", uri ? evhttp_uri_get_query(uri) : NULL, hd->w->cfg->max_n, &r);
 	if (http_route_cmd(r.id) != CMD_COUNT)
 		stats_request(hd->w->slot, SVC_HTTP, http_route_cmd(r.id));
+	/* Accept: text/plain asks for the bare number, unless format= says. */
+	if (r.id == ROUTE_PRIME && !r.format_set && http_wants_text(req))
+		r.text = 1;
 	if (r.status == 405)
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Allow", r.allow);

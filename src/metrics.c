@@ -57,7 +57,7 @@ static void
 metrics_server(struct evbuffer *out, const struct stats_sum *s,
     const struct config *cfg)
 {
-	static const char *kernels[] = { "sieve", "trial" };
+	static const char *kernels[] = { "sieve", "trial", "count" };
 
 	metrics_head(out, "primed_build_info", "gauge",
 	    "Version of primed and the kernel it runs, as labels.");
@@ -73,6 +73,12 @@ metrics_server(struct evbuffer *out, const struct stats_sum *s,
 	    "Workers that died and were replaced.", s->respawns);
 	metrics_one(out, "primed_reloads_total", "counter",
 	    "Reloads that completed.", s->reloads);
+	metrics_one(out, "primed_queue_limit", "gauge",
+	    "Jobs a worker's compute queue holds (--queue-limit).",
+	    (uint64_t)cfg->queue_limit);
+	metrics_one(out, "primed_max_connections", "gauge",
+	    "Connections a worker takes (--max-connections).",
+	    (uint64_t)cfg->max_connections);
 }
 
 /* Requests by service and command, errors by code, HTTP statuses. */

@@ -198,6 +198,7 @@ struct route {
 	enum route_id	 id;
 	uint64_t	 n;		/* /prime/N */
 	int		 text;		/* ?format=text */
+	int		 format_set;	/* format= was given */
 	int		 status;	/* 0: good, else the status to answer */
 	enum err	 err;		/* with status: the error code */
 	const char	*why;

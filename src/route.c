@@ -57,6 +57,7 @@ route_format(const char *query, struct route *r)
 		n = end != NULL ? (size_t)(end - p) : strlen(p);
 		if (n >= 7 && strncmp(p, "format=", 7) == 0) {
 			v = p + 7;
+			r->format_set = 1;
 			if (n == 11 && strncmp(v, "text", 4) == 0)
 				r->text = 1;
 			else if (n == 11 && strncmp(v, "json", 4) == 0)

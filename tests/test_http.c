@@ -1,0 +1,647 @@
+/*
+ * test_http.c: the http service of a real primed, over raw sockets.
+ *
+ * The routes and their statuses, keep-alive, HTTP/1.0, and what a hostile
+ * client can send: smuggling attempts, huge headers, bodies that never
+ * end, deep pipelines, odd paths and request lines. After each, the same
+ * worker must still answer (no crash, no respawn). Long jobs use the trial
+ * kernel with n = 10^7 (about a day), so they are always running when a
+ * test looks.
+ */
+#include <sys/socket.h>
+
+#include <check.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "expect.h"
+
+#define KIB		1024
+
+static struct server	srv;
+static long		worker_pid;
+
+/* A response as read off the wire. */
+struct resp {
+	int	 status;
+	char	 head[8192];
+	char	 body[65536];
+	size_t	 bodylen;
+};
+
+/* A new connection to the http listener. */
+static int
+connect_http(void)
+{
+	int	fd = client_connect(server_port(&srv, "http"));
+
+	ck_assert_msg(fd >= 0, "connect: %s", strerror(errno));
+	return fd;
+}
+
+/* Read up to and with "\r\n\r\n" into r->head; -1 on EOF or timeout. */
+static int
+read_head(int fd, struct resp *r)
+{
+	size_t	n = 0;
+	ssize_t	k;
+
+	while (n + 1 < sizeof(r->head)) {
+		if ((k = recv(fd, r->head + n, 1, 0)) != 1)
+			return -1;
+		n++;
+		if (n >= 4 && memcmp(r->head + n - 4, "\r\n\r\n", 4) == 0)
+			break;
+	}
+	r->head[n] = '\0';
+	return sscanf(r->head, "HTTP/1.%*d %d", &r->status) == 1 ? 0 : -1;
+}
+
+/* The value of header name in r->head, or NULL (static buffer). */
+static const char *
+header(const struct resp *r, const char *name)
+{
+	static char	 val[256];
+	const char	*p = r->head;
+	size_t		 len = strlen(name);
+
+	while ((p = strstr(p, "\r\n")) != NULL) {
+		p += 2;
+		if (strncasecmp(p, name, len) == 0 && p[len] == ':') {
+			p += len + 1;
+			while (*p == ' ')
+				p++;
+			snprintf(val, sizeof(val), "%.*s",
+			    (int)strcspn(p, "\r\n"), p);
+			return val;
+		}
+	}
+	return NULL;
+}
+
+/* Read one whole response (Content-Length framed); -1 on failure. */
+static int
+read_resp(int fd, struct resp *r)
+{
+	const char	*cl;
+	size_t		 want;
+	ssize_t		 k;
+
+	memset(r, 0, sizeof(*r));
+	if (read_head(fd, r) == -1)
+		return -1;
+	if ((cl = header(r, "Content-Length")) == NULL) {
+		/* HTTP/1.0: the body runs until the server closes. */
+		if (strncmp(r->head, "HTTP/1.0", 8) != 0)
+			return 0;
+		while (r->bodylen + 1 < sizeof(r->body) && (k = recv(fd,
+		    r->body + r->bodylen, sizeof(r->body) - 1 - r->bodylen,
+		    0)) > 0)
+			r->bodylen += (size_t)k;
+		r->body[r->bodylen] = '\0';
+		return 0;
+	}
+	want = (size_t)strtoul(cl, NULL, 10);
+	if (want >= sizeof(r->body))
+		return -1;
+	while (r->bodylen < want) {
+		if ((k = recv(fd, r->body + r->bodylen, want - r->bodylen,
+		    0)) <= 0)
+			return -1;
+		r->bodylen += (size_t)k;
+	}
+	r->body[r->bodylen] = '\0';
+	return 0;
+}
+
+/* Send req on fd and read the response into r. */
+static void
+ask_http(int fd, const char *req, struct resp *r)
+{
+	ck_assert_int_eq(client_sends(fd, req), 0);
+	ck_assert_msg(read_resp(fd, r) == 0, "no response to %.40s", req);
+}
+
+/* GET path on a fresh connection; the response in r. */
+static void
+get(const char *path, struct resp *r)
+{
+	char	req[512];
+	int	fd = connect_http();
+
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\n\r\n", path);
+	ask_http(fd, req, r);
+	close(fd);
+}
+
+/* Expect status and body on a GET of path. */
+static void
+expect_get(const char *path, int status, const char *body)
+{
+	struct resp	r;
+
+	get(path, &r);
+	ck_assert_msg(r.status == status, "GET %s: %d, want %d", path,
+	    r.status, status);
+	if (body != NULL)
+		ck_assert_str_eq(r.body, body);
+}
+
+/* The worker that served everything still does, and is the only one. */
+static void
+assert_same_worker(void)
+{
+	pid_t	pids[4];
+	int	fd = client_connect(server_port(&srv, "prime"));
+
+	ck_assert_int_ge(fd, 0);
+	expect_reply(fd, "PING\n", "PONG");
+	ck_assert_int_eq(client_stat(fd, "pid"), worker_pid);
+	close(fd);
+	expect_get("/healthz", 200, "ok\n");
+	ck_assert_int_eq(server_workers(&srv, pids, 4), 1);
+	ck_assert_int_eq(pids[0], worker_pid);
+}
+
+/* The server: one worker, http beside the line protocol. */
+static void
+start_http(void)
+{
+	int	fd;
+
+	ck_assert_int_eq(server_start(&srv, "--workers", "1", "--threads", "2",
+	    "--kernel", "trial", "--log-level", "error", "--read-timeout", "2",
+	    "--listen", "prime=127.0.0.1:0", "--listen", "http=127.0.0.1:0",
+	    (char *)NULL), 0);
+	fd = client_connect(server_port(&srv, "prime"));
+	ck_assert_int_ge(fd, 0);
+	worker_pid = client_stat(fd, "pid");
+	close(fd);
+	ck_assert_int_gt(worker_pid, 0);
+}
+
+static void
+stop_server(void)
+{
+	server_stop(&srv);
+}
+
+START_TEST(routes)
+{
+	struct resp	r;
+	int		fd;
+
+	expect_get("/prime/1", 200, "{\"n\":1,\"prime\":2}\n");
+	expect_get("/prime/1000", 200, "{\"n\":1000,\"prime\":7919}\n");
+	expect_get("/prime/10?format=text", 200, "29\n");
+	expect_get("/prime/0007?format=json", 200, "{\"n\":7,\"prime\":17}\n");
+	expect_get("/healthz", 200, "ok\n");
+	expect_get("/readyz", 200, "ready\n");
+	get("/stats", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "\"workers\":1"));
+	get("/metrics", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "# TYPE primed_requests_total "
+	    "counter"));
+	ck_assert_ptr_nonnull(strstr(header(&r, "Content-Type"),
+	    "version=0.0.4"));
+	fd = connect_http();
+	ask_http(fd, "POST /upper HTTP/1.1\r\nHost: t\r\nContent-Length: 11"
+	    "\r\n\r\nhello world", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(r.body, "HELLO WORLD");
+	/* Same connection: keep-alive. */
+	ask_http(fd, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3"
+	    "\r\n\r\nabc", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(r.body, "abc");
+	close(fd);
+	assert_same_worker();
+}
+END_TEST
+
+START_TEST(errors)
+{
+	struct resp	r;
+	int		fd;
+
+	expect_get("/prime/0", 400, "{\"error\":\"out-of-range\",\"message\":"
+	    "\"n must be 1..max-n\"}\n");
+	expect_get("/prime/99999999999999999999", 400, NULL);
+	expect_get("/prime/12x", 400, "{\"error\":\"bad-request\","
+	    "\"message\":\"not a number\"}\n");
+	expect_get("/prime/", 400, NULL);
+	expect_get("/prime/5?format=xml", 400, NULL);
+	expect_get("/nope", 404, NULL);
+	expect_get("/", 404, NULL);
+	fd = connect_http();
+	ask_http(fd, "POST /prime/5 HTTP/1.1\r\nHost: t\r\nContent-Length: 0"
+	    "\r\n\r\n", &r);
+	ck_assert_int_eq(r.status, 405);
+	ck_assert_str_eq(header(&r, "Allow"), "GET, HEAD");
+	ask_http(fd, "GET /upper HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+	ck_assert_int_eq(r.status, 405);
+	ck_assert_str_eq(header(&r, "Allow"), "POST");
+	ask_http(fd, "DELETE /stats HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+	ck_assert_int_eq(r.status, 405);
+	close(fd);
+	assert_same_worker();
+}
+END_TEST
+
+START_TEST(http10_and_head)
+{
+	struct resp	r;
+	int		fd = connect_http();
+
+	/* HTTP/1.0 without keep-alive: one answer, then the close. */
+	ask_http(fd, "GET /prime/3 HTTP/1.0\r\n\r\n", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(r.body, "{\"n\":3,\"prime\":5}\n");
+	ck_assert(client_eof(fd, 5));
+	close(fd);
+	/* HEAD: the head of GET with its length, no body; then keep-alive. */
+	fd = connect_http();
+	ck_assert_int_eq(client_sends(fd, "HEAD /healthz HTTP/1.1\r\n"
+	    "Host: t\r\n\r\n"), 0);
+	memset(&r, 0, sizeof(r));
+	ck_assert_int_eq(read_head(fd, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(header(&r, "Content-Length"), "3");
+	ask_http(fd, "GET /prime/4 HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+	ck_assert_str_eq(r.body, "{\"n\":4,\"prime\":7}\n");
+	close(fd);
+	assert_same_worker();
+}
+END_TEST
+
+START_TEST(smuggling)
+{
+	struct resp	r;
+	int		fd = connect_http();
+
+	/* Both lengths: refused, and the connection closed. */
+	ask_http(fd, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", &r);
+	ck_assert_int_eq(r.status, 400);
+	ck_assert(client_eof(fd, 5));
+	close(fd);
+	/* Two Content-Lengths that disagree: the same. */
+	fd = connect_http();
+	ask_http(fd, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n"
+	    "Content-Length: 5\r\n\r\nhello", &r);
+	ck_assert_int_eq(r.status, 400);
+	ck_assert(client_eof(fd, 5));
+	close(fd);
+	assert_same_worker();
+}
+END_TEST
+
+START_TEST(huge_headers)
+{
+	struct resp	 r;
+	char		*big;
+	size_t		 i, len;
+	int		 fd;
+
+	/*
+	 * A header line of 1 MiB: refused and closed. evhttp stops reading at
+	 * 64 KiB of headers and answers that itself (400); below it, primed
+	 * answers 431 past 8 KiB or 100 fields.
+	 */
+	len = 1024 * KIB;
+	big = malloc(len + 64);
+	ck_assert_ptr_nonnull(big);
+	memcpy(big, "GET /healthz HTTP/1.1\r\nX: ", 26);
+	memset(big + 26, 'a', len);
+	memcpy(big + 26 + len, "\r\n\r\n", 5);
+	fd = connect_http();
+	(void)client_send_until_stuck(fd, big, 26 + len + 4, 1.0);
+	free(big);
+	ck_assert_int_eq(read_resp(fd, &r), 0);
+	ck_assert_msg(r.status == 400 || r.status == 413 || r.status == 431,
+	    "status %d", r.status);
+	ck_assert(client_eof(fd, 5));
+	close(fd);
+	/* 10 000 small headers. */
+	len = 10000 * 8 + 64;
+	big = malloc(len);
+	ck_assert_ptr_nonnull(big);
+	strcpy(big, "GET /healthz HTTP/1.1\r\n");
+	len = strlen(big);
+	for (i = 0; i < 10000; i++, len += 6)
+		memcpy(big + len, "A: b\r\n", 6);
+	memcpy(big + len, "\r\n", 3);
+	fd = connect_http();
+	(void)client_send_until_stuck(fd, big, strlen(big), 1.0);
+	free(big);
+	ck_assert_int_eq(read_resp(fd, &r), 0);
+	ck_assert_msg(r.status == 400 || r.status == 413 || r.status == 431,
+	    "status %d", r.status);
+	ck_assert(client_eof(fd, 5));
+	close(fd);
+	/* 200 headers of 40 bytes: under evhttp's limit, over ours: 431. */
+	fd = connect_http();
+	ck_assert_int_eq(client_sends(fd, "GET /healthz HTTP/1.1\r\n"), 0);
+	for (i = 0; i < 200; i++)
+		ck_assert_int_eq(client_sends(fd,
+		    "X-Padding: 0123456789012345678901234567\r\n"), 0);
+	ask_http(fd, "\r\n", &r);
+	ck_assert_int_eq(r.status, 431);
+	close(fd);
+	assert_same_worker();
+}
+END_TEST
+
+START_TEST(body_limits)
+{
+	struct resp	 r;
+	char		 req[256];
+	int		 fd = connect_http();
+
+	/* Over max-line (1024): 413. */
+	snprintf(req, sizeof(req), "POST /echo HTTP/1.1\r\nHost: t\r\n"
+	    "Content-Length: %d\r\n\r\n", 100000);
+	ck_assert_int_eq(client_sends(fd, req), 0);
+	ck_assert_int_eq(read_resp(fd, &r), 0);
+	ck_assert_int_eq(r.status, 413);
+	close(fd);
+	/* A body that never ends: closed by the read timeout (2 s). */
+	fd = connect_http();
+	ck_assert_int_eq(client_sends(fd, "POST /echo HTTP/1.1\r\nHost: t\r\n"
+	    "Content-Length: 100\r\n\r\nonly some"), 0);
+	ck_assert(client_eof(fd, 10));
+	close(fd);
+	/* A request line that never ends: the same. */
+	fd = connect_http();
+	ck_assert_int_eq(client_sends(fd, "GET /prime/1"), 0);
+	ck_assert(client_eof(fd, 10));
+	close(fd);
+	assert_same_worker();
+}
+END_TEST
+
+START_TEST(odd_requests)
+{
+	struct resp	r;
+	int		fd;
+
+	expect_get("/prime/%31", 400, NULL);
+	expect_get("/prime/1%00", 400, NULL);
+	expect_get("/x/../prime/1", 404, NULL);
+	expect_get("/prime/../healthz", 400, NULL);
+	/* Absolute form: the path is what counts. */
+	expect_get("http://example.org/prime/5", 200,
+	    "{\"n\":5,\"prime\":11}\n");
+	/* No version on the request line: refused by the parser. */
+	fd = connect_http();
+	ck_assert_int_eq(client_sends(fd, "GET /prime/5\r\n\r\n"), 0);
+	memset(&r, 0, sizeof(r));
+	if (read_resp(fd, &r) == 0)
+		ck_assert_int_eq(r.status, 400);
+	close(fd);
+	/* Garbage. */
+	fd = connect_http();
+	ck_assert_int_eq(client_sends(fd, "\x01\x02\xff junk\r\n\r\n"), 0);
+	memset(&r, 0, sizeof(r));
+	if (read_resp(fd, &r) == 0)
+		ck_assert_int_eq(r.status, 400);
+	close(fd);
+	assert_same_worker();
+}
+END_TEST
+
+START_TEST(pipeline_deep)
+{
+	enum { N = 1000 };
+	struct resp	 r;
+	char		*all, one[64];
+	size_t		 len;
+	int		 fd = connect_http(), i;
+
+	len = (size_t)snprintf(one, sizeof(one), "GET /prime/10 HTTP/1.1\r\n"
+	    "Host: t\r\n\r\n");
+	all = malloc(len * N);
+	ck_assert_ptr_nonnull(all);
+	for (i = 0; i < N; i++)
+		memcpy(all + (size_t)i * len, one, len);
+	/* Sent while reading, so neither side's buffers fill up. */
+	for (i = 0; i < N; i += 100) {
+		ck_assert_int_eq(client_send(fd, all + (size_t)i * len,
+		    100 * len), 0);
+	}
+	for (i = 0; i < N; i++) {
+		ck_assert_msg(read_resp(fd, &r) == 0, "reply %d missing", i);
+		ck_assert_int_eq(r.status, 200);
+		ck_assert_str_eq(r.body, "{\"n\":10,\"prime\":29}\n");
+	}
+	free(all);
+	close(fd);
+	assert_same_worker();
+}
+END_TEST
+
+/* Close with a reset instead of a FIN. */
+static void
+close_reset(int fd)
+{
+	struct linger	lg = { 1, 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+START_TEST(client_gone_cancels_job)
+{
+	int	fd, ctl = client_connect(server_port(&srv, "prime"));
+	long	cancelled0 = client_stat(ctl, "jobs_cancelled");
+
+	/* A day of work, asked for and then walked away from: a reset... */
+	fd = connect_http();
+	ck_assert_int_eq(client_sends(fd, "GET /prime/10000000 HTTP/1.1\r\n"
+	    "Host: t\r\n\r\n"), 0);
+	ck_assert_int_eq(client_wait_stat(ctl, "jobs_running", 1, 10), 1);
+	close_reset(fd);
+	ck_assert_int_eq(client_wait_stat(ctl, "jobs_cancelled",
+	    cancelled0 + 1, 10), cancelled0 + 1);
+	/* ...and a plain close. */
+	fd = connect_http();
+	ck_assert_int_eq(client_sends(fd, "GET /prime/9999999 HTTP/1.1\r\n"
+	    "Host: t\r\n\r\n"), 0);
+	ck_assert_int_eq(client_wait_stat(ctl, "jobs_running", 1, 10), 1);
+	close(fd);
+	ck_assert_int_eq(client_wait_stat(ctl, "jobs_cancelled",
+	    cancelled0 + 2, 10), cancelled0 + 2);
+	ck_assert_int_eq(client_wait_stat(ctl, "jobs_running", 0, 10), 0);
+	ck_assert_int_eq(client_wait_stat(ctl, "connections_open", 1, 10), 1);
+	close(ctl);
+	assert_same_worker();
+}
+END_TEST
+
+START_TEST(many_connections)
+{
+	enum { N = 300 };
+	struct resp	r;
+	int		fds[N], i;
+
+	for (i = 0; i < N; i++)
+		fds[i] = connect_http();
+	for (i = 0; i < N; i++)
+		ck_assert_int_eq(client_sends(fds[i], "GET /prime/100 "
+		    "HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
+	for (i = 0; i < N; i++) {
+		ck_assert_int_eq(read_resp(fds[i], &r), 0);
+		ck_assert_str_eq(r.body, "{\"n\":100,\"prime\":541}\n");
+		close(fds[i]);
+	}
+	assert_same_worker();
+}
+END_TEST
+
+/* --- small limits: one pool thread, a queue of one, 1 s jobs deadline --- */
+
+static void
+start_small(void)
+{
+	ck_assert_int_eq(server_start(&srv, "--workers", "1", "--threads", "1",
+	    "--kernel", "trial", "--queue-limit", "1", "--job-timeout", "1",
+	    "--max-connections", "4", "--log-level", "error",
+	    "--listen", "prime=127.0.0.1:0", "--listen", "http=127.0.0.1:0",
+	    (char *)NULL), 0);
+}
+
+START_TEST(busy_timeout_and_limit)
+{
+	struct resp	r;
+	int		a = connect_http(), b = connect_http(), c = connect_http();
+	int		ctl = client_connect(server_port(&srv, "prime")), d;
+
+	ck_assert_int_eq(client_sends(a, "GET /prime/10000000 HTTP/1.1\r\n"
+	    "Host: t\r\n\r\n"), 0);
+	ck_assert_int_eq(client_wait_stat(ctl, "jobs_running", 1, 10), 1);
+	ck_assert_int_eq(client_sends(b, "GET /prime/10000001 HTTP/1.1\r\n"
+	    "Host: t\r\n\r\n"), 0);
+	ck_assert_int_eq(client_wait_stat(ctl, "jobs_queued", 1, 10), 1);
+	/* Queue full: 503 with Retry-After, and readiness says busy. */
+	ask_http(c, "GET /prime/10000002 HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+	ck_assert_int_eq(r.status, 503);
+	ck_assert_ptr_nonnull(header(&r, "Retry-After"));
+	ask_http(c, "GET /readyz HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+	ck_assert_int_eq(r.status, 503);
+	/* Four connections open: a fifth is refused with 503. */
+	d = connect_http();
+	ck_assert_int_eq(read_resp(d, &r), 0);
+	ck_assert_int_eq(r.status, 503);
+	close(d);
+	/* Both jobs run past the 1 s deadline: 504. */
+	ck_assert_int_eq(read_resp(a, &r), 0);
+	ck_assert_int_eq(r.status, 504);
+	ck_assert_int_eq(read_resp(b, &r), 0);
+	ck_assert_int_eq(r.status, 504);
+	ck_assert_int_eq(client_wait_stat(ctl, "jobs_running", 0, 10), 0);
+	close(a);
+	close(b);
+	close(c);
+	close(ctl);
+}
+END_TEST
+
+/* --- draining: SIGTERM with a drain delay --- */
+
+START_TEST(drain_then_stop)
+{
+	struct resp	r;
+	int		idle, busy, ctl, fresh;
+	double		deadline;
+
+	ck_assert_int_eq(server_start(&srv, "--workers", "1", "--threads", "1",
+	    "--kernel", "trial", "--drain-delay", "1", "--log-level", "error",
+	    "--listen", "prime=127.0.0.1:0", "--listen", "http=127.0.0.1:0",
+	    (char *)NULL), 0);
+	idle = connect_http();
+	ask_http(idle, "GET /readyz HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+	ck_assert_int_eq(r.status, 200);
+	ctl = client_connect(server_port(&srv, "prime"));
+	busy = connect_http();
+	ck_assert_int_eq(client_sends(busy, "POST /upper HTTP/1.1\r\nHost: t"
+	    "\r\nContent-Length: 2\r\n\r\nhi"), 0);
+	ck_assert_int_eq(client_wait_stat(ctl, "connections_open", 3, 5), 3);
+	ck_assert_int_eq(kill(srv.pid, SIGTERM), 0);
+	/* Draining (once the signal is there): not ready, PING says so... */
+	deadline = now_s() + 5;
+	do
+		ask_http(idle, "GET /readyz HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+	while (r.status == 200 && now_s() < deadline && (sleep_s(0.05), 1));
+	ck_assert_int_eq(r.status, 503);
+	expect_reply(ctl, "PING\n", "ERR shutting-down server is draining");
+	/* ...but new connections and requests are still served. */
+	fresh = connect_http();
+	ask_http(fresh, "GET /prime/2 HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_eq(read_resp(busy, &r), 0);
+	ck_assert_str_eq(r.body, "HI");
+	/* Then the stop: idle connections are closed. */
+	ck_assert(client_eof(idle, 10));
+	ck_assert(client_eof(fresh, 10));
+	close(idle);
+	close(fresh);
+	close(busy);
+	close(ctl);
+	ck_assert_int_eq(server_wait(&srv, 15), 0);
+}
+END_TEST
+
+static Suite *
+http_suite(void)
+{
+	Suite	*s = suite_create("http");
+	TCase	*tc;
+
+	tc = tcase_create("service");
+	tcase_add_unchecked_fixture(tc, start_http, stop_server);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, routes);
+	tcase_add_test(tc, errors);
+	tcase_add_test(tc, http10_and_head);
+	tcase_add_test(tc, smuggling);
+	tcase_add_test(tc, huge_headers);
+	tcase_add_test(tc, body_limits);
+	tcase_add_test(tc, odd_requests);
+	tcase_add_test(tc, pipeline_deep);
+	tcase_add_test(tc, client_gone_cancels_job);
+	tcase_add_test(tc, many_connections);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("small");
+	tcase_add_unchecked_fixture(tc, start_small, stop_server);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, busy_timeout_and_limit);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("drain");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, drain_then_stop);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(http_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
