@@ -149,9 +149,8 @@ static void
 check_listen(const struct listen_conf *lc)
 {
 	CHECK(lc->service == SVC_PRIME || lc->service == SVC_UPPER ||
-	    lc->service == SVC_ECHO);
-	CHECK(lc->framing == FRAMING_AUTO || lc->framing == FRAMING_LINE ||
-	    lc->framing == FRAMING_RAW);
+	    lc->service == SVC_ECHO || lc->service == SVC_HTTP);
+	CHECK(lc->framing == FRAMING_LINE || lc->framing == FRAMING_RAW);
 	CHECK(TERMINATED(lc, host) && TERMINATED(lc, port) &&
 	    TERMINATED(lc, spec));
 	CHECK(lc->host[0] != '\0');
@@ -343,7 +342,7 @@ check_listen_host(const struct listen_conf *lc, const char *spec)
 static void
 check_listen_again(const struct listen_conf *lc, char *err, size_t errlen)
 {
-	static const char *const framings[] = { "auto", "line", "raw" };
+	static const char *const framings[] = { "line", "raw" };
 	struct listen_conf	 again;
 	char			 spec[sizeof(lc->spec)];
 	int			 v6 = strchr(lc->host, ':') != NULL;

@@ -1,0 +1,183 @@
+/*
+ * fuzz_route.c: libFuzzer target for route.c, the HTTP routes.
+ *
+ * The first byte picks the method and max-n; the rest is "PATH[?QUERY]",
+ * cut at the first NUL. route_parse() must never read past the strings
+ * (each is copied to a buffer of its exact size), and the target aborts
+ * when its outcome differs from an independent reading of the routes:
+ *   - a status other than 0, 400, 404, 405;
+ *   - a route taken whose path is not exactly one of the routes, or
+ *     "/prime/" and 1 to 20 digits (leading zeros allowed) whose value is
+ *     1..max-n;
+ *   - 405 without an Allow value, or for a method the route takes;
+ *   - a refusal without a reason, or an error code 400 and 404 disagree on;
+ *   - text chosen without "format=text" among the query's pairs.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "primed.h"
+#include "fuzz.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static const int methods[] = {
+	METHOD_GET, METHOD_HEAD, METHOD_POST, METHOD_OTHER
+};
+static const uint64_t max_ns[] = { 1, 100000000, UINT64_C(10000000000000) };
+
+/* A copy of len bytes at s as a string of its exact size. */
+static char *
+dup_exact(const char *s, size_t len)
+{
+	char	*p = malloc(len + 1);
+
+	if (p == NULL)
+		abort();
+	memcpy(p, s, len);
+	p[len] = '\0';
+	return p;
+}
+
+/* The value of "/prime/<digits>" if path is one within 1..max, else 0. */
+static uint64_t
+prime_path(const char *path, uint64_t max, int *bad)
+{
+	const char	*d = path + 7;
+	uint64_t	 v = 0;
+	size_t		 i, n = strlen(d);
+
+	*bad = 1;
+	if (strncmp(path, "/prime/", 7) != 0 || n == 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (d[i] < '0' || d[i] > '9')
+			return 0;
+		if (v > (UINT64_MAX - 9) / 10)
+			return 0;
+		v = v * 10 + (uint64_t)(d[i] - '0');
+	}
+	*bad = 0;
+	return v >= 1 && v <= max ? v : 0;
+}
+
+/* True when the query holds the pair "format=text". */
+static int
+wants_text(const char *q)
+{
+	size_t	n;
+
+	while (q != NULL && *q != '\0') {
+		n = strcspn(q, "&");
+		if (n == 11 && strncmp(q, "format=text", 11) == 0)
+			return 1;
+		q = q[n] == '&' ? q + n + 1 : NULL;
+	}
+	return 0;
+}
+
+/* Check a good route against the routes' table. */
+static void
+check_taken(const char *path, const char *query, int method, uint64_t max,
+    const struct route *r)
+{
+	int	bad;
+
+	CHECK(r->why == NULL || r->err == ERR_NONE);
+	switch (r->id) {
+	case ROUTE_PRIME:
+		CHECK(method & (METHOD_GET | METHOD_HEAD));
+		CHECK(prime_path(path, max, &bad) == r->n && r->n != 0);
+		CHECK(!r->text || wants_text(query));
+		break;
+	case ROUTE_UPPER:
+		CHECK(strcmp(path, "/upper") == 0 && method == METHOD_POST);
+		break;
+	case ROUTE_ECHO:
+		CHECK(strcmp(path, "/echo") == 0 && method == METHOD_POST);
+		break;
+	case ROUTE_HEALTHZ:
+		CHECK(strcmp(path, "/healthz") == 0);
+		break;
+	case ROUTE_READYZ:
+		CHECK(strcmp(path, "/readyz") == 0);
+		break;
+	case ROUTE_STATS:
+		CHECK(strcmp(path, "/stats") == 0);
+		break;
+	case ROUTE_METRICS:
+		CHECK(strcmp(path, "/metrics") == 0);
+		break;
+	default:
+		CHECK(0);
+	}
+}
+
+/* Check a refusal. */
+static void
+check_refused(const char *path, int method, uint64_t max,
+    const struct route *r)
+{
+	int	bad;
+
+	CHECK(r->why != NULL && r->why[0] != '\0');
+	CHECK(r->err != ERR_NONE);
+	switch (r->status) {
+	case 400:
+		CHECK(r->err == ERR_BAD_REQUEST || r->err == ERR_OUT_OF_RANGE);
+		if (r->err == ERR_OUT_OF_RANGE)
+			CHECK(prime_path(path, max, &bad) == 0);
+		break;
+	case 404:
+		CHECK(r->err == ERR_UNKNOWN_CMD);
+		CHECK(strncmp(path, "/prime/", 7) != 0);
+		break;
+	case 405:
+		CHECK(r->allow != NULL);
+		CHECK(strcmp(r->allow, "POST") == 0 ?
+		    method != METHOD_POST : !(method & (METHOD_GET |
+		    METHOD_HEAD)));
+		break;
+	default:
+		CHECK(0);
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct route	 r;
+	const char	*s, *q;
+	char		*path, *query = NULL;
+	size_t		 len, plen;
+	int		 method;
+	uint64_t	 max;
+
+	if (size < 1)
+		return 0;
+	method = methods[data[0] % 4];
+	max = max_ns[(data[0] >> 2) % 3];
+	s = (const char *)data + 1;
+	len = strnlen(s, size - 1);
+	q = memchr(s, '?', len);
+	plen = q != NULL ? (size_t)(q - s) : len;
+	path = dup_exact(s, plen);
+	if (q != NULL)
+		query = dup_exact(q + 1, len - plen - 1);
+	memset(&r, 0xa5, sizeof(r));
+	route_parse(method, path, query, max, &r);
+	if (r.status == 0)
+		check_taken(path, query, method, max, &r);
+	else
+		check_refused(path, method, max, &r);
+	CHECK(route_status(r.err) == (r.status == 0 ? 200 : r.status == 405 ?
+	    route_status(r.err) : r.status));
+	free(path);
+	free(query);
+	return 0;
+}
