@@ -26,6 +26,8 @@ struct evconnlistener;
 
 #define MAX_LISTENERS	16
 #define MAX_WORKERS	256
+/* Generations alive at once: serving, starting (a reload), one retiring. */
+#define MAX_GENS	3
 
 enum service	{ SVC_PRIME, SVC_UPPER, SVC_ECHO };
 enum framing	{ FRAMING_AUTO, FRAMING_LINE, FRAMING_RAW };
@@ -168,7 +170,8 @@ enum stat_counter {
 	STAT_COUNT
 };
 
-#define STATS_SLOTS	(2 * MAX_WORKERS)
+/* One slot per entry of the master's process table. */
+#define STATS_SLOTS	(MAX_GENS * MAX_WORKERS)
 
 struct stats_slot {
 	_Atomic uint64_t c[STAT_COUNT];
@@ -246,9 +249,11 @@ struct listener {
 	struct event		*backoff;
 };
 
-int	 listener_bind(const struct listen_conf *, int, int *, char *,
-	    size_t);
-int	 listener_clone(int, char *, size_t);
+int	 listener_check(const struct config *, char *, size_t);
+int	 listener_acquire(const struct config *, int *, char *, size_t);
+void	 listener_release(const int *, int, int);
+int	 listener_fd(int, int);
+void	 listener_close_all(void);
 void	 listener_name(int, char *, size_t);
 int	 listener_start(struct worker *, struct listener *,
 	    const struct listen_conf *, int);
@@ -312,12 +317,25 @@ void	 command_upper(struct conn *, const char *, size_t);
 void	 command_job_done(struct job *, void *);
 void	 command_cancel(struct pending *);
 
+/* priv.c: the user workers run as. */
+struct priv {
+	int		 set;		/* 0: stay who we are */
+	uid_t		 uid;
+	gid_t		 gid;
+	char		 name[64];
+};
+
+int	 priv_lookup(const char *, struct priv *, char *, size_t);
+int	 priv_drop(const struct priv *);
+
 /* worker.c: the life of one worker process. */
 struct worker_spec {
 	int			 id;		/* slot in the worker table */
 	int			 gen;		/* generation (reloads) */
 	int			 stats_slot;
 	int			 readyfd;	/* write 1 byte when accepting */
+	pid_t			 master;	/* gone: do not start */
+	struct priv		 priv;
 	int			 nfds;
 	int			 fds[MAX_LISTENERS];
 	const struct listen_conf *lc[MAX_LISTENERS];
@@ -362,8 +380,5 @@ int	 master_table(const struct config *);
 int	 notify_enabled(void);
 void	 notify_send(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 notify_reloading(void);
-
-/* priv.c */
-int	 priv_drop(const char *);
 
 #endif /* PRIMED_H */

@@ -228,10 +228,19 @@ worker_main(const struct config *cfg, struct stats *stats,
 	sigset_t	 none;
 	char		 name[32];
 
-	/* Follow the master: if it dies, stop gracefully. */
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	snprintf(name, sizeof(name), "primed worker %d", spec->id);
 	log_set_name(name);
+	/* Nothing below runs as the master's user; failing here will recur. */
+	if (priv_drop(&spec->priv) == -1)
+		_exit(EXIT_CONFIG);
+	/*
+	 * Follow the master: if it dies, stop gracefully. Set after the
+	 * switch of user, which clears it; a master already gone by then
+	 * sends nothing, so look.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 ||
+	    getppid() != spec->master)
+		_exit(EXIT_OK);
 
 	memset(&w, 0, sizeof(w));
 	w.cfg = cfg;
@@ -240,9 +249,10 @@ worker_main(const struct config *cfg, struct stats *stats,
 	w.id = spec->id;
 	TAILQ_INIT(&w.conns);
 	TAILQ_INIT(&w.resume);
+	/* No base, thread or socket now means none on the next try either. */
 	if (worker_setup(&w, spec) == -1) {
 		log_error("setup failed");
-		_exit(EXIT_CRASH);
+		_exit(EXIT_CONFIG);
 	}
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
