@@ -136,7 +136,7 @@ master_slot(const struct wproc *p)
 
 /* Live worker processes of g. */
 static int
-gen_live(const struct gen *g)
+master_gen_live(const struct gen *g)
 {
 	int	i, n = 0;
 
@@ -153,7 +153,7 @@ master_count_workers(void)
 	int	i, n = 0;
 
 	for (i = 0; i < MAX_GENS; i++)
-		n += gen_live(&M.gens[i]);
+		n += master_gen_live(&M.gens[i]);
 	atomic_store(&M.stats->workers, (uint64_t)n);
 	return n;
 }
@@ -194,7 +194,7 @@ master_cancel_respawn(struct wproc *p)
 
 /* A free generation, set up empty, or NULL when MAX_GENS are alive. */
 static struct gen *
-gen_alloc(void)
+master_gen_new(void)
 {
 	struct gen	*g;
 	int		 i;
@@ -216,7 +216,7 @@ gen_alloc(void)
 
 /* Let g go: its sockets, its timer, its table block. No worker is left. */
 static void
-gen_free(struct gen *g)
+master_gen_free(struct gen *g)
 {
 	int	i;
 
@@ -238,7 +238,7 @@ gen_free(struct gen *g)
  * system), with err.
  */
 static int
-gen_prepare(struct gen *g, const struct config *cfg, char *err,
+master_gen_prepare(struct gen *g, const struct config *cfg, char *err,
     size_t errlen)
 {
 	g->cfg = *cfg;
@@ -323,7 +323,7 @@ master_announce(const struct gen *g, const struct gen *old)
 
 /* Retire g: its workers finish what they read and go; g goes with them. */
 static void
-gen_retire(struct gen *g)
+master_gen_retire(struct gen *g)
 {
 	struct timeval	tv = ms_tv(master_cfg()->shutdown_timeout_ms);
 	struct wproc	*p;
@@ -338,8 +338,8 @@ gen_retire(struct gen *g)
 			p->retiring = 1;
 		}
 	}
-	if (gen_live(g) == 0) {
-		gen_free(g);
+	if (master_gen_live(g) == 0) {
+		master_gen_free(g);
 		return;
 	}
 	evtimer_add(g->timer, &tv);
@@ -347,7 +347,7 @@ gen_retire(struct gen *g)
 
 /* Every slot of g has a worker that accepts: g serves, the old one retires. */
 static void
-gen_serve(struct gen *g)
+master_gen_serve(struct gen *g)
 {
 	struct gen	*old = M.serving;
 
@@ -357,7 +357,7 @@ gen_serve(struct gen *g)
 	M.starting = NULL;
 	master_announce(g, old);
 	if (old != NULL) {
-		gen_retire(old);
+		master_gen_retire(old);
 		log_info("reload done: generation %d serving", g->num);
 	}
 	notify_send("READY=1\nSTATUS=serving with %d workers", g->cfg.workers);
@@ -400,7 +400,7 @@ master_stop(const char *why)
  * status 78; a reload's is retired and the serving one goes on.
  */
 static void
-gen_failed(struct gen *g, const char *fmt, ...)
+master_gen_failed(struct gen *g, const char *fmt, ...)
 {
 	char	why[300];
 	va_list	ap;
@@ -417,7 +417,7 @@ gen_failed(struct gen *g, const char *fmt, ...)
 	}
 	log_error("reload failed: %s; generation %d goes on serving", why,
 	    M.serving->num);
-	gen_retire(g);
+	master_gen_retire(g);
 	log_set_level(M.serving->cfg.log_level);
 	if (master_table(&M.serving->cfg) == -1)
 		log_error("cannot rebuild the prime table");
@@ -426,13 +426,13 @@ gen_failed(struct gen *g, const char *fmt, ...)
 
 /* Timer of g: its reload deadline passed, or its retire timeout did. */
 static void
-gen_timer(evutil_socket_t fd, short what, void *arg)
+master_gen_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct gen	*g = arg;
 	int		 i;
 
 	if (g->state == GEN_STARTING) {
-		gen_failed(g, "generation %d not serving after %d s", g->num,
+		master_gen_failed(g, "generation %d not serving after %d s", g->num,
 		    RELOAD_TIMEOUT_MS / 1000);
 		return;
 	}
@@ -461,7 +461,7 @@ master_ready(evutil_socket_t fd, short what, void *arg)
 	for (i = 0; i < g->cfg.workers; i++)
 		n += g->procs[i].ready;
 	if (n == g->cfg.workers)
-		gen_serve(g);
+		master_gen_serve(g);
 }
 
 /*
@@ -486,7 +486,8 @@ master_child_close(const struct worker_spec *spec)
 	for (i = 0; i < n; i++) {
 		if (keep[i] > lo)
 			close_range((unsigned)lo, (unsigned)keep[i] - 1, 0);
-		lo = keep[i] + 1;
+		if (keep[i] >= lo)
+			lo = keep[i] + 1;
 	}
 	if (close_range((unsigned)lo, ~0U, 0) == -1)
 		log_warn("close_range: %s", strerror(errno));
@@ -628,12 +629,12 @@ master_reaped(struct wproc *p, int status)
 	p->ready = 0;
 	p->retiring = 0;
 	if (M.stopping || g->state == GEN_RETIRING) {
-		if (g->state == GEN_RETIRING && gen_live(g) == 0)
-			gen_free(g);
+		if (g->state == GEN_RETIRING && master_gen_live(g) == 0)
+			master_gen_free(g);
 		return;
 	}
 	if (code == EXIT_CONFIG && g->state == GEN_STARTING) {
-		gen_failed(g, "worker %d of generation %d could not set up "
+		master_gen_failed(g, "worker %d of generation %d could not set up "
 		    "(exit status %d)", p->id, g->num, code);
 		return;
 	}
@@ -705,7 +706,7 @@ master_no_room(char *err, size_t errlen)
 	snprintf(err, errlen, "generation %d still has %d workers finishing "
 	    "(at most shutdown-timeout); try again then",
 	    i < MAX_GENS ? M.gens[i].num : 0,
-	    i < MAX_GENS ? gen_live(&M.gens[i]) : 0);
+	    i < MAX_GENS ? master_gen_live(&M.gens[i]) : 0);
 }
 
 /* Read the configuration again and start a generation with it; -1 with err. */
@@ -719,18 +720,18 @@ master_reload(char *err, size_t errlen)
 
 	if (config_from_args(&cfg, M.argc, M.argv, err, errlen) != CONFIG_OK)
 		return -1;
-	if ((g = gen_alloc()) == NULL) {
+	if ((g = master_gen_new()) == NULL) {
 		master_no_room(err, errlen);
 		return -1;
 	}
-	if (gen_prepare(g, &cfg, err, errlen) != 0 ||
-	    (g->timer = evtimer_new(M.base, gen_timer, g)) == NULL) {
-		gen_free(g);
+	if (master_gen_prepare(g, &cfg, err, errlen) != 0 ||
+	    (g->timer = evtimer_new(M.base, master_gen_timer, g)) == NULL) {
+		master_gen_free(g);
 		return -1;
 	}
 	if (master_table(&cfg) == -1) {
 		snprintf(err, errlen, "cannot build the prime table");
-		gen_free(g);
+		master_gen_free(g);
 		return -1;
 	}
 	log_set_level(cfg.log_level);
@@ -851,7 +852,7 @@ master_teardown(void)
 		unlink(M.serving->cfg.port_file);
 	for (i = 0; i < MAX_GENS; i++)
 		if (M.gens[i].state != GEN_FREE)
-			gen_free(&M.gens[i]);
+			master_gen_free(&M.gens[i]);
 	listener_close_all();
 	for (i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		if (evs[i] != NULL)
@@ -878,8 +879,8 @@ master_main(struct config *cfg, int argc, char **argv)
 		log_error("cannot map the stats region");
 		return EXIT_CRASH;
 	}
-	g = gen_alloc();
-	if ((rc = gen_prepare(g, cfg, err, sizeof(err))) != 0) {
+	g = master_gen_new();
+	if ((rc = master_gen_prepare(g, cfg, err, sizeof(err))) != 0) {
 		log_error("%s", err);
 		master_teardown();
 		return rc;
@@ -887,7 +888,7 @@ master_main(struct config *cfg, int argc, char **argv)
 	if (!g->priv.set && geteuid() == 0)
 		log_warn("workers run as root: consider --user");
 	if (master_setup() == -1 ||
-	    (g->timer = evtimer_new(M.base, gen_timer, g)) == NULL) {
+	    (g->timer = evtimer_new(M.base, master_gen_timer, g)) == NULL) {
 		log_error("cannot set up the event loop");
 		master_teardown();
 		return EXIT_CRASH;

@@ -1,10 +1,10 @@
 /*
  * worker.c: the life of one worker process.
  *
- * Forked by the master with every signal blocked. It makes its own event
- * base (never the master's), its compute pool and its accepting listeners,
- * then unblocks signals and tells the master it is ready by writing one
- * byte on a pipe. SIGTERM or SIGINT begins a graceful stop: stop accepting,
+ * Forked by the master with every signal blocked. It becomes --user, then
+ * makes its own event base (never the master's), its compute pool and its
+ * accepting listeners, unblocks signals and tells the master it is ready
+ * by writing one byte on a pipe; it exits 78 if any of that fails. SIGTERM or SIGINT begins a graceful stop: stop accepting,
  * answer every request already read, refuse later ones, close, and exit 0
  * once the last connection is gone. SIGUSR2 (sent by the master once a new
  * generation accepts) retires the worker the same way, except that later
