@@ -262,18 +262,41 @@ listener_find(const struct sockaddr_storage *want)
 	return -1;
 }
 
+/* An entry whose sockets a new one on want would overlap, or -1. */
+static int
+listener_overlap(const struct sockaddr_storage *want)
+{
+	int	i;
+
+	if (listener_port(want) == 0)
+		return -1;
+	for (i = 0; i < LSOCK_MAX; i++)
+		if (lsocks[i].nfds > 0 &&
+		    listener_port(&lsocks[i].addr) == listener_port(want) &&
+		    listener_host_cmp(&lsocks[i].addr, want) != -1)
+			return i;
+	return -1;
+}
+
 /* A new entry for want, its first socket bound; -1 with err. */
 static int
 listener_new(const struct sockaddr_storage *want, socklen_t len, char *err,
     size_t errlen)
 {
 	struct lsock	*e;
-	int		 i;
+	char		 name[80];
+	int		 i, j;
 
 	for (i = 0; i < LSOCK_MAX && lsocks[i].nfds > 0; i++)
 		;
 	if (i == LSOCK_MAX) {
 		snprintf(err, errlen, "too many listeners");
+		return -1;
+	}
+	if ((j = listener_overlap(want)) != -1) {
+		listener_name(lsocks[j].fds[0], name, sizeof(name));
+		snprintf(err, errlen, "overlaps a listener still open (%s)",
+		    name);
 		return -1;
 	}
 	e = &lsocks[i];
