@@ -381,7 +381,7 @@ fail:
 	return -1;
 }
 
-/* One user fewer for the first n slots of the n entries in ids. */
+/* One user fewer for slots 0..workers-1 of the n entries in ids. */
 void
 listener_release(const int *ids, int n, int workers)
 {
