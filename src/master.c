@@ -3,7 +3,7 @@
  *
  * A generation is the set of workers forked for one configuration: the
  * first at start, a new one on each reload. At most MAX_GENS are alive at
- * once (one serving, one starting, one retiring); each owns a fixed block
+ * once (one serving, one starting, two retiring); each owns a fixed block
  * of the process table, and a worker's index in that table is its stats
  * slot. The sockets are listener.c's: a generation holds a reference on
  * the socket of every listener and slot it uses.

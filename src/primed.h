@@ -26,8 +26,8 @@ struct evconnlistener;
 
 #define MAX_LISTENERS	16
 #define MAX_WORKERS	256
-/* Generations alive at once: serving, starting (a reload), one retiring. */
-#define MAX_GENS	3
+/* Generations alive at once: serving, starting (a reload), two retiring. */
+#define MAX_GENS	4
 
 enum service	{ SVC_PRIME, SVC_UPPER, SVC_ECHO };
 enum framing	{ FRAMING_AUTO, FRAMING_LINE, FRAMING_RAW };

@@ -375,36 +375,31 @@ close_reset(int fd)
 }
 
 /*
- * A connection to port with a SLEEP the server is known to have read. A
- * worker retiring just then may close it unread: then try again.
+ * A connection to port with a SLEEP that a worker of gen[0..n-1] is known
+ * to have read (an older worker may still accept for a moment after a
+ * reload: such a connection is dropped and another one tried).
  */
 static int
-sleeping_conn(int port, int *nsleep)
+sleeping_conn(int port, int *nsleep, const pid_t *gen, int n)
 {
-	struct pollfd	pfd = { -1, POLLIN, 0 };
-	double		deadline = now_s() + 20;
-	long		n;
-	int		probe;
+	double	deadline = now_s() + 20;
+	int	fd, probe;
 
 	while (now_s() < deadline) {
-		if (pfd.fd == -1) {
-			ck_assert_int_ge(pfd.fd = client_connect(port), 0);
-			ck_assert_int_eq(client_sends(pfd.fd, "SLEEP 60000\n"),
-			    0);
+		ck_assert_int_ge(fd = client_connect(port), 0);
+		if (!in_list((pid_t)client_stat(fd, "pid"), gen, n)) {
+			close(fd);
+			continue;
 		}
+		ck_assert_int_eq(client_sends(fd, "SLEEP 60000\n"), 0);
 		ck_assert_int_ge(probe = client_connect(port), 0);
-		n = client_stat(probe, "sleep");
+		++*nsleep;
+		ck_assert_int_eq(client_wait_stat(probe, "sleep", *nsleep, 20),
+		    *nsleep);
 		close(probe);
-		if (n > *nsleep) {
-			++*nsleep;
-			return pfd.fd;
-		}
-		if (poll(&pfd, 1, 50) == 1) {
-			close(pfd.fd);
-			pfd.fd = -1;
-		}
+		return fd;
 	}
-	ck_abort_msg("no worker took a SLEEP");
+	ck_abort_msg("no worker of the generation took a connection");
 	return -1;
 }
 
@@ -906,32 +901,31 @@ new_workers(const struct msrv *m, pid_t *known, int *n, pid_t *out)
 
 START_TEST(reload_waits_for_room_for_a_whole_generation)
 {
+	enum { RETIRING = 3 };	/* all the room there is besides two */
 	struct msrv	m;
 	pid_t		known[64], gen[64];
-	int		a, b, nsleep = 0, port, nknown = 0;
+	int		held[RETIRING], nsleep = 0, port, nknown = 0, i;
 
 	msrv_init(&m);
 	msrv_config(&m, ONE_LISTENER "shutdown-timeout = 120\n");
 	msrv_start(&m, (char *)NULL);
 	port = msrv_port(&m);
 	ck_assert_int_eq(new_workers(&m, known, &nknown, gen), 2);
-	/* Two generations retire, each kept by a request it still owes. */
-	a = sleeping_conn(port, &nsleep);
-	msrv_reload(&m);
-	expect_status(&m, "STATUS=serving");
-	ck_assert_int_eq(new_workers(&m, known, &nknown, gen), 2);
-	b = sleeping_conn(port, &nsleep);
-	msrv_reload(&m);
-	expect_status(&m, "STATUS=serving");
-	ck_assert_int_eq(new_workers(&m, known, &nknown, gen), 2);
-	/* No room for a third: refused, said so, and still serving. */
+	/* Generations retire, each kept by a request it still owes. */
+	for (i = 0; i < RETIRING; i++) {
+		held[i] = sleeping_conn(port, &nsleep, gen, 2);
+		msrv_reload(&m);
+		expect_status(&m, "STATUS=serving");
+		ck_assert_int_eq(new_workers(&m, known, &nknown, gen), 2);
+	}
+	/* No room for one more: refused, said so, and still serving. */
 	msrv_reload(&m);
 	expect_status(&m, "reload failed");
 	expect_status(&m, "still has");
 	expect_serves(port);
 	/* Once they are gone, a reload works again. */
-	close_reset(a);
-	close_reset(b);
+	for (i = 0; i < RETIRING; i++)
+		close_reset(held[i]);
 	kill_others(&m, gen, 2);
 	msrv_reload(&m);
 	expect_status(&m, "STATUS=serving");
@@ -957,9 +951,9 @@ START_TEST(reload_of_256_workers_serves_every_slot)
 	msrv_start(&m, (char *)NULL);
 	port = msrv_port(&m);
 	/* Keep many workers of the first generation busy while it retires. */
-	for (i = 0; i < HOLD; i++)
-		held[i] = sleeping_conn(port, &nsleep);
 	ck_assert_int_eq(new_workers(&m, known, &nknown, gen), 256);
+	for (i = 0; i < HOLD; i++)
+		held[i] = sleeping_conn(port, &nsleep, gen, 256);
 	msrv_reload(&m);
 	expect_status(&m, "STATUS=serving");
 	ck_assert_int_eq(new_workers(&m, known, &nknown, gen), 256);
