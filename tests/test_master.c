@@ -265,7 +265,7 @@ static void
 msrv_done(struct msrv *m, int want)
 {
 	const char	*names[] = { "primed.conf", "ports", "ports.tmp",
-			    "log", "notify", "victim", "link" };
+			    "log", "notify", "victim" };
 	char		 path[160];
 	size_t		 i;
 	int		 rc;
