@@ -30,6 +30,22 @@ raise_nofile(void)
 		log_warn("setrlimit NOFILE: %s", strerror(errno));
 }
 
+/* --check-config: what the master checks before it binds; nothing bound. */
+static int
+check_config(const struct config *cfg)
+{
+	struct priv	pv;
+	char		err[1024];
+
+	if (priv_lookup(cfg->user, &pv, err, sizeof(err)) == -1 ||
+	    listener_check(cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "primed: %s\n", err);
+		return EXIT_CONFIG;
+	}
+	printf("configuration ok\n");
+	return EXIT_OK;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -50,10 +66,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "primed: %s\n", err);
 		return EXIT_CONFIG;
 	}
-	if (cfg.check_config) {
-		printf("configuration ok\n");
-		return EXIT_OK;
-	}
+	if (cfg.check_config)
+		return check_config(&cfg);
 	log_set_level(cfg.log_level);
 	raise_nofile();
 	/* Before any event base: bases are then lockable and notifiable. */

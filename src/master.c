@@ -1,35 +1,44 @@
 /*
- * master.c: the master process: sockets, the worker table, supervision.
+ * master.c: the master process: generations of workers, supervision.
  *
- * The master binds every listener once per worker slot (SO_REUSEPORT) and
- * holds those sockets for as long as they are configured, so a worker that
- * dies or is replaced leaves its accept queue to its successor. It forks the
- * workers of a generation with all signals blocked; a child drops the
- * master's signal events (which only touches signal handlers, never the
- * shared epoll instance) and never runs the master's base.
+ * A generation is the set of workers forked for one configuration: the
+ * first at start, a new one on each reload. At most MAX_GENS are alive at
+ * once (one serving, one starting, two retiring); each owns a fixed block
+ * of the process table, and a worker's index in that table is its stats
+ * slot. The sockets are listener.c's: a generation holds a reference on
+ * the socket of every listener and slot it uses.
  *
- * Signals are libevent events on the master's base:
- *   SIGCHLD  reap; respawn a worker that died unexpectedly, on the same slot,
- *            backing off when it keeps dying; never one that exited 78
- *   SIGTERM, SIGINT  graceful stop: TERM every worker, exit 0 when all are
+ * A generation starts (its workers are forked; each writes one byte on its
+ * pipe once it accepts), serves once every slot has a worker that
+ * accepts, and retires (SIGUSR2: finish what was read, then close) once
+ * the next one serves, or when it fails to start. So a reload always ends:
+ * either the new generation serves and only then is the old one retired,
+ * or the new one fails (a worker exited 78, or it did not serve within
+ * RELOAD_TIMEOUT_MS) and is retired while the old one goes on serving.
+ * Both ends tell the service manager READY=1 with a STATUS saying which.
+ *
+ * Signals arrive on a signalfd read by the master's event loop, so the
+ * master installs no handler at all. A worker is forked with every signal
+ * blocked; it never uses the master's event base, and closes every
+ * descriptor but its own sockets and pipe (the base's among them) first.
+ *   SIGCHLD  reap; respawn a worker that died, on the same slot, backing
+ *            off when it keeps dying; never one that exited 78 while its
+ *            generation was starting
+ *   SIGTERM, SIGINT  graceful stop: TERM every worker, exit when all are
  *            gone, SIGKILL what is left after shutdown-timeout
- *   SIGHUP   reload: re-read the config; a bad one is logged and ignored.
- *            Bind new listeners, fork a new generation, and once all of it
- *            accepts, retire the old generation (SIGUSR2): it finishes
- *            what it read and closes, leaving the rest to the new one
- *
- * Every worker writes one byte on its pipe when it accepts; the port file
- * and readiness are announced only when the whole generation has.
+ *   SIGHUP   reload: read the configuration again and start a generation
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
+#include <sys/signalfd.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -41,15 +50,17 @@
 
 #include "primed.h"
 
-#define MAX_PROCS	(2 * MAX_WORKERS)
-#define RESPAWN_MAX_MS	5000
+#define RESPAWN_MAX_MS		5000
+#define RELOAD_TIMEOUT_MS	10000
+
+enum gen_state { GEN_FREE, GEN_STARTING, GEN_SERVING, GEN_RETIRING };
+
+struct gen;
 
 struct wproc {
-	pid_t		 pid;		/* 0: free, or waiting to respawn */
-	int		 used;
+	struct gen	*g;
 	int		 id;		/* slot within the generation */
-	int		 gen;
-	int		 stats_slot;
+	pid_t		 pid;		/* 0: not running */
 	int		 ready;
 	int		 retiring;	/* told to stop */
 	int		 failures;	/* quick deaths in a row */
@@ -59,34 +70,36 @@ struct wproc {
 	struct timespec	 started;
 };
 
-struct lsock {
-	struct listen_conf lc;
-	int		 nfds;
-	int		 fds[MAX_WORKERS];
-	int		 keep;		/* still configured */
+struct gen {
+	enum gen_state	 state;
+	int		 num;		/* 1 at start, +1 per reload */
+	struct config	 cfg;
+	struct priv	 priv;
+	int		 nls;		/* listeners with sockets taken */
+	int		 ls[MAX_LISTENERS];	/* their socket table entries */
+	struct event	*timer;		/* reload deadline, or retire timeout */
+	struct wproc	 procs[MAX_WORKERS];
 };
 
 static struct {
 	struct event_base *base;
-	struct config	 cfg;
+	pid_t		 pid;
 	int		 argc;
 	char		**argv;
 	struct stats	*stats;
-	struct lsock	 ls[2 * MAX_LISTENERS];
-	int		 nls;
-	struct wproc	 procs[MAX_PROCS];
-	int		 gen;
+	struct gen	 gens[MAX_GENS];
+	struct gen	*current;	/* whose configuration is in force */
+	struct gen	*serving;
+	struct gen	*starting;
+	int		 ngens;		/* generations made so far */
 	int		 stopping;
-	int		 reloading;
-	int		 announced;
 	int		 exit_status;
-	char		 slots_used[STATS_SLOTS];
-	struct event	*ev_term, *ev_int, *ev_hup, *ev_chld;
-	struct event	*ev_tick, *ev_kill;
+	int		 sigfd;
+	struct event	*ev_sig, *ev_tick, *ev_kill;
 	uint64_t	 last_requests;
 } M;
 
-static void	master_spawn(struct wproc *);
+static void	master_schedule_respawn(struct wproc *);
 
 /* Milliseconds between two monotonic times. */
 static long
@@ -96,196 +109,360 @@ elapsed_ms(const struct timespec *a, const struct timespec *b)
 	    (b->tv_nsec - a->tv_nsec) / 1000000L;
 }
 
-/* A free stats slot, or -1. */
-static int
-master_take_slot(void)
+/* A duration in milliseconds as a timeval. */
+static struct timeval
+ms_tv(long ms)
 {
-	int	i;
+	struct timeval	tv;
 
-	for (i = 0; i < STATS_SLOTS; i++)
-		if (!M.slots_used[i]) {
-			M.slots_used[i] = 1;
-			return i;
-		}
-	return -1;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	return tv;
+}
+
+/* The configuration in force: the serving one, or the first while it starts. */
+static const struct config *
+master_cfg(void)
+{
+	return &M.current->cfg;
+}
+
+/* p's index in the process table, which is its stats slot. */
+static int
+master_slot(const struct wproc *p)
+{
+	return (int)(p->g - M.gens) * MAX_WORKERS + p->id;
+}
+
+/* Live worker processes of g. */
+static int
+master_gen_live(const struct gen *g)
+{
+	int	i, n = 0;
+
+	for (i = 0; i < MAX_WORKERS; i++)
+		if (g->procs[i].pid > 0)
+			n++;
+	return n;
 }
 
 /* Live worker processes, published in STATS. */
-static void
+static int
 master_count_workers(void)
 {
-	uint64_t	n = 0;
-	int		i;
+	int	i, n = 0;
 
-	for (i = 0; i < MAX_PROCS; i++)
-		if (M.procs[i].pid > 0)
-			n++;
-	atomic_store(&M.stats->workers, n);
+	for (i = 0; i < MAX_GENS; i++)
+		n += master_gen_live(&M.gens[i]);
+	atomic_store(&M.stats->workers, (uint64_t)n);
+	return n;
 }
 
 /* The worker process with this pid, or NULL. */
 static struct wproc *
 master_find(pid_t pid)
 {
-	int	i;
+	int	i, j;
 
-	for (i = 0; i < MAX_PROCS; i++)
-		if (M.procs[i].used && M.procs[i].pid == pid)
-			return &M.procs[i];
+	for (i = 0; i < MAX_GENS; i++)
+		for (j = 0; j < MAX_WORKERS; j++)
+			if (M.gens[i].procs[j].pid == pid)
+				return &M.gens[i].procs[j];
 	return NULL;
 }
 
-/* Signal every live worker (of every generation). */
+/* Forget p's ready pipe and its event. */
 static void
-master_kill_all(int sig)
-{
-	int	i;
-
-	for (i = 0; i < MAX_PROCS; i++)
-		if (M.procs[i].pid > 0) {
-			kill(M.procs[i].pid, sig);
-			M.procs[i].retiring = 1;
-		}
-}
-
-/* Forget a worker table entry. */
-static void
-master_free_proc(struct wproc *p, int keep_slot)
+master_close_ready(struct wproc *p)
 {
 	if (p->ready_ev != NULL)
 		event_free(p->ready_ev);
-	if (p->respawn_ev != NULL)
-		event_free(p->respawn_ev);
 	if (p->readyfd != -1)
 		close(p->readyfd);
-	if (!keep_slot)
-		M.slots_used[p->stats_slot] = 0;
-	memset(p, 0, sizeof(*p));
+	p->ready_ev = NULL;
 	p->readyfd = -1;
 }
 
-/* Write "SERVICE HOST:PORT" per listener to the port file, atomically. */
+/* Cancel p's pending respawn. */
 static void
-master_write_port_file(void)
+master_cancel_respawn(struct wproc *p)
 {
-	char	 tmp[1100], name[300];
-	FILE	*f;
-	int	 i;
+	if (p->respawn_ev != NULL)
+		event_free(p->respawn_ev);
+	p->respawn_ev = NULL;
+}
 
-	if (M.cfg.port_file[0] == '\0')
+/* A free generation, set up empty, or NULL when MAX_GENS are alive. */
+static struct gen *
+master_gen_new(void)
+{
+	struct gen	*g;
+	int		 i;
+
+	for (i = 0; i < MAX_GENS && M.gens[i].state != GEN_FREE; i++)
+		;
+	if (i == MAX_GENS)
+		return NULL;
+	g = &M.gens[i];
+	memset(g, 0, sizeof(*g));
+	for (i = 0; i < MAX_WORKERS; i++) {
+		g->procs[i].g = g;
+		g->procs[i].id = i;
+		g->procs[i].readyfd = -1;
+	}
+	g->num = ++M.ngens;
+	return g;
+}
+
+/* Let g go: its sockets, its timer, its table block. No worker is left. */
+static void
+master_gen_free(struct gen *g)
+{
+	int	i;
+
+	for (i = 0; i < MAX_WORKERS; i++) {
+		master_close_ready(&g->procs[i]);
+		master_cancel_respawn(&g->procs[i]);
+	}
+	listener_release(g->ls, g->nls, g->cfg.workers);
+	g->nls = 0;
+	if (g->timer != NULL)
+		event_free(g->timer);
+	g->timer = NULL;
+	g->state = GEN_FREE;
+}
+
+/*
+ * Give g the configuration cfg: its user, its sockets. 0, or the exit
+ * status it deserves at start (78 for the configuration, 1 for the
+ * system), with err.
+ */
+static int
+master_gen_prepare(struct gen *g, const struct config *cfg, char *err,
+    size_t errlen)
+{
+	g->cfg = *cfg;
+	if (priv_lookup(cfg->user, &g->priv, err, errlen) == -1 ||
+	    listener_check(cfg, err, errlen) == -1)
+		return EXIT_CONFIG;
+	if (listener_acquire(cfg, g->ls, err, errlen) == -1)
+		return EXIT_CRASH;
+	g->nls = cfg->nlisten;
+	return 0;
+}
+
+/*
+ * Create path anew for writing, never through a link someone put there;
+ * a file left there (by a run that died while writing) is removed once.
+ */
+static int
+master_create(const char *path)
+{
+	int	flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+	int	fd;
+
+	if ((fd = open(path, flags, 0644)) == -1 && errno == EEXIST) {
+		log_warn("%s: removing what is in the way", path);
+		if (unlink(path) == 0)
+			fd = open(path, flags, 0644);
+	}
+	if (fd == -1)
+		log_error("%s: %s", path, strerror(errno));
+	return fd;
+}
+
+/* Write "SERVICE HOST:PORT" per listener of g to its port file, atomically. */
+static void
+master_write_port_file(const struct gen *g)
+{
+	const char	*path = g->cfg.port_file;
+	char		 tmp[sizeof(g->cfg.port_file) + 8], name[300];
+	FILE		*f;
+	int		 fd, i;
+
+	if (path[0] == '\0')
 		return;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", M.cfg.port_file);
-	if ((f = fopen(tmp, "w")) == NULL) {
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((fd = master_create(tmp)) == -1)
+		return;
+	if ((f = fdopen(fd, "w")) == NULL) {
 		log_error("%s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
 		return;
 	}
-	for (i = 0; i < M.nls; i++) {
-		if (!M.ls[i].keep)
-			continue;
-		listener_name(M.ls[i].fds[0], name, sizeof(name));
-		fprintf(f, "%s %s\n", config_service_name(M.ls[i].lc.service),
-		    name);
+	for (i = 0; i < g->nls; i++) {
+		listener_name(listener_fd(g->ls[i], 0), name, sizeof(name));
+		fprintf(f, "%s %s\n",
+		    config_service_name(g->cfg.listen[i].service), name);
 	}
-	if (fclose(f) != 0 || rename(tmp, M.cfg.port_file) == -1)
-		log_error("%s: %s", M.cfg.port_file, strerror(errno));
-}
-
-/* Timer: a retired generation still has workers after shutdown-timeout. */
-static void
-master_kill_generation(evutil_socket_t fd, short what, void *arg)
-{
-	int	gen = (int)(intptr_t)arg, i;
-
-	for (i = 0; i < MAX_PROCS; i++)
-		if (M.procs[i].pid > 0 && M.procs[i].gen == gen) {
-			log_warn("worker %d of generation %d still busy after "
-			    "shutdown-timeout: killing it", M.procs[i].id, gen);
-			kill(M.procs[i].pid, SIGKILL);
-		}
-}
-
-/* Retire every worker of older generations; they get shutdown-timeout. */
-static void
-master_retire_old(void)
-{
-	struct timeval	tv;
-	int		i, ms = M.cfg.shutdown_timeout_ms, last = -1;
-
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	for (i = 0; i < MAX_PROCS; i++) {
-		if (!M.procs[i].used || M.procs[i].gen == M.gen ||
-		    M.procs[i].retiring)
-			continue;
-		if (M.procs[i].pid == 0) {	/* waiting to respawn */
-			master_free_proc(&M.procs[i], 0);
-			continue;
-		}
-		kill(M.procs[i].pid, SIGUSR2);
-		M.procs[i].retiring = 1;
-		if (M.procs[i].gen != last)
-			event_base_once(M.base, -1, EV_TIMEOUT,
-			    master_kill_generation,
-			    (void *)(intptr_t)M.procs[i].gen, &tv);
-		last = M.procs[i].gen;
+	if (fclose(f) != 0 || rename(tmp, path) == -1) {
+		log_error("%s: %s", path, strerror(errno));
+		unlink(tmp);
 	}
 }
 
-/* Close sockets nobody needs any more once no old generation is left. */
+/* g serves: say where, on stdout and in the port file. */
 static void
-master_prune_sockets(void)
-{
-	int	i, j, n;
-
-	for (i = 0; i < MAX_PROCS; i++)
-		if (M.procs[i].used && M.procs[i].gen != M.gen)
-			return;
-	for (i = 0, n = 0; i < M.nls; i++) {
-		if (!M.ls[i].keep) {
-			for (j = 0; j < M.ls[i].nfds; j++)
-				close(M.ls[i].fds[j]);
-			continue;
-		}
-		for (j = M.cfg.workers; j < M.ls[i].nfds; j++)
-			close(M.ls[i].fds[j]);
-		if (M.ls[i].nfds > M.cfg.workers)
-			M.ls[i].nfds = M.cfg.workers;
-		M.ls[n++] = M.ls[i];
-	}
-	M.nls = n;
-}
-
-/* The whole current generation accepts: announce it, retire the old. */
-static void
-master_generation_ready(void)
+master_announce(const struct gen *g, const struct gen *old)
 {
 	char	name[300];
 	int	i;
 
-	for (i = 0; i < MAX_PROCS; i++)
-		if (M.procs[i].used && M.procs[i].gen == M.gen &&
-		    !M.procs[i].ready)
-			return;
-	if (!M.announced || M.reloading) {
-		for (i = 0; i < M.nls; i++) {
-			if (!M.ls[i].keep)
-				continue;
-			listener_name(M.ls[i].fds[0], name, sizeof(name));
-			printf("listening on %s service=%s\n", name,
-			    config_service_name(M.ls[i].lc.service));
+	for (i = 0; i < g->nls; i++) {
+		listener_name(listener_fd(g->ls[i], 0), name, sizeof(name));
+		printf("listening on %s service=%s\n", name,
+		    config_service_name(g->cfg.listen[i].service));
+	}
+	fflush(stdout);
+	if (old != NULL && old->cfg.port_file[0] != '\0' &&
+	    strcmp(old->cfg.port_file, g->cfg.port_file) != 0)
+		unlink(old->cfg.port_file);
+	master_write_port_file(g);
+}
+
+/* Retire g: its workers finish what they read and go; g goes with them. */
+static void
+master_gen_retire(struct gen *g)
+{
+	struct timeval	tv = ms_tv(master_cfg()->shutdown_timeout_ms);
+	struct wproc	*p;
+	int		 i;
+
+	g->state = GEN_RETIRING;
+	for (i = 0; i < MAX_WORKERS; i++) {
+		p = &g->procs[i];
+		master_cancel_respawn(p);
+		if (p->pid > 0) {
+			kill(p->pid, SIGUSR2);
+			p->retiring = 1;
 		}
-		fflush(stdout);
-		master_write_port_file();
 	}
-	if (M.reloading) {
-		master_retire_old();
-		log_info("reload done: generation %d serving", M.gen);
-		M.reloading = 0;
-		master_prune_sockets();
+	if (master_gen_live(g) == 0) {
+		master_gen_free(g);
+		return;
 	}
-	notify_send("READY=1\nSTATUS=serving with %d workers",
-	    M.cfg.workers);
-	M.announced = 1;
+	evtimer_add(g->timer, &tv);
+}
+
+/* Every slot of g has a worker that accepts: g serves, the old one retires. */
+static void
+master_gen_serve(struct gen *g)
+{
+	struct gen	*old = M.serving;
+
+	evtimer_del(g->timer);
+	g->state = GEN_SERVING;
+	M.current = M.serving = g;
+	M.starting = NULL;
+	master_announce(g, old);
+	if (old != NULL) {
+		master_gen_retire(old);
+		atomic_fetch_add(&M.stats->reloads, 1);
+		log_info("reload done: generation %d serving", g->num);
+	}
+	notify_send("READY=1\nSTATUS=serving with %d workers", g->cfg.workers);
+}
+
+/* Timer: the drain delay of a stop is over; let go of the sockets. */
+static void
+master_unbind(evutil_socket_t fd, short what, void *arg)
+{
+	listener_close_all();
+}
+
+/* Graceful stop of everything; the loop ends when the last worker is gone. */
+static void
+master_stop(const char *why)
+{
+	struct timeval	 tv, drain;
+	struct wproc	*p;
+	int		 i, j;
+
+	if (M.stopping)
+		return;
+	log_info("stopping: %s", why);
+	notify_send("STOPPING=1\nSTATUS=stopping");
+	M.stopping = 1;
+	for (i = 0; i < MAX_GENS; i++) {
+		if (M.gens[i].timer != NULL)
+			evtimer_del(M.gens[i].timer);
+		for (j = 0; j < MAX_WORKERS; j++) {
+			p = &M.gens[i].procs[j];
+			master_cancel_respawn(p);
+			if (p->pid > 0) {
+				kill(p->pid, SIGTERM);
+				p->retiring = 1;
+			}
+		}
+	}
+	if (master_count_workers() == 0) {
+		event_base_loopexit(M.base, NULL);
+		return;
+	}
+	/*
+	 * The workers drain for drain-delay, then stop accepting; then the
+	 * sockets close here too, so that new connections are refused at once
+	 * instead of waiting in a queue nobody accepts from.
+	 */
+	drain = ms_tv(master_cfg()->drain_delay_ms);
+	if (master_cfg()->drain_delay_ms <= 0)
+		listener_close_all();
+	else
+		event_base_once(M.base, -1, EV_TIMEOUT, master_unbind, NULL,
+		    &drain);
+	tv = ms_tv(master_cfg()->drain_delay_ms +
+	    master_cfg()->shutdown_timeout_ms);
+	evtimer_add(M.ev_kill, &tv);
+}
+
+/*
+ * Generation g cannot start. The first one takes the server down with
+ * status 78; a reload's is retired and the serving one goes on.
+ */
+static void
+master_gen_failed(struct gen *g, const char *fmt, ...)
+{
+	char	why[300];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	M.starting = NULL;
+	if (M.serving == NULL) {
+		log_error("%s: cannot start", why);
+		M.exit_status = EXIT_CONFIG;
+		master_stop("the workers cannot start");
+		return;
+	}
+	log_error("reload failed: %s; generation %d goes on serving", why,
+	    M.serving->num);
+	master_gen_retire(g);
+	log_set_level(M.serving->cfg.log_level);
+	if (master_table(&M.serving->cfg) == -1)
+		log_error("cannot rebuild the prime table");
+	notify_send("READY=1\nSTATUS=reload failed: %s", why);
+}
+
+/* Timer of g: its reload deadline passed, or its retire timeout did. */
+static void
+master_gen_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct gen	*g = arg;
+	int		 i;
+
+	if (g->state == GEN_STARTING) {
+		master_gen_failed(g, "generation %d not serving after %d s", g->num,
+		    RELOAD_TIMEOUT_MS / 1000);
+		return;
+	}
+	for (i = 0; i < MAX_WORKERS; i++)
+		if (g->procs[i].pid > 0) {
+			log_warn("worker %d of generation %d still busy after "
+			    "shutdown-timeout: killing it", i, g->num);
+			kill(g->procs[i].pid, SIGKILL);
+		}
 }
 
 /* A worker wrote its ready byte (or closed its pipe by dying). */
@@ -293,44 +470,70 @@ static void
 master_ready(evutil_socket_t fd, short what, void *arg)
 {
 	struct wproc	*p = arg;
+	struct gen	*g = p->g;
 	char		 b;
+	int		 i, n = 0;
 
 	if (read(fd, &b, 1) == 1)
 		p->ready = 1;
-	event_free(p->ready_ev);
-	p->ready_ev = NULL;
-	close(p->readyfd);
-	p->readyfd = -1;
-	if (p->ready)
-		master_generation_ready();
+	master_close_ready(p);
+	if (!p->ready || g->state != GEN_STARTING)
+		return;
+	for (i = 0; i < g->cfg.workers; i++)
+		n += g->procs[i].ready;
+	if (n == g->cfg.workers)
+		master_gen_serve(g);
 }
 
-/* In the child: let go of everything of the master's but the shared stats. */
+/*
+ * In the child: close every descriptor but stdio, the pipe and spec's
+ * sockets; among them are the master's event base's (epoll, its signal
+ * pipe, its eventfd), which the worker must never touch.
+ */
 static void
-master_child(struct wproc *p, int wfd, struct worker_spec *spec)
+master_child_close(const struct worker_spec *spec)
 {
-	struct event	*sigs[] = { M.ev_term, M.ev_int, M.ev_hup, M.ev_chld };
-	int		 i, j;
+	int	keep[MAX_LISTENERS + 1], n = 0, i, j, t, lo = 3;
 
-	/* Signal events only restore handlers; fd events we leave alone. */
-	for (i = 0; i < 4; i++)
-		event_free(sigs[i]);
-	for (i = 0; i < MAX_PROCS; i++)
-		if (M.procs[i].readyfd != -1)
-			close(M.procs[i].readyfd);
+	keep[n++] = spec->readyfd;
+	for (i = 0; i < spec->nfds; i++)
+		keep[n++] = spec->fds[i];
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			t = keep[j];
+			keep[j] = keep[j - 1];
+			keep[j - 1] = t;
+		}
+	for (i = 0; i < n; i++) {
+		if (keep[i] > lo)
+			close_range((unsigned)lo, (unsigned)keep[i] - 1, 0);
+		if (keep[i] >= lo)
+			lo = keep[i] + 1;
+	}
+	if (close_range((unsigned)lo, ~0U, 0) == -1)
+		log_warn("close_range: %s", strerror(errno));
+}
+
+/* In the child: what worker p needs of g, and nothing else of the master's. */
+static void
+master_child(const struct wproc *p, int wfd, struct worker_spec *spec)
+{
+	const struct gen	*g = p->g;
+	int			 i;
+
 	memset(spec, 0, sizeof(*spec));
 	spec->id = p->id;
-	spec->gen = p->gen;
-	spec->stats_slot = p->stats_slot;
+	spec->gen = g->num;
+	spec->stats_slot = master_slot(p);
 	spec->readyfd = wfd;
-	for (i = 0; i < M.nls; i++)
-		for (j = 0; j < M.ls[i].nfds; j++) {
-			if (M.ls[i].keep && j == p->id) {
-				spec->lc[spec->nfds] = &M.ls[i].lc;
-				spec->fds[spec->nfds++] = M.ls[i].fds[j];
-			} else
-				close(M.ls[i].fds[j]);
-		}
+	spec->master = M.pid;
+	spec->priv = g->priv;
+	for (i = 0; i < g->nls; i++) {
+		spec->lc[i] = &g->cfg.listen[i];
+		spec->fds[i] = listener_fd(g->ls[i], p->id);
+	}
+	spec->nfds = g->nls;
+	master_child_close(spec);
 }
 
 /* Fork the worker for table entry p. */
@@ -340,71 +543,38 @@ master_spawn(struct wproc *p)
 	struct worker_spec	 spec;
 	sigset_t		 all, old;
 	int			 fds[2];
-	pid_t			 pid;
+	pid_t			 pid = -1;
 
+	clock_gettime(CLOCK_MONOTONIC, &p->started);
 	if (pipe2(fds, O_CLOEXEC) == -1) {
 		log_error("pipe: %s", strerror(errno));
-		return;
+		goto fail;
 	}
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
 	if ((pid = fork()) == 0) {
-		close(fds[0]);
 		master_child(p, fds[1], &spec);
-		worker_main(&M.cfg, M.stats, &spec);
+		worker_main(&p->g->cfg, M.stats, &spec);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(fds[1]);
 	if (pid == -1) {
 		log_error("fork: %s", strerror(errno));
 		close(fds[0]);
-		return;
+		goto fail;
 	}
 	p->pid = pid;
 	p->ready = 0;
 	p->readyfd = fds[0];
-	clock_gettime(CLOCK_MONOTONIC, &p->started);
-	p->ready_ev = event_new(M.base, fds[0], EV_READ, master_ready, p);
-	event_add(p->ready_ev, NULL);
+	if ((p->ready_ev = event_new(M.base, fds[0], EV_READ, master_ready,
+	    p)) == NULL || event_add(p->ready_ev, NULL) == -1)
+		log_error("cannot watch worker %d", p->id);
 	master_count_workers();
-	log_debug("worker %d (generation %d) is pid %ld", p->id, p->gen,
+	log_debug("worker %d (generation %d) is pid %ld", p->id, p->g->num,
 	    (long)pid);
-}
-
-/* A free table entry for worker id of the current generation, or NULL. */
-static struct wproc *
-master_new_proc(int id)
-{
-	int	i;
-
-	for (i = 0; i < MAX_PROCS; i++)
-		if (!M.procs[i].used) {
-			memset(&M.procs[i], 0, sizeof(M.procs[i]));
-			M.procs[i].used = 1;
-			M.procs[i].id = id;
-			M.procs[i].gen = M.gen;
-			M.procs[i].readyfd = -1;
-			if ((M.procs[i].stats_slot = master_take_slot()) == -1)
-				break;
-			return &M.procs[i];
-		}
-	log_error("no room for more workers");
-	return NULL;
-}
-
-/* Fork a whole generation. */
-static int
-master_spawn_generation(void)
-{
-	struct wproc	*p;
-	int		 i;
-
-	for (i = 0; i < M.cfg.workers; i++) {
-		if ((p = master_new_proc(i)) == NULL)
-			return -1;
-		master_spawn(p);
-	}
-	return 0;
+	return;
+fail:
+	master_schedule_respawn(p);
 }
 
 /* Timer: respawn a worker after its backoff. */
@@ -413,13 +583,12 @@ master_respawn(evutil_socket_t fd, short what, void *arg)
 {
 	struct wproc	*p = arg;
 
-	event_free(p->respawn_ev);
-	p->respawn_ev = NULL;
-	if (!M.stopping)
+	master_cancel_respawn(p);
+	if (!M.stopping && p->g->state != GEN_RETIRING)
 		master_spawn(p);
 }
 
-/* A worker died unexpectedly: respawn it, later if it keeps dying. */
+/* A worker died, or could not be forked: respawn it, later if it keeps at it. */
 static void
 master_schedule_respawn(struct wproc *p)
 {
@@ -440,17 +609,20 @@ master_schedule_respawn(struct wproc *p)
 	}
 	p->pid = 0;
 	p->ready = 0;
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	p->respawn_ev = evtimer_new(M.base, master_respawn, p);
-	evtimer_add(p->respawn_ev, &tv);
+	tv = ms_tv(ms);
+	master_cancel_respawn(p);
+	if ((p->respawn_ev = evtimer_new(M.base, master_respawn, p)) == NULL ||
+	    evtimer_add(p->respawn_ev, &tv) == -1) {
+		log_error("cannot schedule worker %d", p->id);
+		return;
+	}
 	if (ms > 0)
 		log_warn("worker %d keeps dying: respawn in %ld ms", p->id, ms);
 }
 
 /* Log how a worker ended; returns its exit status or -1 for a signal. */
 static int
-master_log_exit(struct wproc *p, int status)
+master_log_exit(const struct wproc *p, int status)
 {
 	int	level = p->retiring ? LOG_LVL_DEBUG : LOG_LVL_WARN;
 
@@ -464,50 +636,42 @@ master_log_exit(struct wproc *p, int status)
 	return -1;
 }
 
-/* True when no worker process is left. */
-static int
-master_none_left(void)
-{
-	int	i;
-
-	for (i = 0; i < MAX_PROCS; i++)
-		if (M.procs[i].pid > 0)
-			return 0;
-	return 1;
-}
-
 /* One worker is gone: decide its fate. */
 static void
 master_reaped(struct wproc *p, int status)
 {
-	int	code;
+	struct gen	*g = p->g;
+	int		 code;
 
 	code = master_log_exit(p, status);
-	stats_reset_gauges(M.stats, p->stats_slot);
-	if (p->ready_ev != NULL) {
-		event_free(p->ready_ev);
-		p->ready_ev = NULL;
-		close(p->readyfd);
-		p->readyfd = -1;
-	}
-	if (M.stopping || p->retiring) {
-		master_free_proc(p, 0);
-		master_prune_sockets();
+	stats_reset_gauges(M.stats, master_slot(p));
+	master_close_ready(p);
+	p->pid = 0;
+	p->ready = 0;
+	p->retiring = 0;
+	if (M.stopping || g->state == GEN_RETIRING) {
+		if (g->state == GEN_RETIRING && master_gen_live(g) == 0)
+			master_gen_free(g);
 		return;
 	}
+	if (code == EXIT_CONFIG && g->state == GEN_STARTING) {
+		master_gen_failed(g, "worker %d of generation %d could not set up "
+		    "(exit status %d)", p->id, g->num, code);
+		return;
+	}
+	/* Serving: its socket has no one else to accept on it. */
+	atomic_fetch_add(&M.stats->respawns, 1);
 	if (code == EXIT_CONFIG) {
-		log_error("worker %d failed on its configuration: "
-		    "not respawning", p->id);
-		M.exit_status = EXIT_CONFIG;
-		master_free_proc(p, 0);
-		return;
+		log_error("worker %d could not set up: retrying every %d ms",
+		    p->id, RESPAWN_MAX_MS);
+		p->failures = 8;
 	}
 	master_schedule_respawn(p);
 }
 
 /* SIGCHLD: reap every worker that ended. */
 static void
-master_sigchld(evutil_socket_t sig, short what, void *arg)
+master_sigchld(void)
 {
 	struct wproc	*p;
 	pid_t		 pid;
@@ -517,8 +681,7 @@ master_sigchld(evutil_socket_t sig, short what, void *arg)
 		if ((p = master_find(pid)) != NULL)
 			master_reaped(p, status);
 	}
-	master_count_workers();
-	if (master_none_left() && (M.stopping || M.exit_status != 0))
+	if (master_count_workers() == 0 && M.stopping)
 		event_base_loopexit(M.base, NULL);
 }
 
@@ -526,98 +689,16 @@ master_sigchld(evutil_socket_t sig, short what, void *arg)
 static void
 master_kill_stragglers(evutil_socket_t fd, short what, void *arg)
 {
+	struct wproc	*p;
+	int		 i, j;
+
 	log_warn("shutdown timeout: killing what is left");
-	master_kill_all(SIGKILL);
-}
-
-/* SIGTERM, SIGINT: graceful stop. */
-static void
-master_sigterm(evutil_socket_t sig, short what, void *arg)
-{
-	struct timeval	tv;
-	int		i, ms = M.cfg.shutdown_timeout_ms;
-
-	if (M.stopping)
-		return;
-	log_info("stopping on signal %d", (int)sig);
-	notify_send("STOPPING=1\nSTATUS=stopping");
-	M.stopping = 1;
-	for (i = 0; i < MAX_PROCS; i++)
-		if (M.procs[i].used && M.procs[i].pid == 0)
-			master_free_proc(&M.procs[i], 0);
-	if (master_none_left()) {
-		event_base_loopexit(M.base, NULL);
-		return;
-	}
-	master_kill_all(SIGTERM);
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	M.ev_kill = evtimer_new(M.base, master_kill_stragglers, NULL);
-	evtimer_add(M.ev_kill, &tv);
-}
-
-/* The listener in M.ls matching lc (same service, host, port), or -1. */
-static int
-master_find_listener(const struct listen_conf *lc)
-{
-	int	i;
-
-	for (i = 0; i < M.nls; i++)
-		if (M.ls[i].lc.service == lc->service &&
-		    strcmp(M.ls[i].lc.host, lc->host) == 0 &&
-		    strcmp(M.ls[i].lc.port, lc->port) == 0 &&
-		    (strcmp(lc->port, "0") != 0 ||
-		    M.ls[i].lc.framing == lc->framing))
-			return i;
-	return -1;
-}
-
-/*
- * Make sure cfg's listeners all have workers sockets each, binding what is
- * new; listeners not in cfg are marked to close later. -1 on failure, with
- * whatever was bound for it closed again.
- */
-static int
-master_bind(const struct config *cfg)
-{
-	char	err[512];
-	int	i, j, k, first = M.nls;
-
-	for (i = 0; i < M.nls; i++)
-		M.ls[i].keep = 0;
-	for (i = 0; i < cfg->nlisten; i++) {
-		if ((k = master_find_listener(&cfg->listen[i])) == -1) {
-			if (M.nls == 2 * MAX_LISTENERS)
-				goto fail_msg;
-			k = M.nls;
-			memset(&M.ls[k], 0, sizeof(M.ls[k]));
-			if (listener_bind(&cfg->listen[i], cfg->workers,
-			    M.ls[k].fds, err, sizeof(err)) == -1)
-				goto fail;
-			M.ls[k].nfds = cfg->workers;
-			M.nls++;
+	for (i = 0; i < MAX_GENS; i++)
+		for (j = 0; j < MAX_WORKERS; j++) {
+			p = &M.gens[i].procs[j];
+			if (p->pid > 0)
+				kill(p->pid, SIGKILL);
 		}
-		M.ls[k].lc = cfg->listen[i];
-		M.ls[k].keep = 1;
-		for (j = M.ls[k].nfds; j < cfg->workers; j++) {
-			if ((M.ls[k].fds[j] = listener_clone(M.ls[k].fds[0],
-			    err, sizeof(err))) == -1)
-				goto fail;
-			M.ls[k].nfds++;
-		}
-	}
-	return 0;
-fail_msg:
-	snprintf(err, sizeof(err), "too many listeners");
-fail:
-	log_error("%s", err);
-	for (i = first; i < M.nls; i++)
-		for (j = 0; j < M.ls[i].nfds; j++)
-			close(M.ls[i].fds[j]);
-	M.nls = first;
-	for (i = 0; i < M.nls; i++)
-		M.ls[i].keep = master_find_listener(&M.ls[i].lc) != -1;
-	return -1;
 }
 
 /*
@@ -635,46 +716,96 @@ master_table(const struct config *cfg)
 	return want > 0 ? prime_table_init(want) : 0;
 }
 
-/* SIGHUP: re-read the configuration and replace the workers with no loss. */
+/* Why no generation can be started now. */
 static void
-master_sighup(evutil_socket_t sig, short what, void *arg)
+master_no_room(char *err, size_t errlen)
 {
-	struct config	cfg;
-	char		err[1024];
-	int		rc;
+	int	i;
+
+	for (i = 0; i < MAX_GENS; i++)
+		if (M.gens[i].state == GEN_RETIRING)
+			break;
+	snprintf(err, errlen, "generation %d still has %d workers finishing "
+	    "(at most shutdown-timeout); try again then",
+	    i < MAX_GENS ? M.gens[i].num : 0,
+	    i < MAX_GENS ? master_gen_live(&M.gens[i]) : 0);
+}
+
+/* Read the configuration again and start a generation with it; -1 with err. */
+static int
+master_reload(char *err, size_t errlen)
+{
+	struct config	 cfg;
+	struct timeval	 tv = ms_tv(RELOAD_TIMEOUT_MS);
+	struct gen	*g;
+	int		 i;
+
+	if (config_from_args(&cfg, M.argc, M.argv, err, errlen) != CONFIG_OK)
+		return -1;
+	if ((g = master_gen_new()) == NULL) {
+		master_no_room(err, errlen);
+		return -1;
+	}
+	if (master_gen_prepare(g, &cfg, err, errlen) != 0 ||
+	    (g->timer = evtimer_new(M.base, master_gen_timer, g)) == NULL) {
+		master_gen_free(g);
+		return -1;
+	}
+	if (master_table(&cfg) == -1) {
+		snprintf(err, errlen, "cannot build the prime table");
+		master_gen_free(g);
+		return -1;
+	}
+	log_set_level(cfg.log_level);
+	g->state = GEN_STARTING;
+	M.starting = g;
+	evtimer_add(g->timer, &tv);
+	for (i = 0; i < g->cfg.workers; i++)
+		master_spawn(&g->procs[i]);
+	return 0;
+}
+
+/* SIGHUP: start a generation with the configuration read again. */
+static void
+master_sighup(void)
+{
+	char	err[1024];
 
 	if (M.stopping)
 		return;
-	if (M.reloading) {
-		log_warn("reload already in progress: ignored");
+	if (M.starting != NULL) {
+		log_warn("generation %d is still starting: SIGHUP ignored",
+		    M.starting->num);
 		return;
 	}
 	log_info("reloading");
 	notify_reloading();
-	rc = config_from_args(&cfg, M.argc, M.argv, err, sizeof(err));
-	if (rc != CONFIG_OK) {
-		log_error("reload: %s; keeping the running configuration",
-		    err);
+	if (master_reload(err, sizeof(err)) == -1) {
+		log_error("reload failed: %s; generation %d goes on serving",
+		    err, M.serving->num);
 		notify_send("READY=1\nSTATUS=reload failed: %s", err);
-		return;
 	}
-	if (strcmp(cfg.user, M.cfg.user) != 0)
-		log_warn("reload: user cannot change while running");
-	if (master_table(&cfg) == -1) {
-		log_error("reload: cannot build the prime table");
-		notify_send("READY=1\nSTATUS=reload failed: prime table");
-		return;
+}
+
+/* The signalfd is readable: handle every signal waiting there. */
+static void
+master_signal(evutil_socket_t fd, short what, void *arg)
+{
+	struct signalfd_siginfo	si;
+
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			master_sigchld();
+			break;
+		case SIGHUP:
+			master_sighup();
+			break;
+		default:
+			master_stop(strsignal((int)si.ssi_signo));
+			break;
+		}
 	}
-	if (master_bind(&cfg) == -1) {
-		log_error("reload: keeping the running configuration");
-		notify_send("READY=1\nSTATUS=reload failed to bind");
-		return;
-	}
-	M.cfg = cfg;
-	log_set_level(cfg.log_level);
-	M.gen++;
-	M.reloading = 1;
-	master_spawn_generation();
 }
 
 /* Timer, once a second: the monitor line and the service manager status. */
@@ -687,42 +818,47 @@ master_tick(evutil_socket_t fd, short what, void *arg)
 	stats_sum(M.stats, &s);
 	rate = s.c[STAT_requests] - M.last_requests;
 	M.last_requests = s.c[STAT_requests];
-	if (M.cfg.monitor) {
+	if (master_cfg()->monitor) {
 		printf("t=%llu requests/s=%llu open=%llu queued=%llu\n",
 		    (unsigned long long)s.uptime_s, rate,
 		    (unsigned long long)s.c[STAT_connections_open],
 		    (unsigned long long)s.c[STAT_jobs_queued]);
 		fflush(stdout);
 	}
-	if (M.announced && !M.stopping && !M.reloading)
+	if (M.serving != NULL && !M.stopping && M.starting == NULL)
 		notify_send("STATUS=%llu workers, %llu requests/s, %llu open",
 		    (unsigned long long)s.workers, rate,
 		    (unsigned long long)s.c[STAT_connections_open]);
 }
 
-/* Set up the master's base and its signal events. */
+/* Set up the master's base, its signals and timers. */
 static int
 master_setup(void)
 {
 	struct timeval	sec = { 1, 0 };
+	sigset_t	set;
 
+	M.pid = getpid();
 	if ((M.base = event_base_new()) == NULL)
 		return -1;
-	M.ev_term = evsignal_new(M.base, SIGTERM, master_sigterm, NULL);
-	M.ev_int = evsignal_new(M.base, SIGINT, master_sigterm, NULL);
-	M.ev_hup = evsignal_new(M.base, SIGHUP, master_sighup, NULL);
-	M.ev_chld = evsignal_new(M.base, SIGCHLD, master_sigchld, NULL);
-	if (M.ev_term == NULL || M.ev_int == NULL || M.ev_hup == NULL ||
-	    M.ev_chld == NULL)
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1 ||
+	    (M.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
 		return -1;
-	evsignal_add(M.ev_term, NULL);
-	evsignal_add(M.ev_int, NULL);
-	evsignal_add(M.ev_hup, NULL);
-	evsignal_add(M.ev_chld, NULL);
+	M.ev_sig = event_new(M.base, M.sigfd, EV_READ | EV_PERSIST,
+	    master_signal, NULL);
+	if (M.ev_sig == NULL || event_add(M.ev_sig, NULL) == -1)
+		return -1;
 	/* Workers take SIGUSR2 to retire; the master has no use for it. */
 	signal(SIGUSR2, SIG_IGN);
+	M.ev_kill = evtimer_new(M.base, master_kill_stragglers, NULL);
 	M.ev_tick = event_new(M.base, -1, EV_PERSIST, master_tick, NULL);
-	if (M.ev_tick == NULL || event_add(M.ev_tick, &sec) == -1)
+	if (M.ev_kill == NULL || M.ev_tick == NULL ||
+	    event_add(M.ev_tick, &sec) == -1)
 		return -1;
 	return 0;
 }
@@ -731,23 +867,22 @@ master_setup(void)
 static void
 master_teardown(void)
 {
-	struct event	*evs[] = { M.ev_term, M.ev_int, M.ev_hup, M.ev_chld,
-			    M.ev_tick, M.ev_kill };
+	struct event	*evs[] = { M.ev_sig, M.ev_tick, M.ev_kill };
 	size_t		 i;
-	int		 j;
 
-	for (i = 0; i < MAX_PROCS; i++)
-		if (M.procs[i].used)
-			master_free_proc(&M.procs[i], 0);
+	if (M.serving != NULL && M.serving->cfg.port_file[0] != '\0')
+		unlink(M.serving->cfg.port_file);
+	for (i = 0; i < MAX_GENS; i++)
+		if (M.gens[i].state != GEN_FREE)
+			master_gen_free(&M.gens[i]);
+	listener_close_all();
 	for (i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		if (evs[i] != NULL)
 			event_free(evs[i]);
-	for (i = 0; i < (size_t)M.nls; i++)
-		for (j = 0; j < M.ls[i].nfds; j++)
-			close(M.ls[i].fds[j]);
-	if (M.cfg.port_file[0] != '\0')
-		unlink(M.cfg.port_file);
-	event_base_free(M.base);
+	if (M.sigfd != -1)
+		close(M.sigfd);
+	if (M.base != NULL)
+		event_base_free(M.base);
 	stats_destroy(M.stats);
 }
 
@@ -755,27 +890,35 @@ master_teardown(void)
 int
 master_main(struct config *cfg, int argc, char **argv)
 {
-	int	i;
+	struct gen	*g;
+	char		 err[1024];
+	int		 i, rc;
 
-	M.cfg = *cfg;
 	M.argc = argc;
 	M.argv = argv;
-	for (i = 0; i < MAX_PROCS; i++)
-		M.procs[i].readyfd = -1;
+	M.sigfd = -1;
 	if ((M.stats = stats_create()) == NULL) {
 		log_error("cannot map the stats region");
 		return EXIT_CRASH;
 	}
-	if (master_bind(&M.cfg) == -1)
-		return EXIT_CRASH;
-	if (priv_drop(M.cfg.user) == -1)
-		return EXIT_CONFIG;
-	if (master_setup() == -1) {
+	g = master_gen_new();
+	if ((rc = master_gen_prepare(g, cfg, err, sizeof(err))) != 0) {
+		log_error("%s", err);
+		master_teardown();
+		return rc;
+	}
+	if (!g->priv.set && geteuid() == 0)
+		log_warn("workers run as root: consider --user");
+	if (master_setup() == -1 ||
+	    (g->timer = evtimer_new(M.base, master_gen_timer, g)) == NULL) {
 		log_error("cannot set up the event loop");
+		master_teardown();
 		return EXIT_CRASH;
 	}
-	if (master_spawn_generation() == -1)
-		return EXIT_CRASH;
+	g->state = GEN_STARTING;
+	M.current = M.starting = g;
+	for (i = 0; i < g->cfg.workers; i++)
+		master_spawn(&g->procs[i]);
 	event_base_dispatch(M.base);
 	log_info("stopped");
 	master_teardown();

@@ -26,6 +26,8 @@ struct evconnlistener;
 
 #define MAX_LISTENERS	16
 #define MAX_WORKERS	256
+/* Generations alive at once: serving, starting (a reload), two retiring. */
+#define MAX_GENS	4
 
 enum service	{ SVC_PRIME, SVC_UPPER, SVC_ECHO, SVC_HTTP, SVC_COUNT };
 enum framing	{ FRAMING_LINE, FRAMING_RAW };
@@ -240,7 +242,8 @@ enum stat_counter {
 	STAT_COUNT
 };
 
-#define STATS_SLOTS	(2 * MAX_WORKERS)
+/* One slot per entry of the master's process table. */
+#define STATS_SLOTS	(MAX_GENS * MAX_WORKERS)
 
 /* Latency buckets: upper bounds in microseconds, then +Inf. */
 #define STATS_BOUNDS(X)							\
@@ -401,9 +404,11 @@ struct listener {
 	struct event		*backoff;
 };
 
-int	 listener_bind(const struct listen_conf *, int, int *, char *,
-	    size_t);
-int	 listener_clone(int, char *, size_t);
+int	 listener_check(const struct config *, char *, size_t);
+int	 listener_acquire(const struct config *, int *, char *, size_t);
+void	 listener_release(const int *, int, int);
+int	 listener_fd(int, int);
+void	 listener_close_all(void);
 void	 listener_name(int, char *, size_t);
 int	 listener_start(struct worker *, struct listener *,
 	    const struct listen_conf *, int);
@@ -504,12 +509,25 @@ void	 http_sweep(struct httpd *, int64_t);
 int	 http_count(const struct httpd *);
 void	 http_free(struct httpd *);
 
+/* priv.c: the user workers run as. */
+struct priv {
+	int		 set;		/* 0: stay who we are */
+	uid_t		 uid;
+	gid_t		 gid;
+	char		 name[64];
+};
+
+int	 priv_lookup(const char *, struct priv *, char *, size_t);
+int	 priv_drop(const struct priv *);
+
 /* worker.c: the life of one worker process. */
 struct worker_spec {
 	int			 id;		/* slot in the worker table */
 	int			 gen;		/* generation (reloads) */
 	int			 stats_slot;
 	int			 readyfd;	/* write 1 byte when accepting */
+	pid_t			 master;	/* gone: do not start */
+	struct priv		 priv;
 	int			 nfds;
 	int			 fds[MAX_LISTENERS];
 	const struct listen_conf *lc[MAX_LISTENERS];
@@ -566,8 +584,5 @@ int	 master_table(const struct config *);
 int	 notify_enabled(void);
 void	 notify_send(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 notify_reloading(void);
-
-/* priv.c */
-int	 priv_drop(const char *);
 
 #endif /* PRIMED_H */

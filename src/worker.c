@@ -1,15 +1,16 @@
 /*
  * worker.c: the life of one worker process.
  *
- * Forked by the master with every signal blocked. It makes its own event
- * base (never the master's), its compute pool and its accepting listeners,
- * then unblocks signals and tells the master it is ready by writing one
- * byte on a pipe. SIGTERM or SIGINT begins a graceful stop: drain for
- * --drain-delay (serve on, but tell load balancers it is going), then stop
- * accepting, answer every request already read, refuse later ones, close,
- * and exit 0 once the last connection is gone. SIGUSR2 (sent by the master
- * once a new generation accepts) retires the worker the same way, except
- * that later requests are left unread for the client to retry with the new
+ * Forked by the master with every signal blocked. It becomes --user, then
+ * makes its own event base (never the master's), its compute pool and its
+ * accepting listeners, unblocks signals and tells the master it is ready
+ * by writing one byte on a pipe; it exits 78 if any of that fails.
+ * SIGTERM or SIGINT begins a graceful stop: drain for --drain-delay (serve
+ * on, but tell load balancers it is going), then stop accepting, answer
+ * every request already read, refuse later ones, close, and exit 0 once
+ * the last connection is gone. SIGUSR2 (sent by the master once a new
+ * generation accepts) retires the worker the same way, except that later
+ * requests are left unread for the client to retry with the new
  * generation.
  *
  * Connections closed during a turn are freed at the start of the next one
@@ -391,10 +392,19 @@ worker_main(const struct config *cfg, struct stats *stats,
 	sigset_t	 none;
 	char		 name[32];
 
-	/* Follow the master: if it dies, stop gracefully. */
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	snprintf(name, sizeof(name), "primed worker %d", spec->id);
 	log_set_name(name);
+	/* Nothing below runs as the master's user; failing here will recur. */
+	if (priv_drop(&spec->priv) == -1)
+		_exit(EXIT_CONFIG);
+	/*
+	 * Follow the master: if it dies, stop gracefully. Set after the
+	 * switch of user, which clears it; a master already gone by then
+	 * sends nothing, so look.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 ||
+	    getppid() != spec->master)
+		_exit(EXIT_OK);
 
 	memset(&w, 0, sizeof(w));
 	w.cfg = cfg;
@@ -407,9 +417,10 @@ worker_main(const struct config *cfg, struct stats *stats,
 	TAILQ_INIT(&w.conns);
 	TAILQ_INIT(&w.dead);
 	TAILQ_INIT(&w.resume);
+	/* No base, thread or socket now means none on the next try either. */
 	if (worker_setup(&w, spec) == -1) {
 		log_error("setup failed");
-		_exit(EXIT_CRASH);
+		_exit(EXIT_CONFIG);
 	}
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);

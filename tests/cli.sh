@@ -40,5 +40,12 @@ expect 0 "configuration ok" --config "$tmp/good.conf" --check-config
 printf 'max-n = -5\n' >"$tmp/neg.conf"
 expect 78 "neg.conf:1" --config "$tmp/neg.conf"
 
+# Listeners are compared by the address they resolve to, not as written.
+expect 78 "bind the same address" --check-config \
+    --listen prime=127.0.0.1:7070 --listen echo=0.0.0.0:7070
+expect 0 "configuration ok" --check-config \
+    --listen prime=127.0.0.1:0 --listen prime=127.0.0.1:0,framing=raw
+expect 78 "no such user" --check-config --user no-such-user-here
+
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]

@@ -36,7 +36,10 @@ grep -q "prime 127.0.0.1:$b" "$tmp/port" || fail "port file not updated"
 before=$(workers)
 printf 'workers = 2\nwrokers = 3\n' >"$conf"
 kill -HUP "$server_pid"
-sleep 0.5
+for _ in $(seq 1 500); do
+	grep -q "primed.conf:2" "$tmp/server.log" && break
+	sleep 0.02
+done
 grep -q "primed.conf:2" "$tmp/server.log" || fail "bad config not logged"
 [ "$(workers)" = "$before" ] || fail "workers replaced on a bad config"
 [ "$(ask 'PRIME 10' "$b")" = 29 ] || fail "not serving after a bad reload"

@@ -11,13 +11,19 @@ start_server --workers 2 --threads 1
     >"$tmp/load.json" 2>"$tmp/load.err" &
 load=$!
 sleep 1
+# replaced: true when the workers are 2 new ones, none of $before.
+replaced() {
+	local after
+	after=$(workers)
+	[ "$(echo "$after" | wc -l)" -eq 2 ] &&
+	    [ -z "$(comm -12 <(echo "$before") <(echo "$after"))" ]
+}
 for i in 1 2 3 4 5; do
 	before=$(workers)
 	kill -HUP "$server_pid"
+	for _ in $(seq 1 500); do replaced && break; sleep 0.02; done
+	replaced || fail "reload $i did not replace the workers"
 	sleep 1
-	after=$(workers)
-	new=$(comm -13 <(echo "$before") <(echo "$after"))
-	[ -n "$new" ] || fail "reload $i started no new workers"
 done
 wait "$load"
 rc=$?
