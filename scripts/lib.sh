@@ -59,6 +59,23 @@ primed_port_of() {
 	}' "$primed_port_file"
 }
 
+# need_packages COMMAND=PACKAGE...: install the Debian package of each
+# command that is missing (apt-get, as root or through sudo; waiting for
+# another apt-get to finish rather than failing).
+need_packages() {
+	local want missing="" sudo=""
+	for want in "$@"; do
+		command -v "${want%%=*}" >/dev/null 2>&1 || missing+=" ${want#*=}"
+	done
+	[ -n "$missing" ] || return 0
+	echo "== installing$missing"
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	$sudo apt-get -o DPkg::Lock::Timeout=300 update -qq
+	# shellcheck disable=SC2086 # one word per package
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=300 \
+	    install -y -qq --no-install-recommends $missing >/dev/null
+}
+
 # alive PID: is PID running (a zombie is not)?
 alive() {
 	local state
