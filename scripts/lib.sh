@@ -59,6 +59,19 @@ primed_port_of() {
 	}' "$primed_port_file"
 }
 
+# need_build: use the programs of the build folder PRIMED_BUILD names
+# (e.g. a VPATH build), else those of the top folder (this one), built by
+# scripts/bootstrap when one is missing; sets bin and PRIMED.
+need_build() {
+	bin=${PRIMED_BUILD:-$PWD}
+	if [ ! -x "$bin/primed" ] || [ ! -x "$bin/primed-load" ]; then
+		echo "== building primed"
+		scripts/bootstrap
+		bin=$PWD
+	fi
+	PRIMED=$bin/primed
+}
+
 # need_packages COMMAND=PACKAGE...: install the Debian package of each
 # command that is missing (apt-get, as root or through sudo; waiting for
 # another apt-get to finish rather than failing).
