@@ -3,21 +3,18 @@
 # a non-empty PNG, and the report's tables; then again with the lesson's
 # raw clients, which a listener with framing=raw answers without error.
 set -u
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
 top=$(cd "$(dirname "$0")/.." && pwd)
-out=$(mktemp -d "${TMPDIR:-/tmp}/primed-sim.XXXXXX")
-trap 'rm -rf "$out"' EXIT
-build=$(dirname "${PRIMED:-./primed}")
-build=$(cd "$build" && pwd)
-
-fail() {
-	echo "FAIL: $*"
-	exit 1
-}
+build=$(cd "$(dirname "$PRIMED")" && pwd)
+out=$tmp
 
 # check_prime DIR: the prime scenario's files in DIR, and the lesson: the
-# inline strategy stalls, the pool does not.
+# inline strategy stalls (under half its rate, a second with nothing
+# answered), the pool does not (no such second, a fifth of its rate or
+# more: not more, as other tests may share the cores).
 check_prime() {
-	local s f png inline threads
+	local s f png
 	for s in inline threads processes; do
 		f="$1/prime-$s.csv"
 		[ -s "$f" ] || fail "$f missing"
@@ -32,10 +29,10 @@ check_prime() {
 	    fail "plot is not a PNG"
 	grep -q '^| strategy |' "$1/report.md" || fail "no prime table"
 	grep -q '^| inline |' "$1/report.md" || fail "no inline row"
-	inline=$(awk -F'|' '$2 ~ /inline/ { print $6 }' "$1/report.md")
-	threads=$(awk -F'|' '$2 ~ /threads/ { print $6 }' "$1/report.md")
-	awk -v i="$inline" -v t="$threads" 'BEGIN { exit !(i < 0.5 && t > 0.5) }' ||
-	    fail "retained: inline $inline, threads $threads"
+	awk -F'|' '$2 ~ /^ inline / { i = $6 < 0.5 && $9 >= 1 }
+	    $2 ~ /^ threads / { t = $6 >= 0.2 && $9 == 0 }
+	    END { exit !(i && t) }' "$1/report.md" ||
+	    fail "inline does not stall or threads do: $(grep -E '^\| (inline|threads) ' "$1/report.md")"
 }
 
 PRIMED_BUILD=$build "$top/scripts/simulate" --quick --out "$out/line" ||

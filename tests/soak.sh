@@ -5,23 +5,18 @@
 # grows is the soak's to give; this test holds it only to what it surely
 # meets: the master survives, still answers and stops cleanly.
 set -u
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
 top=$(cd "$(dirname "$0")/.." && pwd)
-out=$(mktemp -d "${TMPDIR:-/tmp}/primed-soak.XXXXXX")
-trap 'rm -rf "$out"' EXIT
-build=$(dirname "${PRIMED:-./primed}")
-build=$(cd "$build" && pwd)
-
-fail() {
-	echo "FAIL: $*"
-	[ -f "$out/report.md" ] && sed 's/^/  report: /' "$out/report.md"
-	exit 1
-}
+build=$(cd "$(dirname "$PRIMED")" && pwd)
+out=$tmp/soak
 
 PRIMED_BUILD=$build "$top/scripts/soak" --seconds 20 --reload-every 5 \
     --kill-every 8 --out "$out"
 status=$?
 r="$out/report.md"
 [ -s "$r" ] || fail "no report (exit status $status)"
+sed -n '/^## Verdict/,/^Verdict:/p' "$r"
 case "$status" in
 0) grep -qx 'Verdict: PASS' "$r" || fail "exit 0 without 'Verdict: PASS'" ;;
 1) grep -qx 'Verdict: FAIL' "$r" || fail "exit 1 without 'Verdict: FAIL'" ;;
@@ -66,5 +61,4 @@ for k in reset_half reset_whole reset_raw never_read; do
 	grep -q "\"$k\": [1-9]" "$out/load-misbehave.json" ||
 	    fail "no $k client ran"
 done
-sed -n '/^## Verdict/,/^Verdict:/p' "$r"
 echo "1 passed, 0 failed"
