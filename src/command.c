@@ -70,6 +70,11 @@ command_delay(struct conn *c, int ms, char *reply, size_t len)
 		conn_reply_err(c, ERR_BUSY, "out of memory");
 		return;
 	}
+	if (worker_over_memory(c->w)) {
+		free(reply);
+		conn_reply_err(c, ERR_BUSY, "server reply memory is full");
+		return;
+	}
 	if (c->w->cfg->io == IO_BLOCKING) {
 		/* The blocking server of the lesson: the whole loop waits. */
 		usleep((useconds_t)ms * 1000);
@@ -114,6 +119,10 @@ command_submit(struct conn *c, uint64_t n)
 	struct job		*job;
 	struct timeval		 tv;
 
+	if (worker_over_memory(c->w)) {
+		conn_reply_err(c, ERR_BUSY, "server reply memory is full");
+		return;
+	}
 	if ((p = conn_defer(c)) == NULL)
 		return;
 	if ((job = calloc(1, sizeof(*job))) == NULL) {

@@ -53,6 +53,12 @@
 #define IN_MIN		16384		/* input buffered ahead, at least */
 #define REQS_PER_TURN	32		/* requests handled per turn */
 #define LINGER_MS	2000
+/*
+ * What a pending reply holds before its reply exists: itself, a timer or a
+ * job, and the allocator's overhead; counted with the replies against the
+ * connection's high-water mark and the worker's cap.
+ */
+#define PENDING_COST	256
 
 static void	conn_read_cb(struct bufferevent *, void *);
 static void	conn_write_cb(struct bufferevent *, void *);
@@ -92,7 +98,7 @@ conn_accept(struct worker *w, const struct listen_conf *lc, int fd)
 		conn_refuse(w, fd, "server is stopping");
 		return;
 	}
-	if (w->nconns >= w->cfg->max_connections) {
+	if (w->nconns + http_count(w->httpd) >= w->cfg->max_connections) {
 		conn_refuse(w, fd, "too many connections");
 		return;
 	}
@@ -172,10 +178,9 @@ pending_free(struct conn *c, struct pending *p)
 {
 	TAILQ_REMOVE(&c->pending, p, entry);
 	c->npending--;
-	if (p->ready) {
-		c->pending_bytes -= p->replylen;
-		worker_reply_bytes(c->w, -(ssize_t)p->replylen);
-	}
+	c->pending_bytes -= PENDING_COST + (p->ready ? p->replylen : 0);
+	worker_reply_bytes(c->w, -(ssize_t)(PENDING_COST +
+	    (p->ready ? p->replylen : 0)));
 	conn_cancel_work(p);
 	free(p->reply);
 	free(p);
@@ -317,6 +322,8 @@ conn_defer(struct conn *c)
 	c->cur_deferred = 1;
 	TAILQ_INSERT_TAIL(&c->pending, p, entry);
 	c->npending++;
+	c->pending_bytes += PENDING_COST;
+	worker_reply_bytes(c->w, PENDING_COST);
 	return p;
 }
 
@@ -410,6 +417,9 @@ conn_request(struct conn *c, const char *req, size_t len, size_t used)
 {
 	int	refuse = c->stopping && c->stop_left == 0;
 
+	/* The read timeout counts from the last whole request. */
+	c->partial_since = 0;
+
 	if (c->stopping)
 		c->stop_left -= used < c->stop_left ? used : c->stop_left;
 	if (refuse) {
@@ -445,13 +455,15 @@ conn_peek_line(struct conn *c, struct evbuffer *in, size_t done,
 	if (evbuffer_ptr_set(in, &at, done, EVBUFFER_PTR_SET) == -1 ||
 	    evbuffer_peek(in, -1, &at, &v, 1) < 1)
 		return 0;
-	len = v.iov_len < max + 1 ? v.iov_len : max + 1;
+	len = v.iov_len < max + 2 ? v.iov_len : max + 2;
 	if ((eol = memchr(v.iov_base, '\n', len)) == NULL)
 		return 0;
 	*line = v.iov_base;
 	*n = (size_t)(eol - *line);
 	if (*n > 0 && eol[-1] == '\r')
 		(*n)--;
+	if (*n > max)
+		return 0;
 	return (size_t)(eol - *line) + 1;
 }
 
@@ -497,8 +509,9 @@ conn_next_line(struct conn *c, struct evbuffer *in, size_t *done)
 		n = evbuffer_get_length(in);
 		used = n;
 	} else
-		return evbuffer_get_length(in) > max ? conn_too_long(c) : 0;
-	if (n > max)
+		return evbuffer_get_length(in) > max + 1 ? conn_too_long(c) : 0;
+	/* max-line counts the request, not its line end. */
+	if (n > max + 1)
 		return conn_too_long(c);
 	if ((line = (char *)evbuffer_pullup(in, used)) == NULL) {
 		conn_abort(c, "out of memory for a request");
@@ -506,6 +519,8 @@ conn_next_line(struct conn *c, struct evbuffer *in, size_t *done)
 	}
 	if (n > 0 && line[n - 1] == '\r')
 		n--;
+	if (n > max)
+		return conn_too_long(c);
 	/* Drained after the request: line points into the input. */
 	*done = used;
 	conn_request(c, line, n, used);
@@ -789,11 +804,20 @@ conn_sweep(struct conn *c, int64_t now)
 		return;
 	}
 	if (cfg->idle_timeout_ms > 0 && c->npending == 0 &&
-	    now - c->last_active >= cfg->idle_timeout_ms) {
+	    now - c->last_active >= cfg->idle_timeout_ms)
 		conn_close(c, "idle timeout");
-		return;
-	}
-	/* Over the worker's reply memory: the big holders go first. */
-	if (worker_over_memory(c->w) && conn_held(c) > OUT_LOWAT)
-		conn_abort(c, "server reply memory is full");
+}
+
+/* Bytes this connection holds for its client: queued and unwritten. */
+size_t
+conn_holds(struct conn *c)
+{
+	return c->state == CONN_CLOSED ? 0 : conn_held(c);
+}
+
+/* The worker is over its reply memory and c holds the most: let it go. */
+void
+conn_shed(struct conn *c)
+{
+	conn_abort(c, "server reply memory is full");
 }

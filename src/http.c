@@ -457,6 +457,24 @@ http_counters(struct httpd *hd, struct hconn *hc, struct evhttp_request *req,
 	evbuffer_free(body);
 }
 
+/*
+ * True for a request target that is neither a path nor an http(s) URL:
+ * evhttp would read "//x/metrics" as host x and path /metrics, past any
+ * front end that filters by path.
+ */
+static int
+http_odd_target(struct evhttp_request *req)
+{
+	const char	*t = evhttp_request_get_uri(req);
+
+	if (t == NULL || t[0] == '\0')
+		return 1;
+	if (t[0] == '/')
+		return t[1] == '/';
+	return strncasecmp(t, "http://", 7) != 0 &&
+	    strncasecmp(t, "https://", 8) != 0;
+}
+
 /* The METHOD_* bit of a request. */
 static int
 http_method(struct evhttp_request *req)
@@ -473,10 +491,27 @@ http_method(struct evhttp_request *req)
 	}
 }
 
+/* True for the methods evhttp reads a body for. */
+static int
+http_has_body(struct evhttp_request *req)
+{
+	switch (evhttp_request_get_command(req)) {
+	case EVHTTP_REQ_POST:
+	case EVHTTP_REQ_PUT:
+	case EVHTTP_REQ_PATCH:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 /*
  * Refuse headers that are too many or too big (431), and a request with
- * both Content-Length and Transfer-Encoding, or two Content-Lengths: the
- * stuff of request smuggling (400, and the connection is closed).
+ * both Content-Length and Transfer-Encoding, two Content-Lengths, a
+ * Transfer-Encoding other than chunked, a field name with blanks in it,
+ * or a length on a request without a body: the stuff of request
+ * smuggling, where a front end and evhttp could read the message's end
+ * differently (400, and the connection is closed).
  */
 static int
 http_check_headers(struct httpd *hd, struct hconn *hc,
@@ -485,14 +520,23 @@ http_check_headers(struct httpd *hd, struct hconn *hc,
 	struct evkeyvalq	*hs = evhttp_request_get_input_headers(req);
 	struct evkeyval		*h;
 	size_t			 bytes = 0;
-	int			 n = 0, cl = 0, te = 0;
+	int			 n = 0, cl = 0, te = 0, odd = 0;
 
 	TAILQ_FOREACH(h, hs, next) {
 		n++;
 		bytes += strlen(h->key) + strlen(h->value) + 4;
 		cl += strcasecmp(h->key, "Content-Length") == 0;
-		te += strcasecmp(h->key, "Transfer-Encoding") == 0;
+		if (strcasecmp(h->key, "Transfer-Encoding") == 0) {
+			te++;
+			/* evhttp knows only chunked; anything else it ignores. */
+			odd += strcasecmp(h->value, "chunked") != 0;
+		}
+		/* "Content-Length :" is not Content-Length to us: refuse it. */
+		odd += strpbrk(h->key, " \t") != NULL;
 	}
+	/* A length on a request evhttp reads no body for is a second one. */
+	if ((cl > 0 || te > 0) && !http_has_body(req))
+		odd++;
 	if (n > HEADER_FIELDS || bytes > HEADER_BYTES) {
 		if (hc != NULL)
 			hc->closing = 1;
@@ -500,7 +544,7 @@ http_check_headers(struct httpd *hd, struct hconn *hc,
 		    "request headers too large", CMD_COUNT, t0_us);
 		return -1;
 	}
-	if (cl > 1 || (cl > 0 && te > 0)) {
+	if (cl > 1 || (cl > 0 && te > 0) || odd > 0) {
 		if (hc != NULL)
 			hc->closing = 1;
 		http_send_err(hd, hc, req, 400, ERR_BAD_REQUEST,
@@ -597,6 +641,14 @@ http_request(struct evhttp_request *req, void *arg)
 		hc->partial_since = 0;
 	if (http_check_headers(hd, hc, req, t0_us) == -1)
 		return;
+	/* "//host/path" and other schemes are not paths of ours. */
+	if (http_odd_target(req)) {
+		if (hc != NULL)
+			hc->closing = 1;
+		http_send_err(hd, hc, req, 400, ERR_BAD_REQUEST,
+		    "request target must be a path", CMD_COUNT, t0_us);
+		return;
+	}
 	route_parse(http_method(req), path != NULL && path[0] != '\0' ? path :
 	    "/", uri ? evhttp_uri_get_query(uri) : NULL, hd->w->cfg->max_n, &r);
 	if (http_route_cmd(r.id) != CMD_COUNT)
@@ -751,6 +803,12 @@ http_new_bev(struct event_base *base, void *arg)
 	}
 	if ((bev = bufferevent_socket_new(base, -1, 0)) == NULL)
 		return NULL;
+	/*
+	 * evhttp reads on while it writes a reply (to see a close): without
+	 * a mark, a client that pipelines and never reads fills our memory.
+	 */
+	bufferevent_setwatermark(bev, EV_READ, 0, HEADERS_MAX +
+	    (size_t)hd->w->cfg->max_line + 4096);
 	bufferevent_incref(bev);
 	hd->fresh[hd->nfresh++] = bev;
 	event_active(hd->ev_fresh, EV_READ, 1);

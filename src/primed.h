@@ -277,6 +277,7 @@ struct stats_slot {
 	_Atomic uint64_t hist[CMD_COUNT][HIST_BUCKETS];	/* not cumulative */
 	_Atomic uint64_t hist_us[CMD_COUNT];		/* sum of latencies */
 	_Atomic uint64_t http[HTTP_NCODES];
+	_Atomic int	 used;		/* a worker had it once: worth summing */
 	_Atomic int64_t	 pid;		/* the worker's, 0 once it is gone */
 	_Atomic int	 worker;	/* its place in the worker table */
 } __attribute__((aligned(64)));
@@ -310,6 +311,7 @@ void	 stats_destroy(struct stats *);
 void	 stats_sum(const struct stats *, struct stats_sum *);
 void	 stats_reset_gauges(struct stats *, int);
 int	 stats_json(struct evbuffer *, const struct stats_sum *);
+struct stats_slot *stats_slot_use(struct stats *, int);
 void	 stats_observe(struct stats_slot *, enum cmd, uint64_t);
 void	 stats_http(struct stats_slot *, int);
 uint64_t stats_bound_us(int);
@@ -487,6 +489,8 @@ void	 conn_progress(struct conn *);
 void	 conn_stop(struct conn *);
 void	 conn_sweep(struct conn *, int64_t);
 void	 conn_finish(struct conn *);
+size_t	 conn_holds(struct conn *);
+void	 conn_shed(struct conn *);
 struct pending *conn_defer(struct conn *);
 void	 conn_reply(struct conn *, const char *, size_t);
 void	 conn_reply_err(struct conn *, enum err, const char *);

@@ -67,6 +67,14 @@ static const int http_codes[HTTP_NCODES - 1] = {
 #undef X
 };
 
+/* Slot i, marked as one that counts (stats_sum skips the others). */
+struct stats_slot *
+stats_slot_use(struct stats *st, int i)
+{
+	atomic_store_explicit(&st->slot[i].used, 1, memory_order_relaxed);
+	return &st->slot[i];
+}
+
 /* Microseconds on the monotonic clock. */
 uint64_t
 stats_now_us(void)
@@ -136,6 +144,9 @@ stats_sum(const struct stats *st, struct stats_sum *sum)
 	memset(sum, 0, sizeof(*sum));
 	for (i = 0; i < STATS_SLOTS; i++) {
 		s = &st->slot[i];
+		/* Most of the slots never had a worker: skip their zeros. */
+		if (!atomic_load_explicit(&s->used, memory_order_relaxed))
+			continue;
 		sum_into(sum->c, s->c, STAT_COUNT);
 		for (j = 0; j < SVC_COUNT; j++)
 			sum_into(sum->req[j], s->req[j], CMD_COUNT);

@@ -35,6 +35,8 @@
 
 #include "primed.h"
 
+#define SHED_PER_SWEEP	64	/* connections closed for memory, at most */
+
 /*
  * Milliseconds on a cheap monotonic clock, for idle and read deadlines;
  * never 0, which marks "not set".
@@ -92,6 +94,21 @@ worker_reap(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/*
+ * Run the turn list after the next poll. A timer of zero, not
+ * event_active: an event activated from inside the loop runs in the same
+ * pass, so connections that keep queueing themselves would keep the loop
+ * from polling, and accepts, timers, finished jobs and hangups would wait.
+ */
+static void
+worker_arm_resume(struct worker *w)
+{
+	static const struct timeval	now = { 0, 0 };
+
+	if (!evtimer_pending(w->ev_resume, NULL))
+		evtimer_add(w->ev_resume, &now);
+}
+
 /* Give c another turn at its buffered input soon. */
 void
 worker_resume(struct worker *w, struct conn *c)
@@ -102,7 +119,7 @@ worker_resume(struct worker *w, struct conn *c)
 	TAILQ_INSERT_TAIL(&w->resume, c, resume_entry);
 	w->nresume++;
 	stats_add(w->slot, STAT_connections_waiting, 1);
-	event_active(w->ev_resume, EV_READ, 1);
+	worker_arm_resume(w);
 }
 
 /* Take c off the list of connections waiting for a turn. */
@@ -119,7 +136,7 @@ worker_unresume(struct worker *w, struct conn *c)
 
 /*
  * Each connection waiting for a turn gets one, in order; those that queue
- * themselves again wait for the next round, after the others' events.
+ * themselves again wait for the next round, after the next poll.
  */
 static void
 worker_resume_cb(evutil_socket_t fd, short what, void *arg)
@@ -133,7 +150,7 @@ worker_resume_cb(evutil_socket_t fd, short what, void *arg)
 		conn_progress(c);
 	}
 	if (!TAILQ_EMPTY(&w->resume))
-		event_active(w->ev_resume, EV_READ, 1);
+		worker_arm_resume(w);
 }
 
 /*
@@ -221,6 +238,28 @@ worker_over_memory(struct worker *w)
 	    w->reply_bytes > (size_t)w->cfg->reply_memory_mb << 20;
 }
 
+/*
+ * Over the reply memory cap: close the connections that hold the most,
+ * biggest first, until under it again (a bounded number per sweep, so an
+ * attack costs the loop a bounded amount of work).
+ */
+static void
+worker_shed(struct worker *w)
+{
+	struct conn	*c, *big;
+	int		 n;
+
+	for (n = 0; n < SHED_PER_SWEEP && worker_over_memory(w); n++) {
+		big = NULL;
+		TAILQ_FOREACH(c, &w->conns, entry)
+			if (big == NULL || conn_holds(c) > conn_holds(big))
+				big = c;
+		if (big == NULL || conn_holds(big) == 0)
+			break;
+		conn_shed(big);
+	}
+}
+
 /* Four times a second: close idle, slow and lingering connections. */
 static void
 worker_sweep(evutil_socket_t fd, short what, void *arg)
@@ -235,6 +274,7 @@ worker_sweep(evutil_socket_t fd, short what, void *arg)
 	}
 	if (w->httpd != NULL)
 		http_sweep(w->httpd, now);
+	worker_shed(w);
 }
 
 /* Stop accepting, and let every connection finish what it was asked. */
@@ -409,7 +449,7 @@ worker_main(const struct config *cfg, struct stats *stats,
 	memset(&w, 0, sizeof(w));
 	w.cfg = cfg;
 	w.stats = stats;
-	w.slot = &stats->slot[spec->stats_slot];
+	w.slot = stats_slot_use(stats, spec->stats_slot);
 	atomic_store(&w.slot->pid, (int64_t)getpid());
 	atomic_store(&w.slot->worker, spec->id);
 	w.id = spec->id;

@@ -9,29 +9,15 @@ set -u
 . "$(dirname "$0")/lib.sh"
 top=$(cd "$(dirname "$0")/.." && pwd)
 
-# install PACKAGE...: apt-get what is missing, or skip the test.
-install() {
-	local p missing="" sudo=""
-	for p in "$@"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
-		    grep -q "ok installed" || missing="$missing $p"
-	done
-	[ -n "$missing" ] || return 0
-	[ "$(id -u)" -eq 0 ] || sudo=sudo
-	# shellcheck disable=SC2086 # the list is meant to split
-	if ! { $sudo apt-get update -qq &&
-	    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
-	    --no-install-recommends $missing; } >/dev/null 2>&1; then
-		echo "SKIP: cannot install$missing"
-		exit 77
-	fi
-}
-
-install curl prometheus
+# curl and prometheus (with promtool) from Debian, or skip the test.
+need_packages curl=curl prometheus=prometheus promtool=prometheus \
+    >/dev/null 2>&1 || true
+command -v curl >/dev/null || { echo "SKIP: cannot install curl"; exit 77; }
+command -v prometheus >/dev/null ||
+    { echo "SKIP: cannot install prometheus"; exit 77; }
 command -v promtool >/dev/null || { echo "SKIP: no promtool"; exit 77; }
 
-start_server --workers 2 --threads 1 --listen http=127.0.0.1:0 \
-    --listen prime=127.0.0.1:0
+start_server --workers 2 --threads 1 --listen http=127.0.0.1:0
 http=$(awk '$1 == "http" { n = split($2, a, ":"); print a[n] }' "$tmp/port")
 url="http://127.0.0.1:$http"
 

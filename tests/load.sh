@@ -10,7 +10,7 @@ stat() {
 	ask STATS | grep -o "\"$1\":[0-9]*" | head -n 1 | cut -d: -f2
 }
 
-start_server --workers 2 --threads 1 --listen prime=127.0.0.1:0 \
+start_server --workers 2 --threads 1 \
     --listen upper=127.0.0.1:0 --listen prime=127.0.0.1:0,framing=raw
 upper_port=$(awk '$1 == "upper" { n = split($2, a, ":"); print a[n] }' "$tmp/port")
 # The raw prime listener is the second prime line of the port file.

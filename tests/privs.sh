@@ -72,6 +72,7 @@ printf 'workers = 2\nuser = nobody\nlisten = prime=127.0.0.1:0\n' >"$conf"
 server_pid=$!
 wait_for test -s "$tmp/port" || fail "primed did not start"
 port=$(awk 'NR == 1 { n = split($2, a, ":"); print a[n] }' "$tmp/port")
+primed_port=$port	# for ask
 expect_ids
 [ "$(ask 'PRIME 10')" = 29 ] || fail "not serving as nobody"
 [ "$(socket_owners "$port")" = 0 ] || fail "sockets owned by $(socket_owners "$port")"

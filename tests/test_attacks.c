@@ -329,6 +329,9 @@ START_TEST(line_at_the_limit)
 	memset(want, 'z', 1019);
 	want[1019] = '\0';
 	expect_reply(fd, line, want);
+	/* The line end does not count: the same with CR LF. */
+	memcpy(line + 1024, "\r\n", 3);
+	expect_reply(fd, line, want);
 	/* One byte more is too long, and the connection closes. */
 	memcpy(line + 1024, "z\n", 3);
 	expect_err(fd, line, "ERR too-long");

@@ -217,6 +217,43 @@ START_TEST(worker_reply_memory_is_capped)
 }
 END_TEST
 
+/*
+ * Many small holders (a SLEEP and forty short ECHOs each) together pass
+ * the cap: the biggest are closed until the worker is under it again, and
+ * new slow work is refused meanwhile, whatever each one's own size.
+ */
+START_TEST(many_small_holders_are_capped)
+{
+	enum { N = 100, ECHOS = 40 };
+	int	fds[N], ctl = connect_prime(), i, refused = 0;
+	long	busy0 = client_stat(ctl, "busy"), held;
+	size_t	len;
+	char	*batch = echo_lines(ECHOS, 100, &len), buf[128];
+
+	for (i = 0; i < N; i++) {
+		fds[i] = connect_prime();
+		ck_assert_int_eq(client_sends(fds[i], "SLEEP 20000\n"), 0);
+		ck_assert_int_eq(client_send(fds[i], batch, len), 0);
+	}
+	free(batch);
+	ck_assert_int_ge(wait_stat_at_least(ctl, "busy", busy0 + 1, 10),
+	    busy0 + 1);
+	held = wait_stat_still(ctl, "reply_bytes", 10);
+	ck_assert_msg(held <= 1024 * KIB, "%ld bytes held", held);
+	for (i = 0; i < N; i++) {
+		if (client_readable(fds[i], 0) &&
+		    client_line(fds[i], buf, sizeof(buf)) >= 0 &&
+		    strncmp(buf, "ERR busy", 8) == 0)
+			refused++;
+		close_reset(fds[i]);
+	}
+	ck_assert_int_ge(refused, 1);
+	expect_reply(ctl, "PING\n", "PONG");
+	ck_assert_int_eq(client_wait_stat(ctl, "reply_bytes", 0, 10), 0);
+	close(ctl);
+}
+END_TEST
+
 /* --- the turn list --- */
 
 static void
@@ -257,6 +294,58 @@ START_TEST(turn_list_empties)
 }
 END_TEST
 
+/*
+ * Clients that always have requests buffered (pipelining STATS, and
+ * sending more as replies come) share the loop with everything else: a
+ * new client still gets in and is answered. Connections that take a turn
+ * again wait for the next poll, so the loop always gets to accepts,
+ * timers and finished jobs.
+ */
+START_TEST(busy_pipelines_leave_room)
+{
+	enum { N = 40, BATCH = 64 };
+	int	fds[N], owed[N], i, k, fd;
+	char	req[BATCH * 6 + 1], buf[4096];
+	double	t0 = now_s(), t, worst = 0;
+	ssize_t	n;
+
+	for (k = 0; k < BATCH; k++)
+		memcpy(req + k * 6, "STATS\n", 6);
+	for (i = 0; i < N; i++) {
+		fds[i] = connect_prime();
+		ck_assert_int_eq(client_send(fds[i], req, BATCH * 6), 0);
+		owed[i] = BATCH;
+	}
+	while (now_s() - t0 < 4) {
+		/* Keep every client's pipeline full for a while. */
+		for (k = 0; k < 50; k++)
+			for (i = 0; i < N; i++) {
+				if (!client_readable(fds[i], 0))
+					continue;
+				n = recv(fds[i], buf, sizeof(buf), 0);
+				ck_assert_int_gt(n, 0);
+				while (n-- > 0)
+					owed[i] -= buf[n] == '\n';
+				if (owed[i] < BATCH / 2) {
+					ck_assert_int_eq(client_send(fds[i], req,
+					    BATCH * 6), 0);
+					owed[i] += BATCH;
+				}
+			}
+		/* Meanwhile a newcomer connects and asks. */
+		t = now_s();
+		fd = connect_prime();
+		expect_reply(fd, "PING\n", "PONG");
+		close(fd);
+		if (now_s() - t > worst)
+			worst = now_s() - t;
+	}
+	ck_assert_msg(worst < 3.0, "a new client waited %.2f s", worst);
+	for (i = 0; i < N; i++)
+		close_reset(fds[i]);
+}
+END_TEST
+
 static Suite *
 hold_suite(void)
 {
@@ -274,12 +363,14 @@ hold_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, queued_replies_are_bounded_and_released);
 	tcase_add_test(tc, worker_reply_memory_is_capped);
+	tcase_add_test(tc, many_small_holders_are_capped);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("turns");
 	tcase_add_unchecked_fixture(tc, start_plain, stop_server);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, turn_list_empties);
+	tcase_add_test(tc, busy_pipelines_leave_room);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -170,6 +170,16 @@ assert_same_worker(void)
 	ck_assert_int_eq(pids[0], worker_pid);
 }
 
+/* Close with a reset instead of a FIN. */
+static void
+close_reset(int fd)
+{
+	struct linger	lg = { 1, 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
 /* The server: one worker, http beside the line protocol. */
 static void
 start_http(void)
@@ -294,6 +304,29 @@ START_TEST(smuggling)
 	ck_assert_int_eq(r.status, 400);
 	ck_assert(client_eof(fd, 5));
 	close(fd);
+	/* A length on a HEAD (evhttp reads no body): its body is no request. */
+	fd = connect_http();
+	ck_assert_int_eq(client_sends(fd, "HEAD /healthz HTTP/1.1\r\nHost: t"
+	    "\r\nContent-Length: 37\r\n\r\nGET /stats HTTP/1.1\r\nHost: t"
+	    "\r\n\r\n"), 0);
+	memset(&r, 0, sizeof(r));
+	ck_assert_int_eq(read_head(fd, &r), 0);	/* a HEAD's: no body */
+	ck_assert_int_eq(r.status, 400);
+	ck_assert(client_eof(fd, 5));
+	close(fd);
+	/* A coding evhttp does not know, and a name with a blank in it. */
+	fd = connect_http();
+	ask_http(fd, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: "
+	    "identity\r\n\r\nGET /stats HTTP/1.1\r\n\r\n", &r);
+	ck_assert_int_eq(r.status, 400);
+	ck_assert(client_eof(fd, 5));
+	close(fd);
+	fd = connect_http();
+	ask_http(fd, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length : 5"
+	    "\r\n\r\nhello", &r);
+	ck_assert_int_eq(r.status, 400);
+	ck_assert(client_eof(fd, 5));
+	close(fd);
 	/* Two Content-Lengths that disagree: the same. */
 	fd = connect_http();
 	ask_http(fd, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n"
@@ -401,6 +434,9 @@ START_TEST(odd_requests)
 	/* Absolute form: the path is what counts. */
 	expect_get("http://example.org/prime/5", 200,
 	    "{\"n\":5,\"prime\":11}\n");
+	/* Not a path: "//x/metrics" would reach /metrics past a front end. */
+	expect_get("//x/metrics", 400, NULL);
+	expect_get("ftp://x/prime/1", 400, NULL);
 	/* No version on the request line: refused by the parser. */
 	fd = connect_http();
 	ck_assert_int_eq(client_sends(fd, "GET /prime/5\r\n\r\n"), 0);
@@ -415,6 +451,60 @@ START_TEST(odd_requests)
 	if (read_resp(fd, &r) == 0)
 		ck_assert_int_eq(r.status, 400);
 	close(fd);
+	assert_same_worker();
+}
+END_TEST
+
+/* The resident set of process pid in bytes, from /proc; -1 if unknown. */
+static long
+rss_bytes(long pid)
+{
+	char	 path[64], line[256];
+	long	 kb = -1;
+	FILE	*f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb < 0 ? -1 : kb * 1024;
+}
+
+/*
+ * A client that pipelines without end and never reads: evhttp reads on
+ * while it writes a reply, so without a bound the worker would buffer all
+ * of it. The server stops taking bytes, and its memory stays put.
+ */
+START_TEST(pipeline_never_read)
+{
+	enum { CHUNK = 64 * KIB };
+	char	*buf = malloc(CHUNK), one[64];
+	long	 rss0 = rss_bytes(worker_pid), rss;
+	size_t	 sent = 0, len, i;
+	int	 fd = connect_http(), k;
+
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_gt(rss0, 0);
+	len = (size_t)snprintf(one, sizeof(one), "GET /stats HTTP/1.1\r\n"
+	    "Host: t\r\n\r\n");
+	for (i = 0; i + len <= CHUNK; i += len)
+		memcpy(buf + i, one, len);
+	for (k = 0; k < 1000; k++) {
+		size_t n = client_send_until_stuck(fd, buf, i, 0.5);
+
+		sent += n;
+		if (n < i)
+			break;
+	}
+	ck_assert_msg(k < 1000, "the server took all %zu bytes", sent);
+	rss = rss_bytes(worker_pid);
+	ck_assert_msg(rss - rss0 < 32 * 1024 * KIB, "RSS grew by %ld KiB "
+	    "after %zu bytes", (rss - rss0) / KIB, sent);
+	close_reset(fd);
+	free(buf);
 	assert_same_worker();
 }
 END_TEST
@@ -448,16 +538,6 @@ START_TEST(pipeline_deep)
 	assert_same_worker();
 }
 END_TEST
-
-/* Close with a reset instead of a FIN. */
-static void
-close_reset(int fd)
-{
-	struct linger	lg = { 1, 0 };
-
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	close(fd);
-}
 
 START_TEST(client_gone_cancels_job)
 {
@@ -537,10 +617,15 @@ START_TEST(busy_timeout_and_limit)
 	ck_assert_ptr_nonnull(header(&r, "Retry-After"));
 	ask_http(c, "GET /readyz HTTP/1.1\r\nHost: t\r\n\r\n", &r);
 	ck_assert_int_eq(r.status, 503);
-	/* Four connections open: a fifth is refused with 503. */
+	/* Four connections open: a fifth is refused with 503... */
 	d = connect_http();
 	ck_assert_int_eq(read_resp(d, &r), 0);
 	ck_assert_int_eq(r.status, 503);
+	close(d);
+	/* ...and on the line service too: the limit counts both. */
+	d = client_connect(server_port(&srv, "prime"));
+	ck_assert_int_ge(d, 0);
+	expect_line_prefix(d, "ERR busy");
 	close(d);
 	/* Both jobs run past the 1 s deadline: 504. */
 	ck_assert_int_eq(read_resp(a, &r), 0);
@@ -617,6 +702,7 @@ http_suite(void)
 	tcase_add_test(tc, body_limits);
 	tcase_add_test(tc, odd_requests);
 	tcase_add_test(tc, pipeline_deep);
+	tcase_add_test(tc, pipeline_never_read);
 	tcase_add_test(tc, client_gone_cancels_job);
 	tcase_add_test(tc, many_connections);
 	suite_add_tcase(s, tc);

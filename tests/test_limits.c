@@ -484,6 +484,43 @@ START_TEST(slowloris_trickle)
 }
 END_TEST
 
+/*
+ * A client that streams whole requests in writes that end mid-line is not
+ * slow: the read timeout counts from its last whole request, so it is
+ * never cut off however long it goes on.
+ */
+START_TEST(read_timeout_spares_streaming_client)
+{
+	enum { LINE = 1000, LINES = 10, WRITE = 4099 };
+	static char	stream[LINES * LINE + WRITE];
+	char		buf[LINE];
+	int		fd = connect_prime(), i, got = 0;
+	size_t		pos = 0;
+	double		t0 = now_s();
+
+	for (i = 0; i < (int)sizeof(stream) / LINE; i++) {
+		memcpy(stream + i * LINE, "ECHO ", 5);
+		memset(stream + i * LINE + 5, 'e', LINE - 6);
+		stream[i * LINE + LINE - 1] = '\n';
+	}
+	/*
+	 * 3.5 s of 4099-byte writes of 1000-byte lines: each write ends in
+	 * the middle of a line (they line up again only after 1000 writes).
+	 */
+	for (; now_s() - t0 < 3.5; pos += WRITE) {
+		ck_assert_int_eq(client_send(fd, stream + pos % (LINES * LINE),
+		    WRITE), 0);
+		sleep_s(0.05);
+		while (readable(fd, 0)) {
+			ck_assert_int_ge(client_line(fd, buf, sizeof(buf)), 0);
+			got++;
+		}
+	}
+	ck_assert_int_gt(got, 100);
+	close(fd);
+}
+END_TEST
+
 START_TEST(read_timeout_spares_throttled_client)
 {
 	enum { N = 16 };
@@ -677,6 +714,7 @@ limits_suite(void)
 	tcase_add_test(tc, slowloris_half_line);
 	tcase_add_test(tc, slowloris_trickle);
 	tcase_add_test(tc, read_timeout_spares_throttled_client);
+	tcase_add_test(tc, read_timeout_spares_streaming_client);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("job-timeout");

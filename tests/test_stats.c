@@ -353,7 +353,7 @@ START_TEST(test_slot_alignment)
 	ck_assert_ptr_nonnull(st);
 	ck_assert_uint_eq(sizeof(struct stats_slot) % 64, 0);
 	for (i = 0; i < STATS_SLOTS; i++)
-		ck_assert_uint_eq((uintptr_t)&st->slot[i] % 64, 0);
+		ck_assert_uint_eq((uintptr_t)stats_slot_use(st, i) % 64, 0);
 	stats_destroy(st);
 }
 END_TEST
@@ -366,14 +366,14 @@ START_TEST(test_child_adds)
 	pid_t			 pid;
 
 	ck_assert_ptr_nonnull(st);
-	stats_add(&st->slot[0], STAT_requests, 1);
+	stats_add(stats_slot_use(st, 0), STAT_requests, 1);
 	pid = fork();
 	ck_assert_int_ne(pid, -1);
 	if (pid == 0) {
-		stats_add(&st->slot[1], STAT_requests, 5);
-		stats_add(&st->slot[1], STAT_bytes_in, 123);
-		add_cmd(&st->slot[1], CMD_PING, 2);
-		add_err(&st->slot[1], ERR_BUSY, 3);
+		stats_add(stats_slot_use(st, 1), STAT_requests, 5);
+		stats_add(stats_slot_use(st, 1), STAT_bytes_in, 123);
+		add_cmd(stats_slot_use(st, 1), CMD_PING, 2);
+		add_err(stats_slot_use(st, 1), ERR_BUSY, 3);
 		atomic_store(&st->workers, 7);
 		_exit(0);
 	}
@@ -384,7 +384,7 @@ START_TEST(test_child_adds)
 	ck_assert_uint_eq(sum.cmd[CMD_PING], 2);
 	ck_assert_uint_eq(sum.err[ERR_BUSY], 3);
 	ck_assert_uint_eq(sum.workers, 7);
-	ck_assert_uint_eq(get(&st->slot[1], STAT_requests), 5);
+	ck_assert_uint_eq(get(stats_slot_use(st, 1), STAT_requests), 5);
 	stats_destroy(st);
 }
 END_TEST
@@ -404,8 +404,8 @@ START_TEST(test_children_concurrent)
 		ck_assert_int_ne(pid[i], -1);
 		if (pid[i] == 0) {
 			for (k = 0; k < nadd; k++) {
-				stats_add(&st->slot[10 + i], STAT_bytes_out, 2);
-				stats_add(&st->slot[0], STAT_bytes_out, 1);
+				stats_add(stats_slot_use(st, 10 + i), STAT_bytes_out, 2);
+				stats_add(stats_slot_use(st, 0), STAT_bytes_out, 1);
 			}
 			_exit(0);
 		}
@@ -414,10 +414,10 @@ START_TEST(test_children_concurrent)
 		reap(pid[i]);
 	stats_sum(st, &sum);
 	ck_assert_uint_eq(sum.c[STAT_bytes_out], (uint64_t)nchild * nadd * 3);
-	ck_assert_uint_eq(get(&st->slot[0], STAT_bytes_out),
+	ck_assert_uint_eq(get(stats_slot_use(st, 0), STAT_bytes_out),
 	    (uint64_t)nchild * nadd);
 	for (i = 0; i < nchild; i++)
-		ck_assert_uint_eq(get(&st->slot[10 + i], STAT_bytes_out),
+		ck_assert_uint_eq(get(stats_slot_use(st, 10 + i), STAT_bytes_out),
 		    (uint64_t)nadd * 2);
 	stats_destroy(st);
 }
@@ -437,11 +437,11 @@ START_TEST(test_sum_slots)
 	for (k = 0; k < sizeof(slots) / sizeof(slots[0]); k++) {
 		base = (uint64_t)1 << (4 * k);
 		for (i = 0; i < STAT_COUNT; i++)
-			stats_add(&st->slot[slots[k]], i, base * (uint64_t)(i + 1));
+			stats_add(stats_slot_use(st, slots[k]), i, base * (uint64_t)(i + 1));
 		for (i = 0; i < CMD_COUNT; i++)
-			add_cmd(&st->slot[slots[k]], i, base * 2);
+			add_cmd(stats_slot_use(st, slots[k]), i, base * 2);
 		for (i = 0; i < ERR_COUNT; i++)
-			add_err(&st->slot[slots[k]], i, base * 3);
+			add_err(stats_slot_use(st, slots[k]), i, base * 3);
 	}
 	memset(&sum, 0xff, sizeof(sum));
 	stats_sum(st, &sum);
@@ -462,13 +462,13 @@ START_TEST(test_add_sub)
 	struct stats_sum	 sum;
 
 	ck_assert_ptr_nonnull(st);
-	stats_add(&st->slot[3], STAT_connections_open, 5);
-	stats_sub(&st->slot[3], STAT_connections_open, 2);
-	stats_add(&st->slot[4], STAT_connections_open, 1);
+	stats_add(stats_slot_use(st, 3), STAT_connections_open, 5);
+	stats_sub(stats_slot_use(st, 3), STAT_connections_open, 2);
+	stats_add(stats_slot_use(st, 4), STAT_connections_open, 1);
 	stats_sum(st, &sum);
 	ck_assert_uint_eq(sum.c[STAT_connections_open], 4);
-	stats_sub(&st->slot[3], STAT_connections_open, 3);
-	stats_sub(&st->slot[4], STAT_connections_open, 1);
+	stats_sub(stats_slot_use(st, 3), STAT_connections_open, 3);
+	stats_sub(stats_slot_use(st, 4), STAT_connections_open, 1);
 	stats_sum(st, &sum);
 	ck_assert_uint_eq(sum.c[STAT_connections_open], 0);
 	stats_destroy(st);
@@ -500,11 +500,11 @@ START_TEST(test_reset_gauges)
 	ck_assert_ptr_nonnull(st);
 	for (s = 2; s <= 3; s++) {
 		for (i = 0; i < STAT_COUNT; i++)
-			stats_add(&st->slot[s], i, 10 + (uint64_t)i);
+			stats_add(stats_slot_use(st, s), i, 10 + (uint64_t)i);
 		for (i = 0; i < CMD_COUNT; i++)
-			add_cmd(&st->slot[s], i, 5);
+			add_cmd(stats_slot_use(st, s), i, 5);
 		for (i = 0; i < ERR_COUNT; i++)
-			add_err(&st->slot[s], i, 6);
+			add_err(stats_slot_use(st, s), i, 6);
 	}
 	atomic_store(&st->workers, 2);
 	stats_reset_gauges(st, 2);
@@ -515,11 +515,11 @@ START_TEST(test_reset_gauges)
 		    i == STAT_jobs_running || i == STAT_connections_waiting ||
 		    i == STAT_reply_bytes)
 			want = 0;
-		ck_assert_msg(get(&st->slot[2], i) == want,
+		ck_assert_msg(get(stats_slot_use(st, 2), i) == want,
 		    "slot 2 %s = %llu, want %llu", counter_keys[i],
-		    (unsigned long long)get(&st->slot[2], i),
+		    (unsigned long long)get(stats_slot_use(st, 2), i),
 		    (unsigned long long)want);
-		ck_assert_uint_eq(get(&st->slot[3], i), 10 + (uint64_t)i);
+		ck_assert_uint_eq(get(stats_slot_use(st, 3), i), 10 + (uint64_t)i);
 	}
 	stats_sum(st, &sum);
 	ck_assert_uint_eq(sum.c[STAT_connections_open], 10);
@@ -547,9 +547,9 @@ START_TEST(test_reset_gauges_after_child)
 	pid = fork();
 	ck_assert_int_ne(pid, -1);
 	if (pid == 0) {
-		stats_add(&st->slot[5], STAT_connections_open, 3);
-		stats_add(&st->slot[5], STAT_connections_total, 3);
-		stats_add(&st->slot[5], STAT_jobs_running, 2);
+		stats_add(stats_slot_use(st, 5), STAT_connections_open, 3);
+		stats_add(stats_slot_use(st, 5), STAT_connections_total, 3);
+		stats_add(stats_slot_use(st, 5), STAT_jobs_running, 2);
 		_exit(0);
 	}
 	reap(pid);
@@ -603,15 +603,15 @@ START_TEST(test_json_from_region)
 
 	ck_assert_ptr_nonnull(st);
 	atomic_store(&st->workers, 3);
-	stats_add(&st->slot[0], STAT_requests, 10);
-	stats_add(&st->slot[1], STAT_requests, 20);
-	stats_add(&st->slot[1], STAT_jobs_done, 4);
-	stats_add(&st->slot[2], STAT_connections_rejected, 1);
-	add_cmd(&st->slot[0], CMD_PRIME, 7);
-	add_cmd(&st->slot[2], CMD_PRIME, 1);
-	add_cmd(&st->slot[2], CMD_QUIT, 1);
-	add_err(&st->slot[1], ERR_UNKNOWN_CMD, 2);
-	add_err(&st->slot[2], ERR_TOO_LONG, 1);
+	stats_add(stats_slot_use(st, 0), STAT_requests, 10);
+	stats_add(stats_slot_use(st, 1), STAT_requests, 20);
+	stats_add(stats_slot_use(st, 1), STAT_jobs_done, 4);
+	stats_add(stats_slot_use(st, 2), STAT_connections_rejected, 1);
+	add_cmd(stats_slot_use(st, 0), CMD_PRIME, 7);
+	add_cmd(stats_slot_use(st, 2), CMD_PRIME, 1);
+	add_cmd(stats_slot_use(st, 2), CMD_QUIT, 1);
+	add_err(stats_slot_use(st, 1), ERR_UNKNOWN_CMD, 2);
+	add_err(stats_slot_use(st, 2), ERR_TOO_LONG, 1);
 	stats_sum(st, &sum);
 	text = json_of(&sum);
 	check_json_sum(text, &sum);
