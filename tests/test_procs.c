@@ -86,6 +86,86 @@ START_TEST(pool_keeps_short_requests_flowing)
 }
 END_TEST
 
+/* --- one worker, two pool threads, ordered by cost --- */
+
+/*
+ * The pool at nice 0: at SCHED_IDLE, other load on the machine (the CPU
+ * hogs the suite is checked beside) could starve the pool threads, and
+ * this test is about order, not priority.
+ */
+static void
+start_cost(void)
+{
+	ck_assert_int_eq(server_start(&srv, "--workers", "1", "--threads", "2",
+	    "--kernel", "trial", "--pool-nice", "0", "--log-level", "warn",
+	    (char *)NULL), 0);
+}
+
+/*
+ * Every pool thread holds a job of about a day. A cheap job from another
+ * client does not wait for them: a long job yields its thread at the end
+ * of its slice, the cheap one runs, and the long ones go on.
+ */
+START_TEST(cheap_job_passes_long_ones)
+{
+	int	a = client_connect(server_port(&srv, "prime"));
+	int	b = client_connect(server_port(&srv, "prime"));
+	int	c = client_connect(server_port(&srv, "prime"));
+	int	ctl = client_connect(server_port(&srv, "prime"));
+	char	buf[64];
+
+	ck_assert_int_eq(client_sends(a, LONG_TRIAL), 0);
+	ck_assert_int_eq(client_sends(b, "PRIME 9999999\n"), 0);
+	ck_assert_int_eq(client_wait_stat(ctl, "jobs_running", 2, 10), 2);
+	/* Tens of ms of trial division, then a few microseconds' worth. */
+	ck_assert_int_ge(client_ask(c, "PRIME 3000\n", buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "27449");
+	ck_assert_int_ge(client_ask(c, "PRIME 50\n", buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "229");
+	/* The long ones were set aside, not dropped: still running. */
+	ck_assert_int_ge(client_stat(ctl, "jobs_sliced"), 1);
+	ck_assert_int_eq(client_wait_stat(ctl, "jobs_running", 2, 10), 2);
+	ck_assert(!readable(a, 0));
+	ck_assert(!readable(b, 0));
+	close(a);
+	close(b);
+	close(c);
+	close(ctl);
+}
+END_TEST
+
+static void
+start_fifo(void)
+{
+	ck_assert_int_eq(server_start(&srv, "--workers", "1", "--threads", "2",
+	    "--kernel", "trial", "--pool-order", "fifo", "--pool-nice", "0",
+	    "--log-level", "warn", (char *)NULL), 0);
+}
+
+/* The same with --pool-order fifo: the cheap job waits in the queue. */
+START_TEST(fifo_keeps_cheap_job_waiting)
+{
+	int	a = client_connect(server_port(&srv, "prime"));
+	int	b = client_connect(server_port(&srv, "prime"));
+	int	c = client_connect(server_port(&srv, "prime"));
+	int	ctl = client_connect(server_port(&srv, "prime"));
+
+	ck_assert_int_eq(client_sends(a, LONG_TRIAL), 0);
+	ck_assert_int_eq(client_sends(b, "PRIME 9999999\n"), 0);
+	ck_assert_int_eq(client_wait_stat(ctl, "jobs_running", 2, 10), 2);
+	ck_assert_int_eq(client_sends(c, "PRIME 3000\n"), 0);
+	ck_assert_int_eq(client_wait_stat(ctl, "jobs_queued", 1, 10), 1);
+	/* A day's jobs ahead of it: still queued a second later. */
+	ck_assert(!readable(c, 1000));
+	ck_assert_int_eq(client_stat(ctl, "jobs_queued"), 1);
+	ck_assert_int_eq(client_stat(ctl, "jobs_sliced"), 0);
+	close(a);
+	close(b);
+	close(c);
+	close(ctl);
+}
+END_TEST
+
 static void
 start_inline(void)
 {
@@ -316,6 +396,18 @@ procs_suite(void)
 	tcase_add_unchecked_fixture(tc, start_pool, stop_server);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, pool_keeps_short_requests_flowing);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("cost");
+	tcase_add_unchecked_fixture(tc, start_cost, stop_server);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, cheap_job_passes_long_ones);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("fifo");
+	tcase_add_unchecked_fixture(tc, start_fifo, stop_server);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, fifo_keeps_cheap_job_waiting);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("inline");
