@@ -47,6 +47,7 @@
 #define SECONDS_MAX	UINT64_C(1000000000000)	/* past any range: overflow */
 #define MAX_N_SIEVE	UINT64_C(100000000)	/* default max-n, sieve, trial */
 #define MAX_N_COUNT	UINT64_C(10000000000000)	/* default max-n, count */
+#define MAX_N_DEFAULT	"10000000000000 with count, else 100000000"
 
 #ifdef HAVE_PRIMECOUNT
 #define KERNEL_DEFAULT	KERNEL_COUNT
@@ -71,15 +72,14 @@
 struct opt;
 typedef int	(*opt_set_fn)(struct config *, const struct opt *, const char *,
 		    char *, size_t);
-typedef void	(*opt_show_fn)(const struct config *, const struct opt *,
-		    char *, size_t);
 
 struct opt {
 	const char		 *name;
 	int			  shortopt;
 	int			  flags;
 	opt_set_fn		  set;
-	opt_show_fn		  show;		/* default value for usage */
+	const char		 *def;		/* default for usage, when the
+						   field does not tell */
 	size_t			  off;		/* field in struct config */
 	uint64_t		  min;
 	uint64_t		  max;		/* string options: field size */
@@ -114,26 +114,6 @@ static int	set_log_level(struct config *, const struct opt *,
 		    const char *, char *, size_t);
 static int	set_listen(struct config *, const struct opt *, const char *,
 		    char *, size_t);
-static void	show_int(const struct config *, const struct opt *, char *,
-		    size_t);
-static void	show_cpus(const struct config *, const struct opt *, char *,
-		    size_t);
-static void	show_u64(const struct config *, const struct opt *, char *,
-		    size_t);
-static void	show_duration(const struct config *, const struct opt *,
-		    char *, size_t);
-static void	show_enum(const struct config *, const struct opt *, char *,
-		    size_t);
-static void	show_bool(const struct config *, const struct opt *, char *,
-		    size_t);
-static void	show_string(const struct config *, const struct opt *,
-		    char *, size_t);
-static void	show_nice(const struct config *, const struct opt *, char *,
-		    size_t);
-static void	show_max_n(const struct config *, const struct opt *, char *,
-		    size_t);
-static void	show_listen(const struct config *, const struct opt *,
-		    char *, size_t);
 
 static const char *const compute_names[] = { "pool", "inline", NULL };
 static const char *const io_names[] = { "timer", "blocking", NULL };
@@ -154,33 +134,33 @@ static const char *const framing_names[] = { "line", "raw", NULL };
 #define SIZE(f)		sizeof(((struct config *)NULL)->f)
 
 #define O_INT(n, f, lo, hi, arg, help)					\
-	{ n, 0, OPT_NUM, set_int, show_int, OFF(f), lo, hi, NULL, arg, help }
+	{ n, 0, OPT_NUM, set_int, NULL, OFF(f), lo, hi, NULL, arg, help }
 #define O_U64(n, f, lo, hi, help)					\
-	{ n, 0, OPT_NUM, set_u64, show_u64, OFF(f), lo, hi, NULL, "N", help }
+	{ n, 0, OPT_NUM, set_u64, NULL, OFF(f), lo, hi, NULL, "N", help }
 #define O_SEC(n, f, hi, help)						\
-	{ n, 0, OPT_NUM | OPT_SEC, set_int, show_duration, OFF(f),	\
+	{ n, 0, OPT_NUM | OPT_SEC, set_int, NULL, OFF(f),		\
 	    0, (uint64_t)(hi) * 1000, NULL, "SEC", help }
 #define O_ENUM(n, f, names, help)					\
-	{ n, 0, 0, set_enum, show_enum, OFF(f), 0, 0, names, NULL, help }
+	{ n, 0, 0, set_enum, NULL, OFF(f), 0, 0, names, NULL, help }
 #define O_STR(n, s, fl, f, arg, help)					\
-	{ n, s, fl, set_string, show_string, OFF(f), 0, SIZE(f), NULL,	\
+	{ n, s, fl, set_string, NULL, OFF(f), 0, SIZE(f), NULL,	\
 	    arg, help }
 
 /* Every option, in the order of the usage message. */
 static const struct opt opts[] = {
 	O_STR("config", 'c', OPT_CLI | OPT_EARLY, config_file, "FILE",
 	    "config file to read"),
-	{ "workers", 'w', OPT_NUM, set_int, show_cpus, OFF(workers), 1,
+	{ "workers", 'w', OPT_NUM, set_int, "online CPUs", OFF(workers), 1,
 	    MAX_WORKERS, NULL, "N", "worker processes" },
-	{ "threads", 't', OPT_NUM, set_int, show_cpus, OFF(threads), 1,
+	{ "threads", 't', OPT_NUM, set_int, "online CPUs", OFF(threads), 1,
 	    THREADS_MAX, NULL, "N", "compute threads per worker" },
 	O_INT("queue-limit", queue_limit, 1, 1000000, "N",
 	    "queued jobs per worker"),
 	O_ENUM("compute", compute, compute_names, "where PRIME runs"),
 	O_ENUM("io", io, io_names, "how UPPER waits"),
-	{ "kernel", 0, 0, set_kernel, show_enum, OFF(kernel), 0, 0,
+	{ "kernel", 0, 0, set_kernel, NULL, OFF(kernel), 0, 0,
 	    kernel_names, NULL, "prime algorithm" },
-	{ "max-n", 0, OPT_NUM, set_max_n, show_max_n, OFF(max_n), 1,
+	{ "max-n", 0, OPT_NUM, set_max_n, MAX_N_DEFAULT, OFF(max_n), 1,
 	    UINT64_C(1000000000000000), NULL, "N", "largest n accepted" },
 	O_U64("table-n", table_n, 0, 100000000, "primes kept precomputed"),
 	O_INT("io-delay", io_delay_ms, 0, SLEEP_MAX_MS, "MS",
@@ -202,17 +182,17 @@ static const struct opt opts[] = {
 	    "pipelined requests per connection"),
 	O_INT("max-reply-memory", reply_memory_mb, 0, 1048576, "MIB",
 	    "replies held per worker, 0: none"),
-	{ "pool-nice", 0, OPT_NUM, set_nice, show_nice, OFF(pool_nice), 0, 19,
+	{ "pool-nice", 0, OPT_NUM, set_nice, NULL, OFF(pool_nice), 0, 19,
 	    NULL, "N|idle", "compute thread niceness" },
 	O_ENUM("pool-order", pool_order, order_names,
 	    "compute queue: cheapest first or FIFO"),
 	O_INT("slice-ms", slice_ms, 0, 60000, "MS",
 	    "long jobs yield after this, 0: never"),
-	{ "monitor", 0, OPT_OPTARG, set_bool, show_bool, OFF(monitor), 0, 0,
+	{ "monitor", 0, OPT_OPTARG, set_bool, NULL, OFF(monitor), 0, 0,
 	    NULL, "[=yes|no]", "print live counters" },
-	{ "log-level", 0, 0, set_log_level, show_enum, OFF(log_level), 0, 0,
+	{ "log-level", 0, 0, set_log_level, NULL, OFF(log_level), 0, 0,
 	    level_names, NULL, "log verbosity" },
-	{ "listen", 0, OPT_LIST, set_listen, show_listen, 0, 0, 0, NULL,
+	{ "listen", 0, OPT_LIST, set_listen, LISTEN_DEFAULT, 0, 0, 0, NULL,
 	    "SVC=HOST:PORT[,framing=F]", "bind a service; repeatable" },
 	O_STR("port-file", 0, 0, port_file, "FILE",
 	    "write bound addresses here"),
@@ -633,95 +613,38 @@ set_listen(struct config *cfg, const struct opt *o, const char *v, char *err,
 	return 0;
 }
 
-/* Default of an int field. */
-static void
-show_int(const struct config *cfg, const struct opt *o, char *buf,
+/*
+ * The default of option o as the usage message shows it: its text in the
+ * table when the field alone does not tell (CPUs, a kernel's max-n),
+ * else the field of the defaults, formatted by its type. 0 when o has no
+ * default to show (an action, or a flag of the command line).
+ */
+static int
+config_show(const struct config *def, const struct opt *o, char *buf,
     size_t len)
 {
-	snprintf(buf, len, "%d", *(const int *)((const char *)cfg + o->off));
-}
+	const char	*field = (const char *)def + o->off;
+	int		 v = *(const int *)field;
 
-/* Default of a field that follows the number of CPUs. */
-static void
-show_cpus(const struct config *cfg, const struct opt *o, char *buf,
-    size_t len)
-{
-	snprintf(buf, len, "CPUs = %d",
-	    *(const int *)((const char *)cfg + o->off));
-}
-
-/* Default of a uint64_t field. */
-static void
-show_u64(const struct config *cfg, const struct opt *o, char *buf,
-    size_t len)
-{
-	snprintf(buf, len, "%" PRIu64,
-	    *(const uint64_t *)((const char *)cfg + o->off));
-}
-
-/* Default of a duration, in seconds. */
-static void
-show_duration(const struct config *cfg, const struct opt *o, char *buf,
-    size_t len)
-{
-	config_fmt_seconds(buf, len,
-	    (uint64_t)*(const int *)((const char *)cfg + o->off));
-}
-
-/* Default of an enumerated field. */
-static void
-show_enum(const struct config *cfg, const struct opt *o, char *buf,
-    size_t len)
-{
-	snprintf(buf, len, "%s",
-	    o->choices[*(const int *)((const char *)cfg + o->off)]);
-}
-
-/* Default of a yes/no field. */
-static void
-show_bool(const struct config *cfg, const struct opt *o, char *buf,
-    size_t len)
-{
-	snprintf(buf, len, "%s",
-	    *(const int *)((const char *)cfg + o->off) ? "yes" : "no");
-}
-
-/* Default of a string field. */
-static void
-show_string(const struct config *cfg, const struct opt *o, char *buf,
-    size_t len)
-{
-	const char	*s = (const char *)cfg + o->off;
-
-	snprintf(buf, len, "%s", *s != '\0' ? s : "none");
-}
-
-/* Default of max-n: by kernel. */
-static void
-show_max_n(const struct config *cfg, const struct opt *o, char *buf,
-    size_t len)
-{
-	snprintf(buf, len, "%" PRIu64 " with count, else %" PRIu64,
-	    MAX_N_COUNT, MAX_N_SIEVE);
-}
-
-/* Default of pool-nice. */
-static void
-show_nice(const struct config *cfg, const struct opt *o, char *buf,
-    size_t len)
-{
-	if (cfg->pool_nice == 20)
-		snprintf(buf, len, "%s", "idle");
+	if (o->def != NULL)
+		snprintf(buf, len, "%s", o->def);
+	else if (o->set == set_u64)
+		snprintf(buf, len, "%" PRIu64, *(const uint64_t *)field);
+	else if (o->set == set_int && (o->flags & OPT_SEC))
+		config_fmt_seconds(buf, len, (uint64_t)v);
+	else if (o->set == set_int)
+		snprintf(buf, len, "%d", v);
+	else if (o->choices != NULL)
+		snprintf(buf, len, "%s", o->choices[v]);
+	else if (o->set == set_nice)
+		snprintf(buf, len, v == 20 ? "idle" : "%d", v);
+	else if (o->set == set_string)
+		snprintf(buf, len, "%s", *field != '\0' ? field : "none");
+	else if (o->set == set_bool && !(o->flags & OPT_CLI))
+		snprintf(buf, len, "%s", v ? "yes" : "no");
 	else
-		snprintf(buf, len, "%d", cfg->pool_nice);
-}
-
-/* Default listener. */
-static void
-show_listen(const struct config *cfg, const struct opt *o, char *buf,
-    size_t len)
-{
-	snprintf(buf, len, "%s", LISTEN_DEFAULT);
+		return 0;
+	return 1;
 }
 
 /* The option called name, or NULL. */
@@ -1216,6 +1139,7 @@ config_usage(FILE *fp)
 	const struct opt	*o;
 	struct config		 def;
 	char			 synopsis[192], range[80], value[64];
+	int			 shown;
 
 	config_defaults(&def);
 	fprintf(fp, "usage: %s [options]\n"
@@ -1226,11 +1150,11 @@ config_usage(FILE *fp)
 		config_synopsis(o, synopsis, sizeof(synopsis));
 		config_range(o, range, sizeof(range));
 		fprintf(fp, "  %-30s %s", synopsis, o->help);
-		if (o->show != NULL)
-			o->show(&def, o, value, sizeof(value));
+		shown = o->set != NULL && config_show(&def, o, value,
+		    sizeof(value));
 		if (range[0] != '\0')
 			fprintf(fp, " (%s, default: %s)", range, value);
-		else if (o->show != NULL)
+		else if (shown)
 			fprintf(fp, " (default: %s)", value);
 		fputc('\n', fp);
 	}

@@ -985,7 +985,7 @@ START_TEST(test_usage)
 	ck_assert_ptr_nonnull(strstr(text, "  -w, --workers N "));
 	ck_assert_ptr_nonnull(strstr(text, "  -c, --config FILE "));
 	ck_assert_ptr_nonnull(strstr(text, "--compute pool|inline "));
-	ck_assert_ptr_nonnull(strstr(text, " (1..256, default: CPUs = "));
+	ck_assert_ptr_nonnull(strstr(text, " (1..256, default: online CPUs)"));
 	ck_assert_ptr_nonnull(strstr(text, " (1..1000000, default: 1024)\n"));
 	ck_assert_ptr_nonnull(strstr(text, " (0..3600, default: 10)\n"));
 	ck_assert_ptr_nonnull(strstr(text, " (default: pool)\n"));
