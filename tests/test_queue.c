@@ -959,6 +959,8 @@ START_TEST(test_cheapest_first)
 	memset(&slot, 0, sizeof(slot));
 	waiter_init(&w, 8);
 	w.q = make_queue(&w, 1, 100, 0, &slot, on_done);
+	/* Order only: the busy job must not yield its thread. */
+	queue_set_order(w.q, ORDER_COST, 0);
 	busy = occupy(w.q, &slot, 0);
 	for (i = 0; i < 7; i++)
 		ck_assert_int_eq(queue_submit(w.q, client_job(KERNEL_SIEVE,
@@ -1030,6 +1032,8 @@ START_TEST(test_aging_bound)
 	memset(&slot, 0, sizeof(slot));
 	waiter_init(&w, 2 + ncheap);
 	w.q = make_queue(&w, 1, 100, 0, &slot, on_done);
+	/* Order only: the busy job must not yield its thread. */
+	queue_set_order(w.q, ORDER_COST, 0);
 	busy = occupy(w.q, &slot, 0);
 	bound = queue_cost(KERNEL_TRIAL, 3000) / AGING;
 	ck_assert_int_eq(queue_submit(w.q, client_job(KERNEL_TRIAL, 3000, 1,
@@ -1070,6 +1074,8 @@ START_TEST(test_fair_clients)
 	memset(&slot, 0, sizeof(slot));
 	waiter_init(&w, 25);
 	w.q = make_queue(&w, 1, 100, 0, &slot, on_done);
+	/* Order only: the busy job must not yield its thread. */
+	queue_set_order(w.q, ORDER_COST, 0);
 	busy = occupy(w.q, &slot, 0);
 	for (k = 1; k <= 20; k++) {
 		ck_assert_int_eq(queue_submit(w.q, client_job(KERNEL_TRIAL,
