@@ -168,8 +168,9 @@ check_config(const struct config *cfg, int finished)
 	CHECK(cfg->queue_limit >= 1 && cfg->queue_limit <= 1000000);
 	CHECK(cfg->compute == COMPUTE_POOL || cfg->compute == COMPUTE_INLINE);
 	CHECK(cfg->io == IO_TIMER || cfg->io == IO_BLOCKING);
-	CHECK(cfg->kernel == KERNEL_SIEVE || cfg->kernel == KERNEL_TRIAL);
-	CHECK(cfg->max_n >= 1 && cfg->max_n <= UINT64_C(10000000000));
+	CHECK(cfg->kernel == KERNEL_SIEVE || cfg->kernel == KERNEL_TRIAL ||
+	    cfg->kernel == KERNEL_COUNT);
+	CHECK(cfg->max_n >= 1 && cfg->max_n <= UINT64_C(1000000000000000));
 	CHECK(cfg->table_n <= 100000000);
 	CHECK(cfg->io_delay_ms >= 0 && cfg->io_delay_ms <= SLEEP_MAX_MS);
 	CHECK(cfg->max_line >= 16 && cfg->max_line <= 1048576);
@@ -178,6 +179,10 @@ check_config(const struct config *cfg, int finished)
 	CHECK(cfg->idle_timeout_ms >= 0 && cfg->idle_timeout_ms <= 86400000);
 	CHECK(cfg->read_timeout_ms >= 0 && cfg->read_timeout_ms <= 86400000);
 	CHECK(cfg->job_timeout_ms >= 0 && cfg->job_timeout_ms <= 86400000);
+	CHECK(cfg->drain_delay_ms >= 0 && cfg->drain_delay_ms <= 3600000);
+	CHECK(cfg->reply_memory_mb >= 0 && cfg->reply_memory_mb <= 1048576);
+	CHECK(cfg->pool_order == ORDER_FIFO || cfg->pool_order == ORDER_COST);
+	CHECK(cfg->slice_ms >= 0 && cfg->slice_ms <= 60000);
 	CHECK(cfg->max_connections >= 1 && cfg->max_connections <= 1000000);
 	CHECK(cfg->max_inflight >= 1 && cfg->max_inflight <= 65536);
 	CHECK(cfg->pool_nice >= 0 && cfg->pool_nice <= 20);
