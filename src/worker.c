@@ -311,12 +311,13 @@ worker_drain_done(evutil_socket_t fd, short what, void *arg)
 
 /*
  * SIGTERM, SIGINT: graceful stop. SIGUSR2: the same for a reload, where a
- * new generation takes over (see conn_stop). First the worker drains:
- * for --drain-delay it says it is going (readiness fails, PING answers
- * ERR shutting-down) but goes on accepting and serving, so that a load
- * balancer takes it out of rotation before any connection is refused.
- * Then it stops accepting and every connection finishes. A second SIGTERM
- * or SIGINT cuts the delay short.
+ * new generation takes over (see conn_stop). On a stop the worker first
+ * drains: for --drain-delay it says it is going (readiness fails, PING
+ * answers ERR shutting-down) but goes on accepting and serving, so that a
+ * load balancer takes it out of rotation before any connection is
+ * refused. Then it stops accepting and every connection finishes. A
+ * second SIGTERM or SIGINT cuts the delay short. A retired worker stops
+ * accepting at once: the new generation accepts on the same sockets.
  */
 static void
 worker_stop(evutil_socket_t sig, short what, void *arg)
@@ -332,7 +333,12 @@ worker_stop(evutil_socket_t sig, short what, void *arg)
 	}
 	w->draining = 1;
 	w->retiring = sig == SIGUSR2;
-	if (ms <= 0) {
+	/*
+	 * A retired generation's successor already accepts on the same
+	 * sockets and says it is ready: draining here too would only make
+	 * readiness checks that land on the old workers fail.
+	 */
+	if (ms <= 0 || w->retiring) {
 		worker_stop_accepting(w);
 		return;
 	}

@@ -685,6 +685,51 @@ START_TEST(drain_then_stop)
 }
 END_TEST
 
+/*
+ * A reload with a drain delay: the old workers stop accepting at once
+ * (their successors accept on the same sockets), so readiness checks and
+ * PING never see a draining worker while the new generation serves.
+ */
+START_TEST(reload_stays_ready)
+{
+	struct resp	r;
+	pid_t		before[4], now[4];
+	int		i, j, n, fresh, fd;
+	double		deadline;
+	char		buf[128];
+
+	ck_assert_int_eq(server_start(&srv, "--workers", "2",
+	    "--drain-delay", "3", "--log-level", "error",
+	    "--listen", "prime=127.0.0.1:0", "--listen", "http=127.0.0.1:0",
+	    (char *)NULL), 0);
+	ck_assert_int_eq(server_workers(&srv, before, 4), 2);
+	ck_assert_int_eq(kill(srv.pid, SIGHUP), 0);
+	/* Wait until neither old worker accepts: only new pids, or none. */
+	deadline = now_s() + 20;
+	do {
+		sleep_s(0.05);
+		n = server_workers(&srv, now, 4);
+		for (i = 0, fresh = 0; i < n; i++) {
+			for (j = 0; j < 2 && now[i] != before[j]; j++)
+				;
+			fresh += j == 2;
+		}
+	} while (fresh < 2 && now_s() < deadline);
+	ck_assert_int_eq(fresh, 2);
+	for (i = 0; i < 20; i++) {
+		get("/readyz", &r);
+		ck_assert_msg(r.status == 200, "readyz %d after a reload",
+		    r.status);
+		fd = client_connect(server_port(&srv, "prime"));
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_ge(client_ask(fd, "PING\n", buf, sizeof(buf)), 0);
+		ck_assert_str_eq(buf, "PONG");
+		close(fd);
+	}
+	server_stop(&srv);
+}
+END_TEST
+
 static Suite *
 http_suite(void)
 {
@@ -716,6 +761,7 @@ http_suite(void)
 	tc = tcase_create("drain");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, drain_then_stop);
+	tcase_add_test(tc, reload_stays_ready);
 	suite_add_tcase(s, tc);
 	return s;
 }
