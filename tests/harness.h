@@ -39,7 +39,12 @@ long	 client_stat(int, const char *);
 long	 client_wait_stat(int, const char *, long, double);
 char	*client_echo_batch(int, size_t, size_t *);
 size_t	 client_send_until_stuck(int, const char *, size_t, double);
+int	 client_readable(int, int);
+void	 client_reset(int);
 double	 now_s(void);
 void	 sleep_s(double);
+long	 proc_rss(long);
+double	 proc_cpu(long);
+int	 proc_fds(long);
 
 #endif

@@ -99,35 +99,6 @@ stays_open(int fd, double t)
 	return poll(&pfd, 1, (int)(t * 1000)) == 0;
 }
 
-/* Close with a reset instead of a FIN. */
-static void
-close_reset(int fd)
-{
-	struct linger	lg = { 1, 0 };
-
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	close(fd);
-}
-
-/* Open descriptors of process pid, from /proc; -1 if unknown. */
-static int
-open_fds(long pid)
-{
-	char		 path[64];
-	DIR		*d;
-	struct dirent	*de;
-	int		 n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%ld/fd", pid);
-	if ((d = opendir(path)) == NULL)
-		return -1;
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
 /* Wait up to t s for process pid to hold want descriptors; the last count. */
 static int
 wait_fds(long pid, int want, double t)
@@ -135,7 +106,7 @@ wait_fds(long pid, int want, double t)
 	double	deadline = now_s() + t;
 	int	n;
 
-	while ((n = open_fds(pid)) != want && now_s() < deadline)
+	while ((n = proc_fds(pid)) != want && now_s() < deadline)
 		sleep_s(0.05);
 	return n;
 }
@@ -525,7 +496,7 @@ START_TEST(reset_mid_reply)
 		sleep_s(0.05);
 	ck_assert_int_gt(client_stat(ctl, "echo") - echo0, 200);
 	ck_assert_int_eq(client_stat(ctl, "too-long"), toolong0);
-	close_reset(fd);
+	client_reset(fd);
 	free(batch);
 	ck_assert_int_eq(client_wait_stat(ctl, "connections_open", 1, 5), 1);
 	expect_reply(ctl, "PING\n", "PONG");
@@ -544,7 +515,7 @@ START_TEST(reset_with_timers_pending)
 	    "UPPER gone\nECHO x\n"), 0);
 	ck_assert_int_eq(client_wait_stat(ctl, "sleep", sleeps0 + 2, 5),
 	    sleeps0 + 2);
-	close_reset(fd);
+	client_reset(fd);
 	ck_assert_int_eq(client_wait_stat(ctl, "connections_open", 1, 5), 1);
 	/*
 	 * A plain close (FIN) with timers pending: the server still owes the
@@ -581,7 +552,7 @@ START_TEST(reset_with_jobs_pending)
 	    "UPPER gone\nPRIME 9999999\nPRIME 9999998\nECHO x\n"), 0);
 	ck_assert_int_eq(client_wait_stat(ctl, "jobs_running", 2, 10), 2);
 	ck_assert_int_eq(client_wait_stat(ctl, "jobs_queued", 1, 10), 1);
-	close_reset(fd);
+	client_reset(fd);
 	ck_assert_int_eq(client_wait_stat(ctl, "connections_open", 1, 5), 1);
 	/* The jobs it left are dropped, not computed for nobody. */
 	ck_assert_int_eq(client_wait_stat(ctl, "jobs_cancelled",
@@ -673,14 +644,14 @@ START_TEST(connect_reset_storm)
 
 	/* Count once ctl is in and earlier tests' connections are gone. */
 	ck_assert_int_eq(client_wait_stat(ctl, "connections_open", 1, 5), 1);
-	ck_assert_int_gt(fds0 = open_fds(worker_pid), 0);
+	ck_assert_int_gt(fds0 = proc_fds(worker_pid), 0);
 	/* Gone before the worker even looks: reset right after connect. */
 	for (i = 0; i < N; i++) {
 		fd = connect_prime();
 		if (i % 2 == 1)
 			ck_assert_int_eq(client_sends(fd, "PING\nSLEEP 100\n"),
 			    0);
-		close_reset(fd);
+		client_reset(fd);
 	}
 	ck_assert_int_eq(client_wait_stat(ctl, "connections_open", 1, 5), 1);
 	/* No descriptor is left behind. */
@@ -697,7 +668,7 @@ START_TEST(crowd_all_served)
 	long	total0 = client_stat(ctl, "connections_total");
 
 	ck_assert_int_eq(client_wait_stat(ctl, "connections_open", 1, 5), 1);
-	ck_assert_int_gt(fds0 = open_fds(worker_pid), 0);
+	ck_assert_int_gt(fds0 = proc_fds(worker_pid), 0);
 	raise_nofile();
 	for (i = 0; i < CROWD; i++) {
 		crowd[i] = client_connect(server_port(&srv, "prime"));

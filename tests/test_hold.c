@@ -36,25 +36,6 @@ connect_prime(void)
 	return fd;
 }
 
-/* 1 when fd has something to read (or is closed) within ms. */
-static int
-client_readable(int fd, int ms)
-{
-	struct pollfd	pfd = { fd, POLLIN, 0 };
-
-	return poll(&pfd, 1, ms) == 1;
-}
-
-/* Close with a reset instead of a FIN. */
-static void
-close_reset(int fd)
-{
-	struct linger	lg = { 1, 0 };
-
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	close(fd);
-}
-
 /* Wait up to t s for STATS key on ctl to reach at least want; the value. */
 static long
 wait_stat_at_least(int ctl, const char *key, long want, double t)
@@ -116,7 +97,7 @@ START_TEST(reset_while_paused_cancels_jobs)
 	ck_assert_int_eq(client_wait_stat(ctl, "jobs_running", 1, 10), 1);
 	ck_assert_int_eq(client_wait_stat(ctl, "jobs_queued", 3, 10), 3);
 	ck_assert_int_eq(wait_stat_still(ctl, "prime", 5), 4);
-	close_reset(fd);
+	client_reset(fd);
 	ck_assert_int_eq(client_wait_stat(ctl, "jobs_cancelled",
 	    cancelled0 + 4, 10), cancelled0 + 4);
 	ck_assert_int_eq(client_wait_stat(ctl, "jobs_running", 0, 10), 0);
@@ -165,7 +146,7 @@ START_TEST(queued_replies_are_bounded_and_released)
 	ck_assert_msg(taken >= 4 && taken <= 6, "%ld ECHOs taken", taken);
 	ck_assert_msg(held >= 4 * 60 * KIB && held <= 384 * KIB,
 	    "%ld bytes held", held);
-	close_reset(fd);
+	client_reset(fd);
 	ck_assert_int_eq(client_wait_stat(ctl, "reply_bytes", 0, 10), 0);
 	ck_assert_int_eq(client_wait_stat(ctl, "connections_open", 1, 10), 1);
 	ck_assert_int_eq(client_stat(ctl, "connections_waiting"), 0);
@@ -207,7 +188,7 @@ START_TEST(worker_reply_memory_is_capped)
 			refused++;
 		} else
 			alive++;
-		close_reset(fds[i]);
+		client_reset(fds[i]);
 	}
 	ck_assert_int_ge(refused, 1);
 	ck_assert_int_ge(alive, 1);
@@ -245,7 +226,7 @@ START_TEST(many_small_holders_are_capped)
 		    client_line(fds[i], buf, sizeof(buf)) >= 0 &&
 		    strncmp(buf, "ERR busy", 8) == 0)
 			refused++;
-		close_reset(fds[i]);
+		client_reset(fds[i]);
 	}
 	ck_assert_int_ge(refused, 1);
 	expect_reply(ctl, "PING\n", "PONG");
@@ -342,7 +323,7 @@ START_TEST(busy_pipelines_leave_room)
 	}
 	ck_assert_msg(worst < 3.0, "a new client waited %.2f s", worst);
 	for (i = 0; i < N; i++)
-		close_reset(fds[i]);
+		client_reset(fds[i]);
 }
 END_TEST
 

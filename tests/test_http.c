@@ -170,16 +170,6 @@ assert_same_worker(void)
 	ck_assert_int_eq(pids[0], worker_pid);
 }
 
-/* Close with a reset instead of a FIN. */
-static void
-close_reset(int fd)
-{
-	struct linger	lg = { 1, 0 };
-
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	close(fd);
-}
-
 /* The server: one worker, http beside the line protocol. */
 static void
 start_http(void)
@@ -455,24 +445,6 @@ START_TEST(odd_requests)
 }
 END_TEST
 
-/* The resident set of process pid in bytes, from /proc; -1 if unknown. */
-static long
-rss_bytes(long pid)
-{
-	char	 path[64], line[256];
-	long	 kb = -1;
-	FILE	*f;
-
-	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb < 0 ? -1 : kb * 1024;
-}
-
 /*
  * A client that pipelines without end and never reads: evhttp reads on
  * while it writes a reply, so without a bound the worker would buffer all
@@ -482,7 +454,7 @@ START_TEST(pipeline_never_read)
 {
 	enum { CHUNK = 64 * KIB };
 	char	*buf = malloc(CHUNK), one[64];
-	long	 rss0 = rss_bytes(worker_pid), rss;
+	long	 rss0 = proc_rss(worker_pid), rss;
 	size_t	 sent = 0, len, i;
 	int	 fd = connect_http(), k;
 
@@ -500,10 +472,10 @@ START_TEST(pipeline_never_read)
 			break;
 	}
 	ck_assert_msg(k < 1000, "the server took all %zu bytes", sent);
-	rss = rss_bytes(worker_pid);
+	rss = proc_rss(worker_pid);
 	ck_assert_msg(rss - rss0 < 32 * 1024 * KIB, "RSS grew by %ld KiB "
 	    "after %zu bytes", (rss - rss0) / KIB, sent);
-	close_reset(fd);
+	client_reset(fd);
 	free(buf);
 	assert_same_worker();
 }
@@ -549,7 +521,7 @@ START_TEST(client_gone_cancels_job)
 	ck_assert_int_eq(client_sends(fd, "GET /prime/10000000 HTTP/1.1\r\n"
 	    "Host: t\r\n\r\n"), 0);
 	ck_assert_int_eq(client_wait_stat(ctl, "jobs_running", 1, 10), 1);
-	close_reset(fd);
+	client_reset(fd);
 	ck_assert_int_eq(client_wait_stat(ctl, "jobs_cancelled",
 	    cancelled0 + 1, 10), cancelled0 + 1);
 	/* ...and a plain close. */

@@ -79,45 +79,6 @@ peek_what(int fd)
 	return msg;
 }
 
-/* The resident set of process pid in bytes, from /proc; -1 if unknown. */
-static long
-rss_bytes(long pid)
-{
-	char	 path[64], line[256];
-	long	 kb = -1;
-	FILE	*f;
-
-	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb < 0 ? -1 : kb * 1024;
-}
-
-/* CPU seconds (user + system) process pid has used; -1 if unknown. */
-static double
-cpu_seconds(long pid)
-{
-	char			 path[64], buf[1024], *p;
-	unsigned long		 ut, st;
-	FILE			*f;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	p = fgets(buf, sizeof(buf), f);
-	fclose(f);
-	/* Fields after "(comm)": state is the 3rd, utime the 14th. */
-	if (p == NULL || (p = strrchr(buf, ')')) == NULL ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-	    &ut, &st) != 2)
-		return -1;
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
 /*
  * Sleep until the clock is frac into a second. The server counts its
  * idle and read deadlines in whole seconds of the same monotonic clock:
@@ -267,7 +228,7 @@ static size_t
 flood_and_watch(int ctl, long pid, int flood, const char *chunk, size_t len,
     int rounds)
 {
-	long	rss0 = rss_bytes(pid), rss, worst = 0;
+	long	rss0 = proc_rss(pid), rss, worst = 0;
 	size_t	sent = 0, n;
 	double	t, slowest = 0;
 	int	i;
@@ -283,7 +244,7 @@ flood_and_watch(int ctl, long pid, int flood, const char *chunk, size_t len,
 	for (i = 0; i < 15; i++) {
 		if ((t = ping_time(ctl)) > slowest)
 			slowest = t;
-		if ((rss = rss_bytes(pid)) - rss0 > worst)
+		if ((rss = proc_rss(pid)) - rss0 > worst)
 			worst = rss - rss0;
 		sleep_s(0.1);
 	}
@@ -645,11 +606,11 @@ START_TEST(emfile_no_spin)
 	ck_assert_msg(stuck != -1, "%d connections, no EMFILE", n);
 	ck_assert_int_gt(n, 10);
 	/* Out of descriptors for 2 s: the worker must not spin. */
-	cpu0 = cpu_seconds(pid);
+	cpu0 = proc_cpu(pid);
 	wall0 = now_s();
 	ck_assert_double_ge(cpu0, 0);
 	sleep_s(2.0);
-	cpu = cpu_seconds(pid) - cpu0;
+	cpu = proc_cpu(pid) - cpu0;
 	wall = now_s() - wall0;
 	ck_assert_msg(cpu < 0.3 * wall, "worker used %.2f s CPU in %.2f s",
 	    cpu, wall);

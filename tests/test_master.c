@@ -364,16 +364,6 @@ kill_others(const struct msrv *m, const pid_t *keep, int n)
 	ck_assert(workers_become(m, keep, n, 20));
 }
 
-/* Close fd with a reset, so the worker has nothing left to owe. */
-static void
-close_reset(int fd)
-{
-	struct linger	l = { 1, 0 };
-
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
-	close(fd);
-}
-
 /*
  * A connection to port with a SLEEP that a worker of gen[0..n-1] is known
  * to have read (an older worker may still accept for a moment after a
@@ -926,7 +916,7 @@ START_TEST(reload_waits_for_room_for_a_whole_generation)
 	expect_serves(port);
 	/* Once they are gone, a reload works again. */
 	for (i = 0; i < RETIRING; i++)
-		close_reset(held[i]);
+		client_reset(held[i]);
 	kill_others(&m, gen, 2);
 	msrv_reload(&m);
 	expect_status(&m, "STATUS=serving");
@@ -985,7 +975,7 @@ START_TEST(reload_of_256_workers_serves_every_slot)
 	ck_assert_msg(answered == PROBES, "%d of %d connections unanswered",
 	    PROBES - answered, PROBES);
 	for (i = 0; i < HOLD; i++)
-		close_reset(held[i]);
+		client_reset(held[i]);
 	kill_others(&m, gen, n);
 	msrv_done(&m, 0);
 }

@@ -30,15 +30,6 @@ stop_server(void)
 	server_stop(&srv);
 }
 
-/* 1 when fd has something to read within ms. */
-static int
-readable(int fd, int ms)
-{
-	struct pollfd	pfd = { fd, POLLIN, 0 };
-
-	return poll(&pfd, 1, ms) == 1;
-}
-
 /* The worker pid that answers on fd. */
 static long
 conn_pid(int fd)
@@ -79,7 +70,7 @@ START_TEST(pool_keeps_short_requests_flowing)
 		}
 	ck_assert_msg(worst < 1.0, "a short request waited %.3f s", worst);
 	/* And the long job is still running all along. */
-	ck_assert(!readable(longfd, 0));
+	ck_assert(!client_readable(longfd, 0));
 	for (i = 0; i < 8; i++)
 		close(fds[i]);
 	close(longfd);
@@ -125,8 +116,8 @@ START_TEST(cheap_job_passes_long_ones)
 	/* The long ones were set aside, not dropped: still running. */
 	ck_assert_int_ge(client_stat(ctl, "jobs_sliced"), 1);
 	ck_assert_int_eq(client_wait_stat(ctl, "jobs_running", 2, 10), 2);
-	ck_assert(!readable(a, 0));
-	ck_assert(!readable(b, 0));
+	ck_assert(!client_readable(a, 0));
+	ck_assert(!client_readable(b, 0));
 	close(a);
 	close(b);
 	close(c);
@@ -156,7 +147,7 @@ START_TEST(fifo_keeps_cheap_job_waiting)
 	ck_assert_int_eq(client_sends(c, "PRIME 3000\n"), 0);
 	ck_assert_int_eq(client_wait_stat(ctl, "jobs_queued", 1, 10), 1);
 	/* A day's jobs ahead of it: still queued a second later. */
-	ck_assert(!readable(c, 1000));
+	ck_assert(!client_readable(c, 1000));
 	ck_assert_int_eq(client_stat(ctl, "jobs_queued"), 1);
 	ck_assert_int_eq(client_stat(ctl, "jobs_sliced"), 0);
 	close(a);
@@ -175,27 +166,6 @@ start_inline(void)
 	    "--log-level", "warn", (char *)NULL), 0);
 }
 
-/* CPU seconds (user + system) process pid has used, or -1. */
-static double
-cpu_seconds(pid_t pid)
-{
-	char		 path[64], buf[1024], *p;
-	unsigned long	 ut, st;
-	FILE		*f;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	p = fgets(buf, sizeof(buf), f);
-	fclose(f);
-	/* Fields 14 and 15, counted after the ")" that ends the name. */
-	if (p == NULL || (p = strrchr(buf, ')')) == NULL ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-	    &ut, &st) != 2)
-		return -1;
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
 START_TEST(inline_stalls_short_requests)
 {
 	pid_t	worker;
@@ -211,7 +181,7 @@ START_TEST(inline_stalls_short_requests)
 	/* Before: the loop answers at once. */
 	ck_assert_int_ge(client_ask(fd, "PRIME 1\n", buf, sizeof(buf)), 0);
 	ck_assert_str_eq(buf, "2");
-	ck_assert_int_ge(cpu0 = cpu_seconds(worker), 0);
+	ck_assert_int_ge(cpu0 = proc_cpu(worker), 0);
 	ck_assert_int_eq(client_sends(longfd, LONG_TRIAL), 0);
 	/*
 	 * The loop is computing once the idle worker has burnt half a second
@@ -219,14 +189,14 @@ START_TEST(inline_stalls_short_requests)
 	 * longer for it.
 	 */
 	deadline = now_s() + 30;
-	while (cpu_seconds(worker) - cpu0 < 0.5 && now_s() < deadline)
+	while (proc_cpu(worker) - cpu0 < 0.5 && now_s() < deadline)
 		sleep_s(0.05);
-	ck_assert_msg(cpu_seconds(worker) - cpu0 >= 0.5,
+	ck_assert_msg(proc_cpu(worker) - cpu0 >= 0.5,
 	    "the worker did not start computing");
 	/* The job takes hours: nobody on this worker hears back meanwhile. */
 	ck_assert_int_eq(client_sends(fd, "PRIME 1\n"), 0);
-	ck_assert(!readable(fd, 1000));
-	ck_assert(!readable(longfd, 0));
+	ck_assert(!client_readable(fd, 1000));
+	ck_assert(!client_readable(longfd, 0));
 	close(fd);
 	close(longfd);
 }

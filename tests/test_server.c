@@ -23,15 +23,6 @@ prime_port(void)
 	return server_port(&srv, "prime");
 }
 
-/* 1 when fd has something to read within ms. */
-static int
-readable(int fd, int ms)
-{
-	struct pollfd	pfd = { fd, POLLIN, 0 };
-
-	return poll(&pfd, 1, ms) == 1;
-}
-
 /*
  * --- a general server: prime, upper (raw framing), echo, prime on ::1,
  * and a raw prime listener for plain socket clients ---
@@ -139,7 +130,7 @@ START_TEST(split_requests_answered_right)
 			ck_assert_int_ge(fd, 0);
 			ck_assert_int_eq(client_send(fd, cases[i].req, k), 0);
 			/* Give the server every chance to take the piece. */
-			ck_assert_msg(!readable(fd, 20), "\"%.*s\" answered "
+			ck_assert_msg(!client_readable(fd, 20), "\"%.*s\" answered "
 			    "before its line end", (int)k, cases[i].req);
 			ck_assert_int_eq(client_send(fd, cases[i].req + k,
 			    len - k), 0);
@@ -192,7 +183,7 @@ START_TEST(line_waits_for_its_end)
 	ck_assert_int_ge(fd, 0);
 	/* On a line listener, a request without its end is never guessed. */
 	ck_assert_int_eq(client_sends(fd, "PRI"), 0);
-	ck_assert(!readable(fd, 300));
+	ck_assert(!client_readable(fd, 300));
 	ck_assert_int_eq(client_sends(fd, "ME 10\n"), 0);
 	ck_assert_int_ge(client_line(fd, buf, sizeof(buf)), 0);
 	ck_assert_str_eq(buf, "29");
