@@ -17,7 +17,7 @@ out=$tmp
 # answered), the pool does not (no such second, a fifth of its rate or
 # more: not more, as other tests may share the cores).
 check_prime() {
-	local s f png
+	local s f
 	for s in inline threads processes; do
 		f="$1/prime-$s.csv"
 		[ -s "$f" ] || fail "$f missing"
