@@ -22,13 +22,16 @@
  *	key = t + cost / AGING
  * where t is when the job became eligible (below): a job's priority
  * improves by AGING ns of expected cost for every ns it waits, so the key
- * is fixed at insertion and the heap never needs re-ordering.  Bound: a
- * job eligible at t with cost C is never passed by a job that becomes
- * eligible after t + C / AGING, since that job's key is larger; so it
- * starts at the latest once t + C / AGING has passed and the jobs already
- * waiting with smaller keys have had their turn (plus at most one slice of
- * each running job). With AGING = 2, a long job waits at most half its own
- * expected run time for work that arrives after it.
+ * is fixed at insertion and the heap never needs re-ordering.  Only
+ * waiting counts: while a job runs, its t moves on with the clock and its
+ * cost part comes down by what it ran / AGING (queue_key_now()), so its
+ * key grows at 1 - 1/AGING ns per ns and work that arrives meanwhile can
+ * still pass it.  Bound: a job of cost C that has waited W in all and run
+ * R is passed by a job of cost c arriving now only while
+ * W < (C - R - c) / AGING, so it waits at most C / AGING for work that
+ * arrives after it (plus the turns of jobs already waiting with smaller
+ * keys, and at most one slice of each running job).  With AGING = 2, a
+ * long job waits at most half its own expected run time for later work.
  *
  * Fair between clients.  Jobs of one client (the connection id, set by
  * the submitter) whose costs lie in the same band (a factor of 4: band =
@@ -425,17 +428,22 @@ queue_enter(struct queue *q, struct job *job, uint64_t now)
 	return 0;
 }
 
-/* A running job's key now: its remaining cost has come down as it ran. */
+/*
+ * A running job's key now: running is not waiting, so its eligible time
+ * moves on by the d ns of this slice, while its remaining cost comes down
+ * by the same (never below 0); d - d / AGING >= 0, so the key only grows.
+ */
 static uint64_t
 queue_key_now(const struct job *job, uint64_t now)
 {
-	uint64_t	before = job->ran, after = job->ran + (now - job->start);
+	uint64_t	d = now > job->start ? now - job->start : 0;
+	uint64_t	before = job->ran, after = job->ran + d;
 
 	if (before > job->cost)
 		before = job->cost;
 	if (after > job->cost)
 		after = job->cost;
-	return job->key - (after - before) / AGING;
+	return job->key + d - (after - before) / AGING;
 }
 
 /* Ask every running job that goes after job to yield at its slice's end. */
@@ -465,14 +473,21 @@ queue_should_stop(void *arg)
 	if (atomic_load(&job->cancel))
 		return 1;
 	/* The coarse clock may still be behind the start. */
-	if (q->slice_ns == 0 || (now = q->tick()) < job->start ||
-	    now - job->start < q->slice_ns)
+	if (q->slice_ns == 0 || (now = q->tick()) < job->check ||
+	    now - job->check < q->slice_ns)
 		return 0;
 	pthread_mutex_lock(&q->lock);
 	now = q->now();
 	yield = q->nheap > 0 && q->nparked < PARK_MAX(q->nthreads) &&
 	    q->heap[0]->key < queue_key_now(job, now);
-	if (!yield && !atomic_load(&job->cancel))
+	/*
+	 * Not yet: a cheaper job still waiting may pass it later, as its key
+	 * grows while it runs, so look again a slice from now; with nothing
+	 * cheaper waiting, run on until a submit raises the flag again.
+	 */
+	job->check = now;
+	if (!yield && !atomic_load(&job->cancel) &&
+	    (q->nheap == 0 || q->heap[0]->cost >= job->cost))
 		atomic_store(&job->stop, 0);
 	pthread_mutex_unlock(&q->lock);
 	return yield || atomic_load(&job->cancel);
@@ -543,7 +558,7 @@ queue_pop(struct queue *q)
 	if (job->yields > 0)
 		q->nparked--;
 	job->waited += now - job->since;
-	job->start = now;
+	job->start = job->check = now;
 	job->state = JOB_RUNNING;
 	atomic_store(&job->stop, 0);
 	TAILQ_INSERT_TAIL(&q->running, job, entry);
