@@ -19,19 +19,22 @@
  * function of the kernel and n fitted to measured run times (see there).
  *
  * Cheapest first, with aging.  Waiting jobs sit in a binary heap ordered by
- *	key = t + cost / AGING
- * where t is when the job became eligible (below): a job's priority
- * improves by AGING ns of expected cost for every ns it waits, so the key
- * is fixed at insertion and the heap never needs re-ordering.  Only
- * waiting counts: while a job runs, its t moves on with the clock and its
- * cost part comes down by what it ran / AGING (queue_key_now()), so its
- * key grows at 1 - 1/AGING ns per ns and work that arrives meanwhile can
- * still pass it.  Bound: a job of cost C that has waited W in all and run
- * R is passed by a job of cost c arriving now only while
- * W < (C - R - c) / AGING, so it waits at most C / AGING for work that
- * arrives after it (plus the turns of jobs already waiting with smaller
- * keys, and at most one slice of each running job).  With AGING = 2, a
- * long job waits at most half its own expected run time for later work.
+ *	key = t + cost / AGING + RUN_WEIGHT * ran
+ * where t is when the job became eligible (below) and ran what it has run
+ * so far: a job's priority improves by AGING ns of expected cost for
+ * every ns it waits, so a waiting job's key is fixed and the heap never
+ * needs re-ordering; while it runs, its key grows RUN_WEIGHT ns per ns,
+ * faster than the clock that later work's keys follow, so the credit a
+ * long job earned by waiting is spent a little at a time, a slice or two,
+ * and cheaper work passes it again (queue_key_now()).  Bound: with W the
+ * time it has waited and R the time it has run since t, work arriving now
+ * at cost c passes it only while W < (C - c) / AGING + (RUN_WEIGHT - 1) * R;
+ * so once it has waited C / AGING it gets at least 1 / RUN_WEIGHT of a
+ * thread, and it ends within C / AGING + RUN_WEIGHT * C of t whatever the
+ * stream of cheaper work (plus the turns of jobs already waiting with
+ * smaller keys, a slice of each dearer running job and the rest of each
+ * running job no dearer than it): with AGING = RUN_WEIGHT = 2, 2.5 times
+ * its expected cost.
  *
  * Fair between clients.  Jobs of one client (the connection id, set by
  * the submitter) whose costs lie in the same band (a factor of 4: band =
@@ -44,18 +47,21 @@
  *
  * Long jobs yield.  The sieve and trial kernels read a stop flag at fine
  * grain (prime.c). A submitter whose job is eligible and finds no idle
- * thread for it raises the flag of every running job with a larger key;
- * a flagged job looks at the clock and, once it has run a slice
- * (--slice-ms) since it started, takes the lock once: if the cheapest
- * waiting job still has a smaller key than its own, it saves its state,
- * goes back to the heap (its key lowered by what it has run / AGING: its
- * remaining cost) and the thread takes the cheaper job; if not, it clears
- * the flag and runs on. The hot loops pay only what the cancel check
- * always cost: one relaxed load; a flagged job reads the coarse clock
- * (slices end within a tick, 1 to 4 ms, of --slice-ms). At most PARK_MAX(threads) sliced jobs
- * wait with saved state (a sieve keeps its buffers, under a MB); past that
- * running jobs do not yield. The count kernel is one library call: it is
- * ordered by cost but runs to the end, and cannot be cancelled part-way.
+ * thread for it raises the flag of every dearer running job; a flagged
+ * job looks at the clock and, once it has run a slice
+ * (--slice-ms) since it started, takes the lock once: if the first waiting
+ * job is cheaper and has a smaller key than its own, it saves its state,
+ * goes back to the heap (its key raised by what it has run) and the
+ * thread takes the cheaper job; if not, it runs on, and looks again a
+ * slice later while cheaper work waits (its key grows as it runs).  Only
+ * cheaper work makes a job yield: jobs of one size do not take turns on a
+ * thread, the first to start ends first.  The hot loops pay only what
+ * the cancel check always cost: one relaxed load; a flagged job reads the
+ * coarse clock (slices end within a tick, 1 to 4 ms, of --slice-ms).  At
+ * most PARK_MAX(threads) sliced jobs wait with saved state (a sieve keeps
+ * its buffers, under a MB); past that running jobs do not yield.  The
+ * count kernel is one library call: it is ordered by cost but runs to the
+ * end, and cannot be cancelled part-way.
  *
  * --pool-order fifo keeps the plain FIFO: the key is the submit order, no
  * flows, no slices.
@@ -85,6 +91,7 @@
 #include "primed.h"
 
 #define AGING		2		/* ns of cost forgiven per ns waited */
+#define RUN_WEIGHT	2		/* ns of key per ns run */
 #define SLICE_MS	5		/* default slice */
 #define COST_MAX	UINT64_C(1000000000000000000)	/* 30 years */
 #define NO_SLOT		((size_t)-1)
@@ -428,27 +435,19 @@ queue_enter(struct queue *q, struct job *job, uint64_t now)
 	return 0;
 }
 
-/*
- * A running job's key now: running is not waiting, so its eligible time
- * moves on by the d ns of this slice, while its remaining cost comes down
- * by the same (never below 0); d - d / AGING >= 0, so the key only grows.
- */
+/* A running job's key now: it grows with what this slice has run. */
 static uint64_t
 queue_key_now(const struct job *job, uint64_t now)
 {
-	uint64_t	d = now > job->start ? now - job->start : 0;
-	uint64_t	before = job->ran, after = job->ran + d;
-
-	if (before > job->cost)
-		before = job->cost;
-	if (after > job->cost)
-		after = job->cost;
-	return job->key + d - (after - before) / AGING;
+	return job->key + RUN_WEIGHT * (now > job->start ? now - job->start : 0);
 }
 
-/* Ask every running job that goes after job to yield at its slice's end. */
+/*
+ * Ask every running job dearer than job to look, at its slice's end,
+ * whether to yield (queue_should_stop() decides by the keys then).
+ */
 static void
-queue_preempt(struct queue *q, struct job *job, uint64_t now)
+queue_preempt(struct queue *q, struct job *job)
 {
 	struct job	*r;
 
@@ -456,7 +455,7 @@ queue_preempt(struct queue *q, struct job *job, uint64_t now)
 	    q->nheap <= (size_t)q->nidle || job->slot == NO_SLOT)
 		return;
 	TAILQ_FOREACH(r, &q->running, entry)
-		if (r->kernel != KERNEL_COUNT && job->key < queue_key_now(r, now))
+		if (r->kernel != KERNEL_COUNT && job->cost < r->cost)
 			atomic_store_explicit(&r->stop, 1, memory_order_relaxed);
 }
 
@@ -479,15 +478,15 @@ queue_should_stop(void *arg)
 	pthread_mutex_lock(&q->lock);
 	now = q->now();
 	yield = q->nheap > 0 && q->nparked < PARK_MAX(q->nthreads) &&
+	    q->heap[0]->cost < job->cost &&
 	    q->heap[0]->key < queue_key_now(job, now);
 	/*
-	 * Not yet: a cheaper job still waiting may pass it later, as its key
-	 * grows while it runs, so look again a slice from now; with nothing
-	 * cheaper waiting, run on until a submit raises the flag again.
+	 * Not yet: work still waiting may pass it later, as its key grows
+	 * while it runs, so look again a slice from now; with nothing
+	 * waiting, run on until a submit raises the flag again.
 	 */
 	job->check = now;
-	if (!yield && !atomic_load(&job->cancel) &&
-	    (q->nheap == 0 || q->heap[0]->cost >= job->cost))
+	if (!yield && !atomic_load(&job->cancel) && q->nheap == 0)
 		atomic_store(&job->stop, 0);
 	pthread_mutex_unlock(&q->lock);
 	return yield || atomic_load(&job->cancel);
@@ -807,7 +806,7 @@ queue_submit(struct queue *q, struct job *job)
 	}
 	q->ntodo++;
 	stats_add(q->stats, STAT_jobs_queued, 1);
-	queue_preempt(q, job, now);
+	queue_preempt(q, job);
 	pthread_cond_signal(&q->cond);
 	pthread_mutex_unlock(&q->lock);
 	return 0;

@@ -1225,6 +1225,49 @@ START_TEST(test_sliced_trial)
 }
 END_TEST
 
+/*
+ * Running is not waiting: a long job that has aged past a later cheap job
+ * goes first, but its key grows twice as fast as the clock while it runs,
+ * so once it has run about half its lead, the cheap job passes it.
+ */
+START_TEST(test_aged_job_yields)
+{
+	const uint64_t		 lead = 1000 * SLICE_NS;
+	struct stats_slot	 slot;
+	struct waiter		 w;
+	struct job		*busy, *aged;
+
+	memset(&slot, 0, sizeof(slot));
+	waiter_init(&w, 3);
+	w.q = make_queue(&w, 1, 100, 0, &slot, on_done);
+	busy = occupy(w.q, &slot, 0);
+	aged = client_job(KERNEL_TRIAL, LONG_N, 1, 1);
+	ck_assert_int_eq(queue_submit(w.q, aged), 0);
+	fake_advance(queue_cost(KERNEL_TRIAL, LONG_N) / AGING + lead);
+	ck_assert_int_eq(queue_cancel(w.q, busy), 0);
+	ck_assert(run_until(&w, 1, WAIT_MS));
+	wait_taken(w.q);
+	ck_assert_int_eq(queue_submit(w.q, client_job(KERNEL_TRIAL, 10, 2,
+	    2)), 0);
+	/* A quarter of the lead run: the aged job keeps its thread. */
+	fake_advance(lead / 4);
+	sleep_ms(20);
+	ck_assert_uint_eq(counter(&slot, STAT_job_yields), 0);
+	ck_assert_int_eq(queue_length(w.q), 1);
+	/* Past half of it: the cheap job passes. */
+	fake_advance(lead);
+	ck_assert(run_until(&w, 2, WAIT_MS));
+	ck_assert_uint_eq(w.result[2], 29);
+	ck_assert_uint_eq(counter(&slot, STAT_job_yields), 1);
+	if (queue_cancel(w.q, aged) == 1)
+		free(aged);
+	else
+		ck_assert(run_until(&w, 3, WAIT_MS));
+	queue_destroy(w.q);
+	waiter_free(&w);
+}
+END_TEST
+
 /* A job that never yields while nothing cheaper waits, however long. */
 START_TEST(test_no_yield_alone)
 {
@@ -1419,6 +1462,7 @@ queue_suite(void)
 	tcase_add_test(tc, test_cheapest_first);
 	tcase_add_test(tc, test_fifo_order);
 	tcase_add_test(tc, test_aging_bound);
+	tcase_add_test(tc, test_aged_job_yields);
 	tcase_add_test(tc, test_fair_clients);
 	tcase_add_test(tc, test_cancel_in_flow);
 	suite_add_tcase(s, tc);
