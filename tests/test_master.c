@@ -287,15 +287,26 @@ msrv_done(struct msrv *m, int want)
 		ck_assert_int_eq(rc, want);
 }
 
-/* PRIME 10 on a new connection to port answers 29. */
+/*
+ * PRIME 10 on a new connection to port answers 29. A worker retiring
+ * after a reload closes what it accepted but had not read yet, and the
+ * client asks again on a new connection (primed(8)): so does this.
+ */
 static void
 expect_serves(int port)
 {
-	int	fd = client_connect(port);
+	double	deadline = now_s() + 20;
+	char	buf[64];
+	int	fd, n;
 
-	ck_assert_msg(fd >= 0, "cannot connect to %d", port);
-	expect_reply(fd, "PRIME 10\n", "29");
-	close(fd);
+	do {
+		fd = client_connect(port);
+		ck_assert_msg(fd >= 0, "cannot connect to %d", port);
+		n = client_ask(fd, "PRIME 10\n", buf, sizeof(buf));
+		close(fd);
+	} while (n <= 0 && now_s() < deadline);
+	ck_assert_msg(n > 0, "no answer on port %d", port);
+	ck_assert_str_eq(buf, "29");
 }
 
 /* A listening socket on 127.0.0.1 with SO_REUSEPORT, as anyone may make. */
