@@ -370,7 +370,6 @@ struct job {
 	uint64_t		 order;		/* eligible order: ties, FIFO */
 	uint64_t		 since;		/* queued since, ns */
 	uint64_t		 waited;	/* ns spent queued */
-	uint64_t		 ran;		/* ns spent running */
 	uint64_t		 start;		/* this slice began, ns */
 	uint64_t		 check;		/* last asked to yield, ns */
 	size_t			 slot;		/* index in the heap, or -1 */

@@ -20,8 +20,8 @@
  *
  * Cheapest first, with aging.  Waiting jobs sit in a binary heap ordered by
  *	key = t + cost / AGING + RUN_WEIGHT * ran
- * where t is when the job became eligible (below) and ran what it has run
- * so far: a job's priority improves by AGING ns of expected cost for
+ * where t is when the job became eligible (below) and ran the time it has
+ * run so far: a job's priority improves by AGING ns of expected cost for
  * every ns it waits, so a waiting job's key is fixed and the heap never
  * needs re-ordering; while it runs, its key grows RUN_WEIGHT ns per ns,
  * faster than the clock that later work's keys follow, so the credit a
@@ -605,7 +605,6 @@ queue_yield(struct queue *q, struct job *job)
 	}
 	now = q->now();
 	job->key = queue_key_now(job, now);
-	job->ran += now - job->start;
 	job->since = now;
 	TAILQ_REMOVE(&q->running, job, entry);
 	stats_sub(q->stats, STAT_jobs_running, 1);
@@ -795,7 +794,7 @@ queue_submit(struct queue *q, struct job *job)
 	atomic_init(&job->stop, 0);
 	job->cost = queue_cost(job->kernel, job->n);
 	job->since = now;
-	job->waited = job->ran = 0;
+	job->waited = 0;
 	job->yields = 0;
 	job->slot = NO_SLOT;
 	job->flow = NULL;
