@@ -36,6 +36,16 @@ check_prime() {
 	    fail "inline does not stall or threads do: $(grep -E '^\| (inline|threads) ' "$1/report.md")"
 }
 
+# no_errors DIR NAME: where the loop is free (threads, processes), every
+# short request in DIR was answered right.
+no_errors() {
+	local s
+	for s in threads processes; do
+		grep -q '"errors_total":0,' "$1/prime-$s.json" ||
+		    fail "$2 $s: errors $(cat "$1/prime-$s.json")"
+	done
+}
+
 # is_png FILE: FILE is a non-empty PNG.
 is_png() {
 	[ -s "$1" ] || fail "no plot $1"
@@ -77,18 +87,12 @@ PRIMED_BUILD=$build "$top/scripts/simulate" --quick --raw --scenario prime \
     --out "$out/raw" || fail "scripts/simulate --quick --raw exited $?"
 check_prime "$out/raw"
 grep -q 'without a line end' "$out/raw/report.md" || fail "raw clients not said"
-# Where the loop is free, every "1" sent without a line end came back "2".
-for s in threads processes; do
-	grep -q '"errors_total":0,' "$out/raw/prime-$s.json" ||
-	    fail "raw $s: errors $(cat "$out/raw/prime-$s.json")"
-done
+# Every "1" sent without a line end came back "2".
+no_errors "$out/raw" raw
 PRIMED_BUILD=$build "$top/scripts/simulate" --quick --protocol http \
     --scenario prime --out "$out/http" ||
     fail "scripts/simulate --quick --protocol http exited $?"
 check_prime "$out/http"
 grep -q 'GET /prime/1000000' "$out/http/report.md" || fail "HTTP not said"
-for s in threads processes; do
-	grep -q '"errors_total":0,' "$out/http/prime-$s.json" ||
-	    fail "http $s: errors $(cat "$out/http/prime-$s.json")"
-done
+no_errors "$out/http" http
 echo "3 passed, 0 failed"
