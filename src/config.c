@@ -65,6 +65,7 @@
 #define OPT_SEC		0x40	/* stored in ms, written in seconds */
 #define OPT_HELP	0x80	/* action: print usage */
 #define OPT_VERSION	0x100	/* action: print version */
+#define OPT_U64		0x200	/* numeric field is a uint64_t, not an int */
 
 /* getopt_long value for options without a short letter: OPT_VAL + index. */
 #define OPT_VAL		256
@@ -94,9 +95,7 @@ _Static_assert(sizeof(enum io_mode) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum kernel) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum pool_order) == sizeof(int), "enum size");
 
-static int	set_int(struct config *, const struct opt *, const char *,
-		    char *, size_t);
-static int	set_u64(struct config *, const struct opt *, const char *,
+static int	set_num(struct config *, const struct opt *, const char *,
 		    char *, size_t);
 static int	set_enum(struct config *, const struct opt *, const char *,
 		    char *, size_t);
@@ -134,11 +133,12 @@ static const char *const framing_names[] = { "line", "raw", NULL };
 #define SIZE(f)		sizeof(((struct config *)NULL)->f)
 
 #define O_INT(n, f, lo, hi, arg, help)					\
-	{ n, 0, OPT_NUM, set_int, NULL, OFF(f), lo, hi, NULL, arg, help }
+	{ n, 0, OPT_NUM, set_num, NULL, OFF(f), lo, hi, NULL, arg, help }
 #define O_U64(n, f, lo, hi, help)					\
-	{ n, 0, OPT_NUM, set_u64, NULL, OFF(f), lo, hi, NULL, "N", help }
+	{ n, 0, OPT_NUM | OPT_U64, set_num, NULL, OFF(f), lo, hi, NULL,	\
+	    "N", help }
 #define O_SEC(n, f, hi, help)						\
-	{ n, 0, OPT_NUM | OPT_SEC, set_int, NULL, OFF(f),		\
+	{ n, 0, OPT_NUM | OPT_SEC, set_num, NULL, OFF(f),		\
 	    0, (uint64_t)(hi) * 1000, NULL, "SEC", help }
 #define O_ENUM(n, f, names, help)					\
 	{ n, 0, 0, set_enum, NULL, OFF(f), 0, 0, names, NULL, help }
@@ -150,9 +150,9 @@ static const char *const framing_names[] = { "line", "raw", NULL };
 static const struct opt opts[] = {
 	O_STR("config", 'c', OPT_CLI | OPT_EARLY, config_file, "FILE",
 	    "config file to read"),
-	{ "workers", 'w', OPT_NUM, set_int, "online CPUs", OFF(workers), 1,
+	{ "workers", 'w', OPT_NUM, set_num, "online CPUs", OFF(workers), 1,
 	    MAX_WORKERS, NULL, "N", "worker processes" },
-	{ "threads", 't', OPT_NUM, set_int, "online CPUs", OFF(threads), 1,
+	{ "threads", 't', OPT_NUM, set_num, "online CPUs", OFF(threads), 1,
 	    THREADS_MAX, NULL, "N", "compute threads per worker" },
 	O_INT("queue-limit", queue_limit, 1, 1000000, "N",
 	    "queued jobs per worker"),
@@ -160,7 +160,7 @@ static const struct opt opts[] = {
 	O_ENUM("io", io, io_names, "how UPPER waits"),
 	{ "kernel", 0, 0, set_kernel, NULL, OFF(kernel), 0, 0,
 	    kernel_names, NULL, "prime algorithm" },
-	{ "max-n", 0, OPT_NUM, set_max_n, MAX_N_DEFAULT, OFF(max_n), 1,
+	{ "max-n", 0, OPT_NUM | OPT_U64, set_max_n, MAX_N_DEFAULT, OFF(max_n), 1,
 	    UINT64_C(1000000000000000), NULL, "N", "largest n accepted" },
 	O_U64("table-n", table_n, 0, 100000000, "primes kept precomputed"),
 	O_INT("io-delay", io_delay_ms, 0, SLEEP_MAX_MS, "MS",
@@ -413,29 +413,20 @@ config_bad_choice(const char *const *names, const char *what, const char *v,
 	return -1;
 }
 
-/* An int field in range. */
+/* A numeric field in range, an int unless OPT_U64. */
 static int
-set_int(struct config *cfg, const struct opt *o, const char *v, char *err,
+set_num(struct config *cfg, const struct opt *o, const char *v, char *err,
     size_t errlen)
 {
-	uint64_t	n;
+	char		*field = (char *)cfg + o->off;
+	uint64_t	 n;
 
 	if (config_number(o, v, &n, err, errlen) == -1)
 		return -1;
-	*(int *)((char *)cfg + o->off) = (int)n;
-	return 0;
-}
-
-/* A uint64_t field in range. */
-static int
-set_u64(struct config *cfg, const struct opt *o, const char *v, char *err,
-    size_t errlen)
-{
-	uint64_t	n;
-
-	if (config_number(o, v, &n, err, errlen) == -1)
-		return -1;
-	*(uint64_t *)((char *)cfg + o->off) = n;
+	if (o->flags & OPT_U64)
+		*(uint64_t *)field = n;
+	else
+		*(int *)field = (int)n;
 	return 0;
 }
 
@@ -526,7 +517,7 @@ static int
 set_max_n(struct config *cfg, const struct opt *o, const char *v, char *err,
     size_t errlen)
 {
-	if (set_u64(cfg, o, v, err, errlen) == -1)
+	if (set_num(cfg, o, v, err, errlen) == -1)
 		return -1;
 	cfg->max_n_set = 1;
 	return 0;
@@ -628,11 +619,11 @@ config_show(const struct config *def, const struct opt *o, char *buf,
 
 	if (o->def != NULL)
 		snprintf(buf, len, "%s", o->def);
-	else if (o->set == set_u64)
+	else if (o->flags & OPT_U64)
 		snprintf(buf, len, "%" PRIu64, *(const uint64_t *)field);
-	else if (o->set == set_int && (o->flags & OPT_SEC))
+	else if (o->flags & OPT_SEC)
 		config_fmt_seconds(buf, len, (uint64_t)v);
-	else if (o->set == set_int)
+	else if (o->set == set_num)
 		snprintf(buf, len, "%d", v);
 	else if (o->choices != NULL)
 		snprintf(buf, len, "%s", o->choices[v]);
