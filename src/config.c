@@ -477,20 +477,16 @@ static int
 set_nice(struct config *cfg, const struct opt *o, const char *v, char *err,
     size_t errlen)
 {
-	uint64_t	n;
-	int		rc;
+	size_t	n;
 
 	if (strcasecmp(v, "idle") == 0) {
 		cfg->pool_nice = 20;
 		return 0;
 	}
-	if ((rc = config_parse_u64(v, &n)) == 0 && n <= o->max) {
-		cfg->pool_nice = (int)n;
+	if (set_num(cfg, o, v, err, errlen) == 0)
 		return 0;
-	}
-	snprintf(err, errlen, "\"%s\" is %s (%" PRIu64 "..%" PRIu64
-	    ") nor \"idle\"", v, rc == -1 ? "not a number" : "out of range",
-	    o->min, o->max);
+	n = strlen(err);
+	snprintf(err + n, errlen - n, " nor \"idle\"");
 	return -1;
 }
 
