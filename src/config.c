@@ -124,9 +124,12 @@ static const char *const level_names[] = {
 static const char *const bool_names[] = {
 	"yes", "no", "true", "false", "on", "off", "1", "0", NULL
 };
+/* In the order of enum service. */
 static const char *const service_names[] = {
 	"prime", "upper", "echo", "http", NULL
 };
+_Static_assert(sizeof(service_names) / sizeof(service_names[0]) ==
+    SVC_COUNT + 1, "a name for every service");
 static const char *const framing_names[] = { "line", "raw", NULL };
 
 #define OFF(f)		offsetof(struct config, f)
@@ -699,20 +702,6 @@ config_set(struct config *cfg, const char *key, const char *value, char *err,
 	return config_apply(cfg, o, value, 0, err, errlen);
 }
 
-/* Parse "service=" at the head of a listen spec. */
-static int
-config_listen_service(struct listen_conf *lc, const char *svc, char *err,
-    size_t errlen)
-{
-	int	i;
-
-	if ((i = config_choice(service_names, svc)) == -1)
-		return config_bad_choice(service_names, "service ", svc, err,
-		    errlen);
-	lc->service = (enum service)i;
-	return 0;
-}
-
 /* True if s is made of letters, digits, '-', '.' and '_' only. */
 static int
 config_name_ok(const char *s)
@@ -865,6 +854,7 @@ config_parse_listen(struct listen_conf *lc, const char *spec, char *err,
     size_t errlen)
 {
 	char	 buf[sizeof(lc->spec)], *addr, *port, *opt;
+	int	 i;
 
 	memset(lc, 0, sizeof(*lc));
 	if (strlen(spec) >= sizeof(buf)) {
@@ -878,8 +868,10 @@ config_parse_listen(struct listen_conf *lc, const char *spec, char *err,
 		return -1;
 	}
 	*addr++ = '\0';
-	if (config_listen_service(lc, buf, err, errlen) == -1)
-		return -1;
+	if ((i = config_choice(service_names, buf)) == -1)
+		return config_bad_choice(service_names, "service ", buf, err,
+		    errlen);
+	lc->service = (enum service)i;
 	if ((opt = strchr(addr, ',')) != NULL)
 		*opt++ = '\0';
 	if ((port = config_listen_host(lc, addr, err, errlen)) == NULL)
@@ -1084,19 +1076,9 @@ config_finish(struct config *cfg, char *err, size_t errlen)
 const char *
 config_service_name(enum service svc)
 {
-	switch (svc) {
-	case SVC_PRIME:
-		return "prime";
-	case SVC_UPPER:
-		return "upper";
-	case SVC_ECHO:
-		return "echo";
-	case SVC_HTTP:
-		return "http";
-	case SVC_COUNT:
-		break;
-	}
-	return "unknown";
+	if ((unsigned)svc >= SVC_COUNT)
+		return "unknown";
+	return service_names[svc];
 }
 
 /* "  -w, --workers N" for the usage message. */
