@@ -70,15 +70,12 @@
 /* getopt_long value for options without a short letter: OPT_VAL + index. */
 #define OPT_VAL		256
 
-struct opt;
-typedef int	(*opt_set_fn)(struct config *, const struct opt *, const char *,
-		    char *, size_t);
-
 struct opt {
 	const char		 *name;
 	int			  shortopt;
 	int			  flags;
-	opt_set_fn		  set;
+	int			(*set)(struct config *, const struct opt *,
+				    const char *, char *, size_t);
 	const char		 *def;		/* default for usage, when the
 						   field does not tell */
 	size_t			  off;		/* field in struct config */
@@ -94,25 +91,6 @@ _Static_assert(sizeof(enum compute) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum io_mode) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum kernel) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum pool_order) == sizeof(int), "enum size");
-
-static int	set_num(struct config *, const struct opt *, const char *,
-		    char *, size_t);
-static int	set_enum(struct config *, const struct opt *, const char *,
-		    char *, size_t);
-static int	set_bool(struct config *, const struct opt *, const char *,
-		    char *, size_t);
-static int	set_string(struct config *, const struct opt *, const char *,
-		    char *, size_t);
-static int	set_nice(struct config *, const struct opt *, const char *,
-		    char *, size_t);
-static int	set_kernel(struct config *, const struct opt *, const char *,
-		    char *, size_t);
-static int	set_max_n(struct config *, const struct opt *, const char *,
-		    char *, size_t);
-static int	set_log_level(struct config *, const struct opt *,
-		    const char *, char *, size_t);
-static int	set_listen(struct config *, const struct opt *, const char *,
-		    char *, size_t);
 
 static const char *const compute_names[] = { "pool", "inline", NULL };
 static const char *const io_names[] = { "timer", "blocking", NULL };
@@ -131,85 +109,6 @@ static const char *const service_names[] = {
 _Static_assert(sizeof(service_names) / sizeof(service_names[0]) ==
     SVC_COUNT + 1, "a name for every service");
 static const char *const framing_names[] = { "line", "raw", NULL };
-
-#define OFF(f)		offsetof(struct config, f)
-#define SIZE(f)		sizeof(((struct config *)NULL)->f)
-
-#define O_INT(n, f, lo, hi, arg, help)					\
-	{ n, 0, OPT_NUM, set_num, NULL, OFF(f), lo, hi, NULL, arg, help }
-#define O_U64(n, f, lo, hi, help)					\
-	{ n, 0, OPT_NUM | OPT_U64, set_num, NULL, OFF(f), lo, hi, NULL,	\
-	    "N", help }
-#define O_SEC(n, f, hi, help)						\
-	{ n, 0, OPT_NUM | OPT_SEC, set_num, NULL, OFF(f),		\
-	    0, (uint64_t)(hi) * 1000, NULL, "SEC", help }
-#define O_ENUM(n, f, names, help)					\
-	{ n, 0, 0, set_enum, NULL, OFF(f), 0, 0, names, NULL, help }
-#define O_STR(n, s, fl, f, arg, help)					\
-	{ n, s, fl, set_string, NULL, OFF(f), 0, SIZE(f), NULL,	\
-	    arg, help }
-
-/* Every option, in the order of the usage message. */
-static const struct opt opts[] = {
-	O_STR("config", 'c', OPT_CLI | OPT_EARLY, config_file, "FILE",
-	    "config file to read"),
-	{ "workers", 'w', OPT_NUM, set_num, "online CPUs", OFF(workers), 1,
-	    MAX_WORKERS, NULL, "N", "worker processes" },
-	{ "threads", 't', OPT_NUM, set_num, "online CPUs", OFF(threads), 1,
-	    THREADS_MAX, NULL, "N", "compute threads per worker" },
-	O_INT("queue-limit", queue_limit, 1, 1000000, "N",
-	    "queued jobs per worker"),
-	O_ENUM("compute", compute, compute_names, "where PRIME runs"),
-	O_ENUM("io", io, io_names, "how UPPER waits"),
-	{ "kernel", 0, 0, set_kernel, NULL, OFF(kernel), 0, 0,
-	    kernel_names, NULL, "prime algorithm" },
-	{ "max-n", 0, OPT_NUM | OPT_U64, set_max_n, MAX_N_DEFAULT, OFF(max_n), 1,
-	    UINT64_C(1000000000000000), NULL, "N", "largest n accepted" },
-	O_U64("table-n", table_n, 0, 100000000, "primes kept precomputed"),
-	O_INT("io-delay", io_delay_ms, 0, SLEEP_MAX_MS, "MS",
-	    "IO wait of UPPER"),
-	O_INT("max-line", max_line, 16, 1048576, "BYTES", "longest request"),
-	O_SEC("shutdown-timeout", shutdown_timeout_ms, 3600,
-	    "graceful stop deadline"),
-	O_SEC("idle-timeout", idle_timeout_ms, 86400,
-	    "idle connection limit, 0: none"),
-	O_SEC("read-timeout", read_timeout_ms, 86400,
-	    "request read limit, 0: none"),
-	O_SEC("job-timeout", job_timeout_ms, 86400,
-	    "compute job limit, 0: none"),
-	O_SEC("drain-delay", drain_delay_ms, 3600,
-	    "serve on after a stop begins"),
-	O_INT("max-connections", max_connections, 1, 1000000, "N",
-	    "connections per worker"),
-	O_INT("max-inflight", max_inflight, 1, 65536, "N",
-	    "pipelined requests per connection"),
-	O_INT("max-reply-memory", reply_memory_mb, 0, 1048576, "MIB",
-	    "replies held per worker, 0: none"),
-	{ "pool-nice", 0, OPT_NUM, set_nice, NULL, OFF(pool_nice), 0, 19,
-	    NULL, "N|idle", "compute thread niceness" },
-	O_ENUM("pool-order", pool_order, order_names,
-	    "compute queue: cheapest first or FIFO"),
-	O_INT("slice-ms", slice_ms, 0, 60000, "MS",
-	    "long jobs yield after this, 0: never"),
-	{ "monitor", 0, OPT_OPTARG, set_bool, NULL, OFF(monitor), 0, 0,
-	    NULL, "[=yes|no]", "print live counters" },
-	{ "log-level", 0, 0, set_log_level, NULL, OFF(log_level), 0, 0,
-	    level_names, NULL, "log verbosity" },
-	{ "listen", 0, OPT_LIST, set_listen, LISTEN_DEFAULT, 0, 0, 0, NULL,
-	    "SVC=HOST:PORT[,framing=F]", "bind a service; repeatable" },
-	O_STR("port-file", 0, 0, port_file, "FILE",
-	    "write bound addresses here"),
-	O_STR("user", 0, 0, user, "NAME", "run as this user after binding"),
-	{ "check-config", 0, OPT_CLI | OPT_NOARG, set_bool, NULL,
-	    OFF(check_config), 0, 0, NULL, NULL,
-	    "check the configuration and exit" },
-	{ "help", 'h', OPT_CLI | OPT_EARLY | OPT_NOARG | OPT_HELP, NULL, NULL,
-	    0, 0, 0, NULL, NULL, "print this help and exit" },
-	{ "version", 'V', OPT_CLI | OPT_EARLY | OPT_NOARG | OPT_VERSION, NULL,
-	    NULL, 0, 0, 0, NULL, NULL, "print the version and exit" },
-};
-
-#define NOPTS		(sizeof(opts) / sizeof(opts[0]))
 
 /* Online CPUs, at least 1 and at most max. */
 static int
@@ -602,6 +501,85 @@ set_listen(struct config *cfg, const struct opt *o, const char *v, char *err,
 	cfg->listen[cfg->nlisten++] = lc;
 	return 0;
 }
+
+#define OFF(f)		offsetof(struct config, f)
+#define SIZE(f)		sizeof(((struct config *)NULL)->f)
+
+#define O_INT(n, f, lo, hi, arg, help)					\
+	{ n, 0, OPT_NUM, set_num, NULL, OFF(f), lo, hi, NULL, arg, help }
+#define O_U64(n, f, lo, hi, help)					\
+	{ n, 0, OPT_NUM | OPT_U64, set_num, NULL, OFF(f), lo, hi, NULL,	\
+	    "N", help }
+#define O_SEC(n, f, hi, help)						\
+	{ n, 0, OPT_NUM | OPT_SEC, set_num, NULL, OFF(f),		\
+	    0, (uint64_t)(hi) * 1000, NULL, "SEC", help }
+#define O_ENUM(n, f, names, help)					\
+	{ n, 0, 0, set_enum, NULL, OFF(f), 0, 0, names, NULL, help }
+#define O_STR(n, s, fl, f, arg, help)					\
+	{ n, s, fl, set_string, NULL, OFF(f), 0, SIZE(f), NULL,	\
+	    arg, help }
+
+/* Every option, in the order of the usage message. */
+static const struct opt opts[] = {
+	O_STR("config", 'c', OPT_CLI | OPT_EARLY, config_file, "FILE",
+	    "config file to read"),
+	{ "workers", 'w', OPT_NUM, set_num, "online CPUs", OFF(workers), 1,
+	    MAX_WORKERS, NULL, "N", "worker processes" },
+	{ "threads", 't', OPT_NUM, set_num, "online CPUs", OFF(threads), 1,
+	    THREADS_MAX, NULL, "N", "compute threads per worker" },
+	O_INT("queue-limit", queue_limit, 1, 1000000, "N",
+	    "queued jobs per worker"),
+	O_ENUM("compute", compute, compute_names, "where PRIME runs"),
+	O_ENUM("io", io, io_names, "how UPPER waits"),
+	{ "kernel", 0, 0, set_kernel, NULL, OFF(kernel), 0, 0,
+	    kernel_names, NULL, "prime algorithm" },
+	{ "max-n", 0, OPT_NUM | OPT_U64, set_max_n, MAX_N_DEFAULT, OFF(max_n), 1,
+	    UINT64_C(1000000000000000), NULL, "N", "largest n accepted" },
+	O_U64("table-n", table_n, 0, 100000000, "primes kept precomputed"),
+	O_INT("io-delay", io_delay_ms, 0, SLEEP_MAX_MS, "MS",
+	    "IO wait of UPPER"),
+	O_INT("max-line", max_line, 16, 1048576, "BYTES", "longest request"),
+	O_SEC("shutdown-timeout", shutdown_timeout_ms, 3600,
+	    "graceful stop deadline"),
+	O_SEC("idle-timeout", idle_timeout_ms, 86400,
+	    "idle connection limit, 0: none"),
+	O_SEC("read-timeout", read_timeout_ms, 86400,
+	    "request read limit, 0: none"),
+	O_SEC("job-timeout", job_timeout_ms, 86400,
+	    "compute job limit, 0: none"),
+	O_SEC("drain-delay", drain_delay_ms, 3600,
+	    "serve on after a stop begins"),
+	O_INT("max-connections", max_connections, 1, 1000000, "N",
+	    "connections per worker"),
+	O_INT("max-inflight", max_inflight, 1, 65536, "N",
+	    "pipelined requests per connection"),
+	O_INT("max-reply-memory", reply_memory_mb, 0, 1048576, "MIB",
+	    "replies held per worker, 0: none"),
+	{ "pool-nice", 0, OPT_NUM, set_nice, NULL, OFF(pool_nice), 0, 19,
+	    NULL, "N|idle", "compute thread niceness" },
+	O_ENUM("pool-order", pool_order, order_names,
+	    "compute queue: cheapest first or FIFO"),
+	O_INT("slice-ms", slice_ms, 0, 60000, "MS",
+	    "long jobs yield after this, 0: never"),
+	{ "monitor", 0, OPT_OPTARG, set_bool, NULL, OFF(monitor), 0, 0,
+	    NULL, "[=yes|no]", "print live counters" },
+	{ "log-level", 0, 0, set_log_level, NULL, OFF(log_level), 0, 0,
+	    level_names, NULL, "log verbosity" },
+	{ "listen", 0, OPT_LIST, set_listen, LISTEN_DEFAULT, 0, 0, 0, NULL,
+	    "SVC=HOST:PORT[,framing=F]", "bind a service; repeatable" },
+	O_STR("port-file", 0, 0, port_file, "FILE",
+	    "write bound addresses here"),
+	O_STR("user", 0, 0, user, "NAME", "run as this user after binding"),
+	{ "check-config", 0, OPT_CLI | OPT_NOARG, set_bool, NULL,
+	    OFF(check_config), 0, 0, NULL, NULL,
+	    "check the configuration and exit" },
+	{ "help", 'h', OPT_CLI | OPT_EARLY | OPT_NOARG | OPT_HELP, NULL, NULL,
+	    0, 0, 0, NULL, NULL, "print this help and exit" },
+	{ "version", 'V', OPT_CLI | OPT_EARLY | OPT_NOARG | OPT_VERSION, NULL,
+	    NULL, 0, 0, 0, NULL, NULL, "print the version and exit" },
+};
+
+#define NOPTS		(sizeof(opts) / sizeof(opts[0]))
 
 /*
  * The default of option o as the usage message shows it: its text in the
