@@ -96,6 +96,7 @@ static const char *const compute_names[] = { "pool", "inline", NULL };
 static const char *const io_names[] = { "timer", "blocking", NULL };
 static const char *const kernel_names[] = { "sieve", "trial", "count", NULL };
 static const char *const order_names[] = { "fifo", "cost", NULL };
+/* In the order of LOG_LVL_*. */
 static const char *const level_names[] = {
 	"error", "warn", "info", "debug", NULL
 };
@@ -421,17 +422,14 @@ set_max_n(struct config *cfg, const struct opt *o, const char *v, char *err,
 	return 0;
 }
 
-/* Log level by name, as log.c understands it. */
+/* Log level by name; "warning" is accepted for "warn". */
 static int
 set_log_level(struct config *cfg, const struct opt *o, const char *v,
     char *err, size_t errlen)
 {
-	int	lvl;
-
-	if ((lvl = log_level_parse(v)) == -1)
-		return config_bad_choice(level_names, "", v, err, errlen);
-	cfg->log_level = lvl;
-	return 0;
+	if (strcasecmp(v, "warning") == 0)
+		v = "warn";
+	return set_enum(cfg, o, v, err, errlen);
 }
 
 /* Canonical text of a host, so "::1" and "0::1" compare equal. */

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -26,7 +25,6 @@ static char	log_name[32] = "primed";
 static int	log_level = LOG_LVL_INFO;
 static int	log_journal;
 
-static const char *level_names[] = { "error", "warn", "info", "debug" };
 static const int level_prio[] = { 3, 4, 6, 7 };
 
 /* True when JOURNAL_STREAM=dev:inode names the file on fd 2. */
@@ -82,20 +80,6 @@ void
 log_set_level(int level)
 {
 	log_level = level;
-}
-
-/* Level from its name, or -1. */
-int
-log_level_parse(const char *s)
-{
-	size_t	i;
-
-	for (i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
-		if (strcasecmp(s, level_names[i]) == 0)
-			return (int)i;
-	if (strcasecmp(s, "warning") == 0)
-		return LOG_LVL_WARN;
-	return -1;
 }
 
 /* Write one line, whole, with a single write so processes don't interleave. */

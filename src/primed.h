@@ -97,7 +97,6 @@ enum { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 void	 log_init(const char *, int);
 void	 log_set_name(const char *);
 void	 log_set_level(int);
-int	 log_level_parse(const char *);
 void	 log_msg(int, const char *, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 #define log_error(...)	log_msg(LOG_LVL_ERROR, __func__, __VA_ARGS__)
