@@ -25,13 +25,6 @@
 
 #include "primed.h"
 
-/* True when a service manager listens (NOTIFY_SOCKET is set). */
-int
-notify_enabled(void)
-{
-	return getenv("NOTIFY_SOCKET") != NULL;
-}
-
 #ifndef HAVE_LIBSYSTEMD
 /* One datagram to $NOTIFY_SOCKET ('@' means the abstract namespace). */
 static int
@@ -70,7 +63,8 @@ notify_send(const char *fmt, ...)
 	va_list	ap;
 	int	rc;
 
-	if (!notify_enabled())
+	/* No service manager listens: nothing to format or send. */
+	if (getenv("NOTIFY_SOCKET") == NULL)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);

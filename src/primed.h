@@ -584,7 +584,6 @@ int	 master_main(struct config *, int, char **);
 int	 master_table(const struct config *);
 
 /* notify.c */
-int	 notify_enabled(void);
 void	 notify_send(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 notify_reloading(void);
 
