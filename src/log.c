@@ -58,12 +58,11 @@ log_from_libevent(int severity, const char *msg)
 	log_msg(lvl, "libevent", "%s", msg);
 }
 
-/* Set up logging for the process called name. */
+/* Set up logging, at level info, for the process called name. */
 void
-log_init(const char *name, int level)
+log_init(const char *name)
 {
 	log_set_name(name);
-	log_level = level;
 	log_journal = log_stderr_is_journal();
 	event_set_log_callback(log_from_libevent);
 }

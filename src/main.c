@@ -53,7 +53,7 @@ main(int argc, char **argv)
 	char		err[1024];
 
 	signal(SIGPIPE, SIG_IGN);
-	log_init("primed", LOG_LVL_INFO);
+	log_init("primed");
 	switch (config_from_args(&cfg, argc, argv, err, sizeof(err))) {
 	case CONFIG_OK:
 		break;

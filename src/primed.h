@@ -94,7 +94,7 @@ void	 config_usage(FILE *);
 
 /* log.c */
 enum { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
-void	 log_init(const char *, int);
+void	 log_init(const char *);
 void	 log_set_name(const char *);
 void	 log_set_level(int);
 void	 log_msg(int, const char *, const char *, ...)
