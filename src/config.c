@@ -1096,8 +1096,7 @@ config_usage(FILE *fp)
 		config_synopsis(o, synopsis, sizeof(synopsis));
 		config_range(o, range, sizeof(range));
 		fprintf(fp, "  %-30s %s", synopsis, o->help);
-		shown = o->set != NULL && config_show(&def, o, value,
-		    sizeof(value));
+		shown = config_show(&def, o, value, sizeof(value));
 		if (range[0] != '\0')
 			fprintf(fp, " (%s, default: %s)", range, value);
 		else if (shown)
