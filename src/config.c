@@ -779,14 +779,9 @@ config_listen_port(struct listen_conf *lc, const char *s, char *err,
 	uint64_t	n;
 	int		rc;
 
-	if ((rc = config_parse_u64(s, &n)) == -1) {
-		snprintf(err, errlen, "port \"%s\" is not a number (0..65535)",
-		    s);
-		return -1;
-	}
-	if (rc == -2 || n > 65535) {
-		snprintf(err, errlen, "port \"%s\" is out of range (0..65535)",
-		    s);
+	if ((rc = config_parse_u64(s, &n)) != 0 || n > 65535) {
+		snprintf(err, errlen, "port \"%s\" is %s (0..65535)", s,
+		    rc == -1 ? "not a number" : "out of range");
 		return -1;
 	}
 	snprintf(lc->port, sizeof(lc->port), "%u", (unsigned)n);
