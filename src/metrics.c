@@ -103,16 +103,10 @@ metrics_requests(struct evbuffer *out, const struct stats_sum *s)
 		    "%llu\n", proto_err_name(i), (unsigned long long)s->err[i]);
 	metrics_head(out, "primed_http_responses_total", "counter",
 	    "HTTP responses, by status code.");
-	for (i = 0; i < HTTP_NCODES; i++) {
-		if (stats_http_code(i) != 0)
-			evbuffer_add_printf(out, "primed_http_responses_total"
-			    "{code=\"%d\"} %llu\n", stats_http_code(i),
-			    (unsigned long long)s->http[i]);
-		else
-			evbuffer_add_printf(out, "primed_http_responses_total"
-			    "{code=\"other\"} %llu\n",
-			    (unsigned long long)s->http[i]);
-	}
+	for (i = 0; i < HTTP_NCODES; i++)
+		evbuffer_add_printf(out, "primed_http_responses_total"
+		    "{code=\"%s\"} %llu\n", stats_http_name(i),
+		    (unsigned long long)s->http[i]);
 }
 
 /* Connections, bytes and jobs, summed. */
