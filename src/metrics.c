@@ -180,19 +180,17 @@ metrics_latency(struct evbuffer *out, const struct stats_sum *s)
 	    "to its reply being ready, by command.");
 	for (i = 0; i < CMD_COUNT; i++) {
 		cum = 0;
-		for (b = 0; b < HIST_BUCKETS; b++) {
+		for (b = 0; b < HIST_BUCKETS - 1; b++) {
 			cum += s->hist[i][b];
-			if (b < HIST_BUCKETS - 1)
-				evbuffer_add_printf(out, "%s_bucket{command="
-				    "\"%s\",le=\"%g\"} %llu\n", name,
-				    proto_cmd_name(i),
-				    (double)stats_bound_us(b) / 1e6,
-				    (unsigned long long)cum);
-			else
-				evbuffer_add_printf(out, "%s_bucket{command="
-				    "\"%s\",le=\"+Inf\"} %llu\n", name,
-				    proto_cmd_name(i), (unsigned long long)cum);
+			evbuffer_add_printf(out, "%s_bucket{command=\"%s\","
+			    "le=\"%g\"} %llu\n", name, proto_cmd_name(i),
+			    (double)stats_bound_us(b) / 1e6,
+			    (unsigned long long)cum);
 		}
+		cum += s->hist[i][b];
+		evbuffer_add_printf(out, "%s_bucket{command=\"%s\","
+		    "le=\"+Inf\"} %llu\n", name, proto_cmd_name(i),
+		    (unsigned long long)cum);
 		evbuffer_add_printf(out, "%s_sum{command=\"%s\"} %.6f\n"
 		    "%s_count{command=\"%s\"} %llu\n", name, proto_cmd_name(i),
 		    (double)s->hist_us[i] / 1e6, name, proto_cmd_name(i),
