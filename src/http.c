@@ -72,7 +72,6 @@ struct hreq {
 	struct evhttp_request	*req;
 	struct job		*job;
 	struct event		*timer;		/* IO delay or job deadline */
-	struct evbuffer		*body;		/* UPPER: the reply to come */
 	enum cmd		 cmd;		/* what it counts as */
 	int			 text;		/* ?format=text */
 	uint64_t		 n;
@@ -218,8 +217,6 @@ static void
 http_free_req(struct hreq *hr)
 {
 	http_cancel_work(hr);
-	if (hr->body != NULL)
-		evbuffer_free(hr->body);
 	if (hr->hc != NULL && hr->hc->req == hr)
 		hr->hc->req = NULL;
 	free(hr);
@@ -329,49 +326,44 @@ http_upper_done(evutil_socket_t fd, short what, void *arg)
 
 	event_free(hr->timer);
 	hr->timer = NULL;
-	http_send(hr, 200, "text/plain", hr->body);
+	http_send(hr, 200, "text/plain",
+	    evhttp_request_get_input_buffer(hr->req));
 	http_free_req(hr);
 }
 
-/* POST /upper and /echo: the body back, upper-cased after the IO delay. */
+/*
+ * POST /upper and /echo: the body back, upper-cased after the IO delay.
+ * The reply is the request's own body, which evhttp leaves alone once
+ * the request is read.
+ */
 static void
 http_body(struct hreq *hr)
 {
 	const struct config	*cfg = hr->hd->w->cfg;
 	struct evbuffer		*in = evhttp_request_get_input_buffer(hr->req);
-	struct evbuffer		*body;
 	struct hreq		*late;
 	size_t			 len = evbuffer_get_length(in);
 	char			*p;
 
-	if ((body = evbuffer_new()) == NULL ||
-	    ((p = (char *)evbuffer_pullup(in, -1)) == NULL && len > 0)) {
-		if (body != NULL)
-			evbuffer_free(body);
-		http_send_err(hr, 503, ERR_BUSY, "out of memory");
+	if (hr->cmd == CMD_ECHO) {
+		http_send(hr, 200, "text/plain", in);
 		return;
 	}
-	if (hr->cmd == CMD_ECHO) {
-		evbuffer_add_buffer(body, in);
-		http_send(hr, 200, "text/plain", body);
-		evbuffer_free(body);
+	if ((p = (char *)evbuffer_pullup(in, -1)) == NULL && len > 0) {
+		http_send_err(hr, 503, ERR_BUSY, "out of memory");
 		return;
 	}
 	proto_upper(p, p, len);
-	evbuffer_add_buffer(body, in);
 	if (cfg->io == IO_BLOCKING) {
 		/* The blocking server of the lesson: the whole loop waits. */
 		usleep((useconds_t)cfg->io_delay_ms * 1000);
-		http_send(hr, 200, "text/plain", body);
-		evbuffer_free(body);
+		http_send(hr, 200, "text/plain", in);
 		return;
 	}
 	if ((late = http_defer(hr)) == NULL) {
-		evbuffer_free(body);
 		http_send_err(hr, 503, ERR_BUSY, "out of memory");
 		return;
 	}
-	late->body = body;
 	if (http_timer(late, cfg->io_delay_ms, http_upper_done) == -1) {
 		http_free_req(late);
 		http_send_err(hr, 503, ERR_BUSY, "out of timers");
