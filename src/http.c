@@ -179,6 +179,16 @@ http_send_err(struct hreq *hr, int code, enum err e, const char *why)
 	http_send_text(hr, code, "application/json", buf);
 }
 
+/* Answer an error and close the connection after it; -1. */
+static int
+http_fail(struct hreq *hr, int code, enum err e, const char *why)
+{
+	if (hr->hc != NULL)
+		hr->hc->closing = 1;
+	http_send_err(hr, code, e, why);
+	return -1;
+}
+
 /* Send the answer to PRIME n as JSON, or as text when asked. */
 static void
 http_send_prime(struct hreq *hr, uint64_t p)
@@ -337,7 +347,7 @@ http_upper_done(evutil_socket_t fd, short what, void *arg)
  * the request is read.
  */
 static void
-http_body(struct hreq *hr)
+http_body(struct hreq *hr, const struct route *r)
 {
 	const struct config	*cfg = hr->hd->w->cfg;
 	struct evbuffer		*in = evhttp_request_get_input_buffer(hr->req);
@@ -370,13 +380,15 @@ http_body(struct hreq *hr)
 	}
 }
 
-/* GET /readyz: ready while serving and the queue has room. */
+/* GET /healthz (the loop answers) and /readyz (serving, queue has room). */
 static void
-http_readyz(struct hreq *hr)
+http_probe(struct hreq *hr, const struct route *r)
 {
 	struct worker	*w = hr->hd->w;
 
-	if (w->draining)
+	if (r->id == ROUTE_HEALTHZ)
+		http_send_text(hr, 200, "text/plain", "ok\n");
+	else if (w->draining)
 		http_send_text(hr, 503, "text/plain", "draining\n");
 	else if (w->queue != NULL &&
 	    queue_length(w->queue) >= w->cfg->queue_limit)
@@ -387,7 +399,7 @@ http_readyz(struct hreq *hr)
 
 /* GET /stats and /metrics: the whole server's counters. */
 static void
-http_counters(struct hreq *hr, enum route_id id)
+http_counters(struct hreq *hr, const struct route *r)
 {
 	struct worker		*w = hr->hd->w;
 	struct stats_sum	 sum;
@@ -398,7 +410,7 @@ http_counters(struct hreq *hr, enum route_id id)
 		evhttp_send_error(hr->req, 500, NULL);
 		return;
 	}
-	if (id == ROUTE_METRICS)
+	if (r->id == ROUTE_METRICS)
 		rc = metrics_format(body, w->stats, w->cfg);
 	else {
 		stats_sum(w->stats, &sum);
@@ -409,7 +421,7 @@ http_counters(struct hreq *hr, enum route_id id)
 	if (rc == -1)
 		http_send_err(hr, 503, ERR_BUSY, "out of memory");
 	else
-		http_send(hr, 200, id == ROUTE_METRICS ?
+		http_send(hr, 200, r->id == ROUTE_METRICS ?
 		    "text/plain; version=0.0.4; charset=utf-8" :
 		    "application/json", body);
 	evbuffer_free(body);
@@ -467,12 +479,12 @@ http_has_body(struct evhttp_request *req)
  * Refuse headers that are too many or too big (431), and a request with
  * both Content-Length and Transfer-Encoding, two Content-Lengths, a
  * Transfer-Encoding other than chunked, a field name with blanks in it,
- * or a length on a request without a body: the stuff of request
- * smuggling, where a front end and evhttp could read the message's end
- * differently (400, and the connection is closed).
+ * a length on a request without a body, or a target that is not a path:
+ * the stuff of request smuggling, where a front end and evhttp could read
+ * the message differently (400, and the connection is closed).
  */
 static int
-http_check_headers(struct hreq *hr)
+http_check(struct hreq *hr)
 {
 	struct evkeyvalq	*hs = evhttp_request_get_input_headers(hr->req);
 	struct evkeyval		*h;
@@ -494,62 +506,32 @@ http_check_headers(struct hreq *hr)
 	/* A length on a request evhttp reads no body for is a second one. */
 	if ((cl > 0 || te > 0) && !http_has_body(hr->req))
 		odd++;
-	if (n > HEADER_FIELDS || bytes > HEADER_BYTES) {
-		if (hr->hc != NULL)
-			hr->hc->closing = 1;
-		http_send_err(hr, 431, ERR_TOO_LONG,
+	if (n > HEADER_FIELDS || bytes > HEADER_BYTES)
+		return http_fail(hr, 431, ERR_TOO_LONG,
 		    "request headers too large");
-		return -1;
-	}
-	if (cl > 1 || (cl > 0 && te > 0) || odd > 0) {
-		if (hr->hc != NULL)
-			hr->hc->closing = 1;
-		http_send_err(hr, 400, ERR_BAD_REQUEST,
+	if (cl > 1 || (cl > 0 && te > 0) || odd > 0)
+		return http_fail(hr, 400, ERR_BAD_REQUEST,
 		    "ambiguous message length");
-		return -1;
-	}
+	if (http_odd_target(hr->req))
+		return http_fail(hr, 400, ERR_BAD_REQUEST,
+		    "request target must be a path");
 	return 0;
 }
 
-/* Answer a routed request. */
-static void
-http_dispatch(struct hreq *hr, const struct route *r)
-{
-	switch (r->id) {
-	case ROUTE_PRIME:
-		http_prime(hr, r);
-		break;
-	case ROUTE_UPPER:
-	case ROUTE_ECHO:
-		http_body(hr);
-		break;
-	case ROUTE_HEALTHZ:
-		http_send_text(hr, 200, "text/plain", "ok\n");
-		break;
-	case ROUTE_READYZ:
-		http_readyz(hr);
-		break;
-	default:
-		http_counters(hr, r->id);
-		break;
-	}
-}
-
-/* The command a route counts as, in the request counters. */
-static enum cmd
-http_route_cmd(enum route_id id)
-{
-	switch (id) {
-	case ROUTE_PRIME:	return CMD_PRIME;
-	case ROUTE_UPPER:	return CMD_UPPER;
-	case ROUTE_ECHO:	return CMD_ECHO;
-	case ROUTE_HEALTHZ:
-	case ROUTE_READYZ:	return CMD_PING;
-	case ROUTE_STATS:
-	case ROUTE_METRICS:	return CMD_STATS;
-	default:		return CMD_COUNT;
-	}
-}
+/* What each route counts as, and what answers it. */
+static const struct {
+	enum cmd	 cmd;
+	void		(*answer)(struct hreq *, const struct route *);
+} routes[] = {
+	[ROUTE_NONE] =		{ CMD_COUNT,	NULL },
+	[ROUTE_PRIME] =		{ CMD_PRIME,	http_prime },
+	[ROUTE_UPPER] =		{ CMD_UPPER,	http_body },
+	[ROUTE_ECHO] =		{ CMD_ECHO,	http_body },
+	[ROUTE_HEALTHZ] =	{ CMD_PING,	http_probe },
+	[ROUTE_READYZ] =	{ CMD_PING,	http_probe },
+	[ROUTE_STATS] =		{ CMD_STATS,	http_counters },
+	[ROUTE_METRICS] =	{ CMD_STATS,	http_counters },
+};
 
 /* True when the client prefers text/plain to JSON. */
 static int
@@ -596,19 +578,11 @@ http_request(struct evhttp_request *req, void *arg)
 	hr.t0_us = stats_now_us();
 	if ((hr.hc = http_conn_of(hd, req)) != NULL)
 		hr.hc->partial_since = 0;
-	if (http_check_headers(&hr) == -1)
+	if (http_check(&hr) == -1)
 		return;
-	/* "//host/path" and other schemes are not paths of ours. */
-	if (http_odd_target(req)) {
-		if (hr.hc != NULL)
-			hr.hc->closing = 1;
-		http_send_err(&hr, 400, ERR_BAD_REQUEST,
-		    "request target must be a path");
-		return;
-	}
 	route_parse(http_method(req), path != NULL && path[0] != '\0' ? path :
 	    "/", uri ? evhttp_uri_get_query(uri) : NULL, hd->w->cfg->max_n, &r);
-	if ((hr.cmd = http_route_cmd(r.id)) != CMD_COUNT)
+	if ((hr.cmd = routes[r.id].cmd) != CMD_COUNT)
 		stats_request(hd->w->slot, SVC_HTTP, hr.cmd);
 	/* Accept: text/plain asks for the bare number, unless format= says. */
 	if (r.id == ROUTE_PRIME && !r.format_set && http_wants_text(req))
@@ -619,7 +593,7 @@ http_request(struct evhttp_request *req, void *arg)
 	if (r.status != 0)
 		http_send_err(&hr, r.status, r.err, r.why);
 	else
-		http_dispatch(&hr, &r);
+		routes[r.id].answer(&hr, &r);
 }
 
 /* Bytes arrived on an idle connection: a request has begun. */
