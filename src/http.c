@@ -304,10 +304,9 @@ http_prime(struct hreq *hr, const struct route *r)
 		http_send_prime(hr, p);
 		return;
 	}
-	if ((late = http_defer(hr)) == NULL ||
-	    (job = calloc(1, sizeof(*job))) == NULL) {
-		if (late != NULL)
-			http_free_req(late);
+	if ((job = calloc(1, sizeof(*job))) == NULL ||
+	    (late = http_defer(hr)) == NULL) {
+		free(job);
 		http_send_err(hr, 503, ERR_BUSY, "out of memory");
 		return;
 	}
@@ -334,8 +333,6 @@ http_upper_done(evutil_socket_t fd, short what, void *arg)
 {
 	struct hreq	*hr = arg;
 
-	event_free(hr->timer);
-	hr->timer = NULL;
 	http_send(hr, 200, "text/plain",
 	    evhttp_request_get_input_buffer(hr->req));
 	http_free_req(hr);
@@ -465,14 +462,8 @@ http_method(struct evhttp_request *req)
 static int
 http_has_body(struct evhttp_request *req)
 {
-	switch (evhttp_request_get_command(req)) {
-	case EVHTTP_REQ_POST:
-	case EVHTTP_REQ_PUT:
-	case EVHTTP_REQ_PATCH:
-		return 1;
-	default:
-		return 0;
-	}
+	return (evhttp_request_get_command(req) & (EVHTTP_REQ_POST |
+	    EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH)) != 0;
 }
 
 /*
