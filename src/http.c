@@ -65,15 +65,14 @@ struct hconn {
 	unsigned		 closing:1;	/* close after this reply */
 };
 
-/* One request whose reply waits for a job or a timer. */
+/* One request; a copy on the heap while its reply waits. */
 struct hreq {
 	struct httpd		*hd;
 	struct hconn		*hc;		/* NULL once the client is gone */
 	struct evhttp_request	*req;
 	struct job		*job;
 	struct event		*timer;		/* IO delay or job deadline */
-	struct evbuffer		*body;		/* UPPER: the reply to come */
-	enum cmd		 cmd;
+	enum cmd		 cmd;		/* what it counts as */
 	int			 text;		/* ?format=text */
 	uint64_t		 n;
 	uint64_t		 t0_us;
@@ -92,7 +91,6 @@ struct httpd {
 	struct event		*ev_fresh;
 };
 
-static void	http_request(struct evhttp_request *, void *);
 static void	http_closed(struct evhttp_connection *, void *);
 static void	http_hangup(struct watch *);
 
@@ -113,28 +111,19 @@ http_reason(int code)
 	}
 }
 
-/* The Content-Length of what a GET would have sent, for a HEAD. */
-static void
-http_head_length(struct evkeyvalq *out, size_t len)
-{
-	char	buf[32];
-
-	snprintf(buf, sizeof(buf), "%zu", len);
-	evhttp_add_header(out, "Content-Length", buf);
-}
-
 /*
- * Send the reply to req: status code, a content type and body (emptied).
- * Counts it and times it from t0_us (0: not timed). A connection that is
- * closing says so, and evhttp closes it once the reply is written.
+ * Send the reply to hr: status code, a content type and body (emptied).
+ * Counts it and times it. A connection that is closing says so, and evhttp
+ * closes it once the reply is written.
  */
 static void
-http_send(struct httpd *hd, struct hconn *hc, struct evhttp_request *req,
-    int code, const char *type, struct evbuffer *body, enum cmd cmd,
-    uint64_t t0_us)
+http_send(struct hreq *hr, int code, const char *type, struct evbuffer *body)
 {
+	struct evhttp_request	*req = hr->req;
 	struct evkeyvalq	*out = evhttp_request_get_output_headers(req);
-	struct worker		*w = hd->w;
+	struct worker		*w = hr->hd->w;
+	struct hconn		*hc = hr->hc;
+	char			 len[32];
 
 	evhttp_add_header(out, "Content-Type", type);
 	if (code == 503)
@@ -144,13 +133,13 @@ http_send(struct httpd *hd, struct hconn *hc, struct evhttp_request *req,
 	stats_add(w->slot, STAT_requests, 1);
 	stats_add(w->slot, STAT_bytes_out, evbuffer_get_length(body));
 	stats_http(w->slot, code);
-	if (t0_us != 0)
-		stats_observe(w->slot, cmd, stats_now_us() - t0_us);
+	stats_observe(w->slot, hr->cmd, stats_now_us() - hr->t0_us);
 	if (hc != NULL && hc->req != NULL && hc->req->req == req)
 		hc->req = NULL;
 	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
 		/* evhttp 2.1 would send HEAD a body and no length: say it. */
-		http_head_length(out, evbuffer_get_length(body));
+		snprintf(len, sizeof(len), "%zu", evbuffer_get_length(body));
+		evhttp_add_header(out, "Content-Length", len);
 		evbuffer_drain(body, evbuffer_get_length(body));
 	}
 	evhttp_send_reply(req, code, http_reason(code), body);
@@ -158,30 +147,27 @@ http_send(struct httpd *hd, struct hconn *hc, struct evhttp_request *req,
 
 /* Send a short body given as a string. */
 static void
-http_send_text(struct httpd *hd, struct hconn *hc, struct evhttp_request *req,
-    int code, const char *type, const char *text, enum cmd cmd,
-    uint64_t t0_us)
+http_send_text(struct hreq *hr, int code, const char *type, const char *text)
 {
 	struct evbuffer	*body;
 
 	if ((body = evbuffer_new()) == NULL) {
-		evhttp_send_error(req, 500, NULL);
+		evhttp_send_error(hr->req, 500, NULL);
 		return;
 	}
 	evbuffer_add(body, text, strlen(text));
-	http_send(hd, hc, req, code, type, body, cmd, t0_us);
+	http_send(hr, code, type, body);
 	evbuffer_free(body);
 }
 
-/* Reply {"error":code,"message":why} with the status the code maps to. */
+/* Reply {"error":code,"message":why} with an HTTP status. */
 static void
-http_send_err(struct httpd *hd, struct hconn *hc, struct evhttp_request *req,
-    int code, enum err e, const char *why, enum cmd cmd, uint64_t t0_us)
+http_send_err(struct hreq *hr, int code, enum err e, const char *why)
 {
 	char	buf[PROTO_ERR_MAX + 64];
 	size_t	i, n;
 
-	atomic_fetch_add_explicit(&hd->w->slot->err[e], 1,
+	atomic_fetch_add_explicit(&hr->hd->w->slot->err[e], 1,
 	    memory_order_relaxed);
 	n = (size_t)snprintf(buf, sizeof(buf), "{\"error\":\"%s\","
 	    "\"message\":\"", proto_err_name(e));
@@ -190,26 +176,34 @@ http_send_err(struct httpd *hd, struct hconn *hc, struct evhttp_request *req,
 		buf[n++] = (why[i] == '"' || why[i] == '\\' ||
 		    (unsigned char)why[i] < 0x20) ? ' ' : why[i];
 	snprintf(buf + n, sizeof(buf) - n, "\"}\n");
-	http_send_text(hd, hc, req, code != 0 ? code : route_status(e),
-	    "application/json", buf, cmd, t0_us);
+	http_send_text(hr, code, "application/json", buf);
+}
+
+/* Answer an error and close the connection after it; -1. */
+static int
+http_fail(struct hreq *hr, int code, enum err e, const char *why)
+{
+	if (hr->hc != NULL)
+		hr->hc->closing = 1;
+	http_send_err(hr, code, e, why);
+	return -1;
 }
 
 /* Send the answer to PRIME n as JSON, or as text when asked. */
 static void
-http_send_prime(struct httpd *hd, struct hconn *hc, struct evhttp_request *req,
-    uint64_t n, uint64_t p, int text, uint64_t t0_us)
+http_send_prime(struct hreq *hr, uint64_t p)
 {
 	char	buf[2 * PROTO_NUMBER_MAX + 32], num[PROTO_NUMBER_MAX];
 	size_t	len;
 
 	len = proto_number(num, p) - 1;	/* without its "\n" */
-	if (text)
+	if (hr->text)
 		snprintf(buf, sizeof(buf), "%.*s\n", (int)len, num);
 	else
 		snprintf(buf, sizeof(buf), "{\"n\":%llu,\"prime\":%.*s}\n",
-		    (unsigned long long)n, (int)len, num);
-	http_send_text(hd, hc, req, 200, text ? "text/plain" :
-	    "application/json", buf, CMD_PRIME, t0_us);
+		    (unsigned long long)hr->n, (int)len, num);
+	http_send_text(hr, 200, hr->text ? "text/plain" : "application/json",
+	    buf);
 }
 
 /* Stop the job and the timer of a waiting request. */
@@ -233,32 +227,27 @@ static void
 http_free_req(struct hreq *hr)
 {
 	http_cancel_work(hr);
-	if (hr->body != NULL)
-		evbuffer_free(hr->body);
 	if (hr->hc != NULL && hr->hc->req == hr)
 		hr->hc->req = NULL;
 	free(hr);
 }
 
-/* A reply will come later: note the request and watch its client. */
+/* A reply will come later: keep a copy of hr and watch its client. */
 static struct hreq *
-http_defer(struct httpd *hd, struct hconn *hc, struct evhttp_request *req,
-    enum cmd cmd, uint64_t t0_us)
+http_defer(struct hreq *hr)
 {
-	struct hreq	*hr;
+	struct hconn	*hc = hr->hc;
+	struct hreq	*late;
 
-	if (hc == NULL || (hr = calloc(1, sizeof(*hr))) == NULL)
+	if (hc == NULL || (late = malloc(sizeof(*late))) == NULL)
 		return NULL;
-	hr->hd = hd;
-	hr->hc = hc;
-	hr->req = req;
-	hr->cmd = cmd;
-	hr->t0_us = t0_us;
-	hc->req = hr;
+	*late = *hr;
+	hc->req = late;
 	/* A half-close counts: an HTTP client that shuts its side is gone. */
-	if (!hc->watch.on && worker_watch(hd->w, &hc->watch, EPOLLRDHUP) == -1)
+	if (!hc->watch.on &&
+	    worker_watch(hr->hd->w, &hc->watch, EPOLLRDHUP) == -1)
 		log_warn("cannot watch an http client for a hangup");
-	return hr;
+	return late;
 }
 
 /* On the loop: the job of a waiting /prime/N came back. */
@@ -266,15 +255,12 @@ static void
 http_job_done(struct job *job)
 {
 	struct hreq	*hr = job->owner;
-	struct httpd	*hd = hr->hd;
 
 	hr->job = NULL;
 	if (job->result == 0)
-		http_send_err(hd, hr->hc, hr->req, 503, ERR_BUSY,
-		    "out of memory for the job", CMD_PRIME, hr->t0_us);
+		http_send_err(hr, 503, ERR_BUSY, "out of memory for the job");
 	else
-		http_send_prime(hd, hr->hc, hr->req, hr->n, job->result,
-		    hr->text, hr->t0_us);
+		http_send_prime(hr, job->result);
 	free(job);
 	http_free_req(hr);
 }
@@ -286,8 +272,7 @@ http_job_timeout(evutil_socket_t fd, short what, void *arg)
 	struct hreq	*hr = arg;
 
 	http_cancel_work(hr);
-	http_send_err(hr->hd, hr->hc, hr->req, 504, ERR_TIMEOUT,
-	    "job ran past job-timeout", CMD_PRIME, hr->t0_us);
+	http_send_err(hr, 504, ERR_TIMEOUT, "job ran past job-timeout");
 	http_free_req(hr);
 }
 
@@ -306,43 +291,39 @@ http_timer(struct hreq *hr, int ms, event_callback_fn cb)
 
 /* GET /prime/N: from the table or the loop when cheap, else a job. */
 static void
-http_prime(struct httpd *hd, struct hconn *hc, struct evhttp_request *req,
-    const struct route *r, uint64_t t0_us)
+http_prime(struct hreq *hr, const struct route *r)
 {
-	const struct config	*cfg = hd->w->cfg;
-	struct hreq		*hr;
+	const struct config	*cfg = hr->hd->w->cfg;
+	struct hreq		*late;
 	struct job		*job;
 	uint64_t		 p;
 
-	if (command_prime_cheap(hd->w, r->n, &p)) {
-		http_send_prime(hd, hc, req, r->n, p, r->text, t0_us);
-		return;
-	}
-	if ((hr = http_defer(hd, hc, req, CMD_PRIME, t0_us)) == NULL ||
-	    (job = calloc(1, sizeof(*job))) == NULL) {
-		if (hr != NULL)
-			http_free_req(hr);
-		http_send_err(hd, hc, req, 503, ERR_BUSY, "out of memory",
-		    CMD_PRIME, t0_us);
-		return;
-	}
 	hr->n = r->n;
 	hr->text = r->text;
-	job->owner = hr;
-	job->done = http_job_done;
-	job->client = hc->id;
-	job->kernel = cfg->kernel;
-	job->n = r->n;
-	if (queue_submit(hd->w->queue, job) == -1) {
-		free(job);
-		http_free_req(hr);
-		http_send_err(hd, hc, req, 503, ERR_BUSY, "compute queue full",
-		    CMD_PRIME, t0_us);
+	if (command_prime_cheap(hr->hd->w, r->n, &p)) {
+		http_send_prime(hr, p);
 		return;
 	}
-	hr->job = job;
+	if ((job = calloc(1, sizeof(*job))) == NULL ||
+	    (late = http_defer(hr)) == NULL) {
+		free(job);
+		http_send_err(hr, 503, ERR_BUSY, "out of memory");
+		return;
+	}
+	job->owner = late;
+	job->done = http_job_done;
+	job->client = hr->hc->id;
+	job->kernel = cfg->kernel;
+	job->n = r->n;
+	if (queue_submit(hr->hd->w->queue, job) == -1) {
+		free(job);
+		http_free_req(late);
+		http_send_err(hr, 503, ERR_BUSY, "compute queue full");
+		return;
+	}
+	late->job = job;
 	if (cfg->job_timeout_ms > 0 &&
-	    http_timer(hr, cfg->job_timeout_ms, http_job_timeout) == -1)
+	    http_timer(late, cfg->job_timeout_ms, http_job_timeout) == -1)
 		log_warn("no timer for a job deadline");
 }
 
@@ -352,94 +333,81 @@ http_upper_done(evutil_socket_t fd, short what, void *arg)
 {
 	struct hreq	*hr = arg;
 
-	event_free(hr->timer);
-	hr->timer = NULL;
-	http_send(hr->hd, hr->hc, hr->req, 200, "text/plain", hr->body,
-	    CMD_UPPER, hr->t0_us);
+	http_send(hr, 200, "text/plain",
+	    evhttp_request_get_input_buffer(hr->req));
 	http_free_req(hr);
 }
 
-/* POST /upper and /echo: the body back, upper-cased after the IO delay. */
+/*
+ * POST /upper and /echo: the body back, upper-cased after the IO delay.
+ * The reply is the request's own body, which evhttp leaves alone once
+ * the request is read.
+ */
 static void
-http_body(struct httpd *hd, struct hconn *hc, struct evhttp_request *req,
-    enum cmd cmd, uint64_t t0_us)
+http_body(struct hreq *hr, const struct route *r)
 {
-	struct evbuffer	*in = evhttp_request_get_input_buffer(req), *body;
-	struct hreq	*hr;
-	size_t		 len = evbuffer_get_length(in);
-	char		*p;
+	const struct config	*cfg = hr->hd->w->cfg;
+	struct evbuffer		*in = evhttp_request_get_input_buffer(hr->req);
+	struct hreq		*late;
+	size_t			 len = evbuffer_get_length(in);
+	char			*p;
 
-	if ((body = evbuffer_new()) == NULL ||
-	    ((p = (char *)evbuffer_pullup(in, -1)) == NULL && len > 0)) {
-		if (body != NULL)
-			evbuffer_free(body);
-		http_send_err(hd, hc, req, 503, ERR_BUSY, "out of memory", cmd,
-		    t0_us);
+	if (hr->cmd == CMD_ECHO) {
+		http_send(hr, 200, "text/plain", in);
 		return;
 	}
-	if (cmd == CMD_ECHO) {
-		evbuffer_add_buffer(body, in);
-		http_send(hd, hc, req, 200, "text/plain", body, cmd, t0_us);
-		evbuffer_free(body);
+	if ((p = (char *)evbuffer_pullup(in, -1)) == NULL && len > 0) {
+		http_send_err(hr, 503, ERR_BUSY, "out of memory");
 		return;
 	}
 	proto_upper(p, p, len);
-	evbuffer_add_buffer(body, in);
-	if (hd->w->cfg->io == IO_BLOCKING) {
+	if (cfg->io == IO_BLOCKING) {
 		/* The blocking server of the lesson: the whole loop waits. */
-		usleep((useconds_t)hd->w->cfg->io_delay_ms * 1000);
-		http_send(hd, hc, req, 200, "text/plain", body, cmd, t0_us);
-		evbuffer_free(body);
+		usleep((useconds_t)cfg->io_delay_ms * 1000);
+		http_send(hr, 200, "text/plain", in);
 		return;
 	}
-	if ((hr = http_defer(hd, hc, req, cmd, t0_us)) == NULL) {
-		evbuffer_free(body);
-		http_send_err(hd, hc, req, 503, ERR_BUSY, "out of memory", cmd,
-		    t0_us);
+	if ((late = http_defer(hr)) == NULL) {
+		http_send_err(hr, 503, ERR_BUSY, "out of memory");
 		return;
 	}
-	hr->body = body;
-	if (http_timer(hr, hd->w->cfg->io_delay_ms, http_upper_done) == -1) {
-		http_free_req(hr);
-		http_send_err(hd, hc, req, 503, ERR_BUSY, "out of timers", cmd,
-		    t0_us);
+	if (http_timer(late, cfg->io_delay_ms, http_upper_done) == -1) {
+		http_free_req(late);
+		http_send_err(hr, 503, ERR_BUSY, "out of timers");
 	}
 }
 
-/* GET /readyz: ready while serving and the queue has room. */
+/* GET /healthz (the loop answers) and /readyz (serving, queue has room). */
 static void
-http_readyz(struct httpd *hd, struct hconn *hc, struct evhttp_request *req,
-    uint64_t t0_us)
+http_probe(struct hreq *hr, const struct route *r)
 {
-	struct worker	*w = hd->w;
+	struct worker	*w = hr->hd->w;
 
-	if (w->draining)
-		http_send_text(hd, hc, req, 503, "text/plain", "draining\n",
-		    CMD_PING, t0_us);
+	if (r->id == ROUTE_HEALTHZ)
+		http_send_text(hr, 200, "text/plain", "ok\n");
+	else if (w->draining)
+		http_send_text(hr, 503, "text/plain", "draining\n");
 	else if (w->queue != NULL &&
 	    queue_length(w->queue) >= w->cfg->queue_limit)
-		http_send_text(hd, hc, req, 503, "text/plain", "busy\n",
-		    CMD_PING, t0_us);
+		http_send_text(hr, 503, "text/plain", "busy\n");
 	else
-		http_send_text(hd, hc, req, 200, "text/plain", "ready\n",
-		    CMD_PING, t0_us);
+		http_send_text(hr, 200, "text/plain", "ready\n");
 }
 
 /* GET /stats and /metrics: the whole server's counters. */
 static void
-http_counters(struct httpd *hd, struct hconn *hc, struct evhttp_request *req,
-    enum route_id id, uint64_t t0_us)
+http_counters(struct hreq *hr, const struct route *r)
 {
-	struct worker		*w = hd->w;
+	struct worker		*w = hr->hd->w;
 	struct stats_sum	 sum;
 	struct evbuffer		*body;
 	int			 rc;
 
 	if ((body = evbuffer_new()) == NULL) {
-		evhttp_send_error(req, 500, NULL);
+		evhttp_send_error(hr->req, 500, NULL);
 		return;
 	}
-	if (id == ROUTE_METRICS)
+	if (r->id == ROUTE_METRICS)
 		rc = metrics_format(body, w->stats, w->cfg);
 	else {
 		stats_sum(w->stats, &sum);
@@ -448,12 +416,11 @@ http_counters(struct httpd *hd, struct hconn *hc, struct evhttp_request *req,
 		rc = stats_json(body, &sum);
 	}
 	if (rc == -1)
-		http_send_err(hd, hc, req, 503, ERR_BUSY, "out of memory",
-		    CMD_STATS, t0_us);
+		http_send_err(hr, 503, ERR_BUSY, "out of memory");
 	else
-		http_send(hd, hc, req, 200, id == ROUTE_METRICS ?
+		http_send(hr, 200, r->id == ROUTE_METRICS ?
 		    "text/plain; version=0.0.4; charset=utf-8" :
-		    "application/json", body, CMD_STATS, t0_us);
+		    "application/json", body);
 	evbuffer_free(body);
 }
 
@@ -495,29 +462,22 @@ http_method(struct evhttp_request *req)
 static int
 http_has_body(struct evhttp_request *req)
 {
-	switch (evhttp_request_get_command(req)) {
-	case EVHTTP_REQ_POST:
-	case EVHTTP_REQ_PUT:
-	case EVHTTP_REQ_PATCH:
-		return 1;
-	default:
-		return 0;
-	}
+	return (evhttp_request_get_command(req) & (EVHTTP_REQ_POST |
+	    EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH)) != 0;
 }
 
 /*
  * Refuse headers that are too many or too big (431), and a request with
  * both Content-Length and Transfer-Encoding, two Content-Lengths, a
  * Transfer-Encoding other than chunked, a field name with blanks in it,
- * or a length on a request without a body: the stuff of request
- * smuggling, where a front end and evhttp could read the message's end
- * differently (400, and the connection is closed).
+ * a length on a request without a body, or a target that is not a path:
+ * the stuff of request smuggling, where a front end and evhttp could read
+ * the message differently (400, and the connection is closed).
  */
 static int
-http_check_headers(struct httpd *hd, struct hconn *hc,
-    struct evhttp_request *req, uint64_t t0_us)
+http_check(struct hreq *hr)
 {
-	struct evkeyvalq	*hs = evhttp_request_get_input_headers(req);
+	struct evkeyvalq	*hs = evhttp_request_get_input_headers(hr->req);
 	struct evkeyval		*h;
 	size_t			 bytes = 0;
 	int			 n = 0, cl = 0, te = 0, odd = 0;
@@ -535,68 +495,34 @@ http_check_headers(struct httpd *hd, struct hconn *hc,
 		odd += strpbrk(h->key, " \t") != NULL;
 	}
 	/* A length on a request evhttp reads no body for is a second one. */
-	if ((cl > 0 || te > 0) && !http_has_body(req))
+	if ((cl > 0 || te > 0) && !http_has_body(hr->req))
 		odd++;
-	if (n > HEADER_FIELDS || bytes > HEADER_BYTES) {
-		if (hc != NULL)
-			hc->closing = 1;
-		http_send_err(hd, hc, req, 431, ERR_TOO_LONG,
-		    "request headers too large", CMD_COUNT, t0_us);
-		return -1;
-	}
-	if (cl > 1 || (cl > 0 && te > 0) || odd > 0) {
-		if (hc != NULL)
-			hc->closing = 1;
-		http_send_err(hd, hc, req, 400, ERR_BAD_REQUEST,
-		    "ambiguous message length", CMD_COUNT, t0_us);
-		return -1;
-	}
+	if (n > HEADER_FIELDS || bytes > HEADER_BYTES)
+		return http_fail(hr, 431, ERR_TOO_LONG,
+		    "request headers too large");
+	if (cl > 1 || (cl > 0 && te > 0) || odd > 0)
+		return http_fail(hr, 400, ERR_BAD_REQUEST,
+		    "ambiguous message length");
+	if (http_odd_target(hr->req))
+		return http_fail(hr, 400, ERR_BAD_REQUEST,
+		    "request target must be a path");
 	return 0;
 }
 
-/* Answer a routed request. */
-static void
-http_dispatch(struct httpd *hd, struct hconn *hc, struct evhttp_request *req,
-    const struct route *r, uint64_t t0_us)
-{
-	switch (r->id) {
-	case ROUTE_PRIME:
-		http_prime(hd, hc, req, r, t0_us);
-		break;
-	case ROUTE_UPPER:
-		http_body(hd, hc, req, CMD_UPPER, t0_us);
-		break;
-	case ROUTE_ECHO:
-		http_body(hd, hc, req, CMD_ECHO, t0_us);
-		break;
-	case ROUTE_HEALTHZ:
-		http_send_text(hd, hc, req, 200, "text/plain", "ok\n",
-		    CMD_PING, t0_us);
-		break;
-	case ROUTE_READYZ:
-		http_readyz(hd, hc, req, t0_us);
-		break;
-	default:
-		http_counters(hd, hc, req, r->id, t0_us);
-		break;
-	}
-}
-
-/* The command a route counts as, in the request counters. */
-static enum cmd
-http_route_cmd(enum route_id id)
-{
-	switch (id) {
-	case ROUTE_PRIME:	return CMD_PRIME;
-	case ROUTE_UPPER:	return CMD_UPPER;
-	case ROUTE_ECHO:	return CMD_ECHO;
-	case ROUTE_HEALTHZ:
-	case ROUTE_READYZ:	return CMD_PING;
-	case ROUTE_STATS:
-	case ROUTE_METRICS:	return CMD_STATS;
-	default:		return CMD_COUNT;
-	}
-}
+/* What each route counts as, and what answers it. */
+static const struct {
+	enum cmd	 cmd;
+	void		(*answer)(struct hreq *, const struct route *);
+} routes[] = {
+	[ROUTE_NONE] =		{ CMD_COUNT,	NULL },
+	[ROUTE_PRIME] =		{ CMD_PRIME,	http_prime },
+	[ROUTE_UPPER] =		{ CMD_UPPER,	http_body },
+	[ROUTE_ECHO] =		{ CMD_ECHO,	http_body },
+	[ROUTE_HEALTHZ] =	{ CMD_PING,	http_probe },
+	[ROUTE_READYZ] =	{ CMD_PING,	http_probe },
+	[ROUTE_STATS] =		{ CMD_STATS,	http_counters },
+	[ROUTE_METRICS] =	{ CMD_STATS,	http_counters },
+};
 
 /* True when the client prefers text/plain to JSON. */
 static int
@@ -626,33 +552,29 @@ http_conn_of(struct httpd *hd, struct evhttp_request *req)
 	return hc;
 }
 
-/* evhttp: a whole request has arrived. */
+/*
+ * evhttp: a whole request has arrived. It is answered from hr, on the
+ * stack; one whose reply waits takes a copy (http_defer).
+ */
 static void
 http_request(struct evhttp_request *req, void *arg)
 {
 	struct httpd		*hd = arg;
-	struct hconn		*hc = http_conn_of(hd, req);
+	struct hreq		 hr = { .hd = hd, .req = req,
+				    .cmd = CMD_COUNT };
 	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
 	struct route		 r;
-	uint64_t		 t0_us = stats_now_us();
 	const char		*path = uri ? evhttp_uri_get_path(uri) : NULL;
 
-	if (hc != NULL)
-		hc->partial_since = 0;
-	if (http_check_headers(hd, hc, req, t0_us) == -1)
+	hr.t0_us = stats_now_us();
+	if ((hr.hc = http_conn_of(hd, req)) != NULL)
+		hr.hc->partial_since = 0;
+	if (http_check(&hr) == -1)
 		return;
-	/* "//host/path" and other schemes are not paths of ours. */
-	if (http_odd_target(req)) {
-		if (hc != NULL)
-			hc->closing = 1;
-		http_send_err(hd, hc, req, 400, ERR_BAD_REQUEST,
-		    "request target must be a path", CMD_COUNT, t0_us);
-		return;
-	}
 	route_parse(http_method(req), path != NULL && path[0] != '\0' ? path :
 	    "/", uri ? evhttp_uri_get_query(uri) : NULL, hd->w->cfg->max_n, &r);
-	if (http_route_cmd(r.id) != CMD_COUNT)
-		stats_request(hd->w->slot, SVC_HTTP, http_route_cmd(r.id));
+	if ((hr.cmd = routes[r.id].cmd) != CMD_COUNT)
+		stats_request(hd->w->slot, SVC_HTTP, hr.cmd);
 	/* Accept: text/plain asks for the bare number, unless format= says. */
 	if (r.id == ROUTE_PRIME && !r.format_set && http_wants_text(req))
 		r.text = 1;
@@ -660,10 +582,9 @@ http_request(struct evhttp_request *req, void *arg)
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Allow", r.allow);
 	if (r.status != 0)
-		http_send_err(hd, hc, req, r.status, r.err, r.why,
-		    http_route_cmd(r.id), t0_us);
+		http_send_err(&hr, r.status, r.err, r.why);
 	else
-		http_dispatch(hd, hc, req, &r, t0_us);
+		routes[r.id].answer(&hr, &r);
 }
 
 /* Bytes arrived on an idle connection: a request has begun. */

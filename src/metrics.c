@@ -103,16 +103,10 @@ metrics_requests(struct evbuffer *out, const struct stats_sum *s)
 		    "%llu\n", proto_err_name(i), (unsigned long long)s->err[i]);
 	metrics_head(out, "primed_http_responses_total", "counter",
 	    "HTTP responses, by status code.");
-	for (i = 0; i < HTTP_NCODES; i++) {
-		if (stats_http_code(i) != 0)
-			evbuffer_add_printf(out, "primed_http_responses_total"
-			    "{code=\"%d\"} %llu\n", stats_http_code(i),
-			    (unsigned long long)s->http[i]);
-		else
-			evbuffer_add_printf(out, "primed_http_responses_total"
-			    "{code=\"other\"} %llu\n",
-			    (unsigned long long)s->http[i]);
-	}
+	for (i = 0; i < HTTP_NCODES; i++)
+		evbuffer_add_printf(out, "primed_http_responses_total"
+		    "{code=\"%s\"} %llu\n", stats_http_name(i),
+		    (unsigned long long)s->http[i]);
 }
 
 /* Connections, bytes and jobs, summed. */
@@ -186,19 +180,17 @@ metrics_latency(struct evbuffer *out, const struct stats_sum *s)
 	    "to its reply being ready, by command.");
 	for (i = 0; i < CMD_COUNT; i++) {
 		cum = 0;
-		for (b = 0; b < HIST_BUCKETS; b++) {
+		for (b = 0; b < HIST_BUCKETS - 1; b++) {
 			cum += s->hist[i][b];
-			if (b < HIST_BUCKETS - 1)
-				evbuffer_add_printf(out, "%s_bucket{command="
-				    "\"%s\",le=\"%g\"} %llu\n", name,
-				    proto_cmd_name(i),
-				    (double)stats_bound_us(b) / 1e6,
-				    (unsigned long long)cum);
-			else
-				evbuffer_add_printf(out, "%s_bucket{command="
-				    "\"%s\",le=\"+Inf\"} %llu\n", name,
-				    proto_cmd_name(i), (unsigned long long)cum);
+			evbuffer_add_printf(out, "%s_bucket{command=\"%s\","
+			    "le=\"%g\"} %llu\n", name, proto_cmd_name(i),
+			    (double)stats_bound_us(b) / 1e6,
+			    (unsigned long long)cum);
 		}
+		cum += s->hist[i][b];
+		evbuffer_add_printf(out, "%s_bucket{command=\"%s\","
+		    "le=\"+Inf\"} %llu\n", name, proto_cmd_name(i),
+		    (unsigned long long)cum);
 		evbuffer_add_printf(out, "%s_sum{command=\"%s\"} %.6f\n"
 		    "%s_count{command=\"%s\"} %llu\n", name, proto_cmd_name(i),
 		    (double)s->hist_us[i] / 1e6, name, proto_cmd_name(i),

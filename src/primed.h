@@ -314,7 +314,7 @@ struct stats_slot *stats_slot_use(struct stats *, int);
 void	 stats_observe(struct stats_slot *, enum cmd, uint64_t);
 void	 stats_http(struct stats_slot *, int);
 uint64_t stats_bound_us(int);
-int	 stats_http_code(int);
+const char *stats_http_name(int);
 uint64_t stats_now_us(void);
 
 /* metrics.c: the counters in Prometheus's text format. */

@@ -38,13 +38,6 @@ route_fail(struct route *r, int status, enum err e, const char *why)
 	r->why = why;
 }
 
-/* The Allow header's value for a set of methods. */
-static const char *
-route_allow(int methods)
-{
-	return (methods & METHOD_POST) ? "POST" : "GET, HEAD";
-}
-
 /* Read format= from the query; 0, or -1 when its value is unknown. */
 static int
 route_format(const char *query, struct route *r)
@@ -76,7 +69,7 @@ route_method(struct route *r, int method, int allowed)
 {
 	if (method & allowed)
 		return 0;
-	r->allow = route_allow(allowed);
+	r->allow = (allowed & METHOD_POST) ? "POST" : "GET, HEAD";
 	route_fail(r, 405, ERR_BAD_REQUEST, "method not allowed");
 	return -1;
 }
@@ -106,11 +99,9 @@ route_parse(int method, const char *path, const char *query, uint64_t max_n,
 		path += sizeof(PRIME_PREFIX) - 1;
 		r->err = proto_parse_n(path, strlen(path), max_n, &r->n,
 		    &r->why);
-		if (r->err != ERR_NONE) {
-			route_fail(r, 400, r->err, r->why);
-			return;
-		}
-		if (route_format(query, r) == -1)
+		if (r->err != ERR_NONE)
+			r->status = 400;
+		else if (route_format(query, r) == -1)
 			route_fail(r, 400, ERR_BAD_REQUEST,
 			    "format must be json or text");
 		return;

@@ -21,16 +21,6 @@
 
 #include "primed.h"
 
-/* Seconds on the monotonic clock. */
-static uint64_t
-now_sec(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec;
-}
-
 /* Map the shared region; NULL on failure. */
 struct stats *
 stats_create(void)
@@ -41,7 +31,7 @@ stats_create(void)
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (st == MAP_FAILED)
 		return NULL;
-	st->start_sec = now_sec();
+	st->start_sec = stats_now_us() / 1000000;
 	return st;
 }
 
@@ -60,11 +50,17 @@ static const uint64_t bounds_us[HIST_BUCKETS - 1] = {
 #undef X
 };
 
-/* HTTP statuses counted apart, in order. */
+/* HTTP statuses counted apart, in order, and their labels. */
 static const int http_codes[HTTP_NCODES - 1] = {
 #define X(c) c,
 	HTTP_CODES(X)
 #undef X
+};
+static const char *http_names[HTTP_NCODES] = {
+#define X(c) #c,
+	HTTP_CODES(X)
+#undef X
+	"other"
 };
 
 /* Slot i, marked as one that counts (stats_sum skips the others). */
@@ -92,11 +88,11 @@ stats_bound_us(int i)
 	return i >= 0 && i < HIST_BUCKETS - 1 ? bounds_us[i] : 0;
 }
 
-/* The HTTP status counted at index i (0 for "other"). */
-int
-stats_http_code(int i)
+/* The label of the HTTP status counted at index i ("other" for the last). */
+const char *
+stats_http_name(int i)
 {
-	return i >= 0 && i < HTTP_NCODES - 1 ? http_codes[i] : 0;
+	return http_names[i];
 }
 
 /* Count one request of command cmd answered us microseconds after it came. */
@@ -165,7 +161,7 @@ stats_sum(const struct stats *st, struct stats_sum *sum)
 	    memory_order_relaxed);
 	sum->reloads = atomic_load_explicit(&st->reloads,
 	    memory_order_relaxed);
-	sum->uptime_s = now_sec() - st->start_sec;
+	sum->uptime_s = stats_now_us() / 1000000 - st->start_sec;
 }
 
 /* Zero the gauges of a slot whose worker is gone. */
@@ -211,15 +207,9 @@ stats_json(struct evbuffer *out, const struct stats_sum *sum)
 		evbuffer_add_printf(out, "%s\"%s\":%llu", i ? "," : "",
 		    proto_err_name(i), (unsigned long long)sum->err[i]);
 	evbuffer_add_printf(out, "},\"http\":{");
-	for (i = 0; i < HTTP_NCODES; i++) {
-		if (stats_http_code(i) != 0)
-			evbuffer_add_printf(out, "%s\"%d\":%llu", i ? "," : "",
-			    stats_http_code(i),
-			    (unsigned long long)sum->http[i]);
-		else
-			evbuffer_add_printf(out, ",\"other\":%llu",
-			    (unsigned long long)sum->http[i]);
-	}
+	for (i = 0; i < HTTP_NCODES; i++)
+		evbuffer_add_printf(out, "%s\"%s\":%llu", i ? "," : "",
+		    http_names[i], (unsigned long long)sum->http[i]);
 	evbuffer_add_printf(out, "},\"respawns\":%llu,\"reloads\":%llu",
 	    (unsigned long long)sum->respawns,
 	    (unsigned long long)sum->reloads);
