@@ -91,17 +91,19 @@ listener_port(const struct sockaddr_storage *ss)
 }
 
 /*
- * Compare the hosts of a and b: 0 when the same, 1 when one is the
- * wildcard address of the family the other is in, -1 otherwise.
+ * Compare a and b: 0 when the same host and port, 1 when the same port
+ * and one host is the wildcard address of the family the other is in (so
+ * both would take the connections), -1 otherwise.
  */
 static int
-listener_host_cmp(const struct sockaddr_storage *a,
+listener_cmp(const struct sockaddr_storage *a,
     const struct sockaddr_storage *b)
 {
 	const struct sockaddr_in	*a4 = (const void *)a, *b4 = (const void *)b;
 	const struct sockaddr_in6	*a6 = (const void *)a, *b6 = (const void *)b;
 
-	if (a->ss_family != b->ss_family)
+	if (a->ss_family != b->ss_family ||
+	    listener_port(a) != listener_port(b))
 		return -1;
 	if (a->ss_family == AF_INET) {
 		if (a4->sin_addr.s_addr == b4->sin_addr.s_addr)
@@ -114,15 +116,6 @@ listener_host_cmp(const struct sockaddr_storage *a,
 		return 0;
 	return IN6_IS_ADDR_UNSPECIFIED(&a6->sin6_addr) ||
 	    IN6_IS_ADDR_UNSPECIFIED(&b6->sin6_addr) ? 1 : -1;
-}
-
-/* True when a and b are the same host and port. */
-static int
-listener_same(const struct sockaddr_storage *a,
-    const struct sockaddr_storage *b)
-{
-	return listener_host_cmp(a, b) == 0 &&
-	    listener_port(a) == listener_port(b);
 }
 
 /*
@@ -144,8 +137,7 @@ listener_check(const struct config *cfg, char *err, size_t errlen)
 		if (listener_port(&ss[i]) == 0)
 			continue;
 		for (j = 0; j < i; j++) {
-			if (listener_port(&ss[j]) != listener_port(&ss[i]) ||
-			    listener_host_cmp(&ss[i], &ss[j]) == -1)
+			if (listener_cmp(&ss[i], &ss[j]) == -1)
 				continue;
 			snprintf(err, errlen, "\"%s\" and \"%s\" bind the same "
 			    "address", cfg->listen[j].spec, cfg->listen[i].spec);
@@ -251,14 +243,11 @@ listener_find(const struct sockaddr_storage *want)
 {
 	int	i;
 
-	for (i = 0; i < LSOCK_MAX; i++) {
-		if (lsocks[i].nfds == 0 || lsocks[i].taken)
-			continue;
-		if (listener_port(want) == 0 ?
-		    listener_same(&lsocks[i].want, want) :
-		    listener_same(&lsocks[i].addr, want))
+	for (i = 0; i < LSOCK_MAX; i++)
+		if (lsocks[i].nfds > 0 && !lsocks[i].taken &&
+		    listener_cmp(listener_port(want) == 0 ? &lsocks[i].want :
+		    &lsocks[i].addr, want) == 0)
 			return i;
-	}
 	return -1;
 }
 
@@ -272,8 +261,7 @@ listener_overlap(const struct sockaddr_storage *want)
 		return -1;
 	for (i = 0; i < LSOCK_MAX; i++)
 		if (lsocks[i].nfds > 0 &&
-		    listener_port(&lsocks[i].addr) == listener_port(want) &&
-		    listener_host_cmp(&lsocks[i].addr, want) != -1)
+		    listener_cmp(&lsocks[i].addr, want) != -1)
 			return i;
 	return -1;
 }
