@@ -147,28 +147,6 @@ listener_check(const struct config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
-/* A new TCP socket for ss's family, SO_REUSEADDR on; -1 with err. */
-static int
-listener_socket(const struct sockaddr_storage *ss, char *err, size_t errlen)
-{
-	int	fd, on = 1;
-
-	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0);
-	if (fd == -1) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return -1;
-	}
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
-	    (ss->ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
-	    IPV6_V6ONLY, &on, sizeof(on)) == -1)) {
-		snprintf(err, errlen, "setsockopt: %s", strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* Turn on SO_REUSEPORT; 0, or -1 with err. */
 static int
 listener_reuseport(int fd, char *err, size_t errlen)
@@ -183,49 +161,41 @@ listener_reuseport(int fd, char *err, size_t errlen)
 }
 
 /*
- * The first socket of an address: bound and listening before it allows
- * anyone to share the port (see the top of this file); -1 with err.
+ * A listening TCP socket on ss, SO_REUSEADDR on. The first socket of an
+ * address is bound and listening before it allows anyone to share the
+ * port (see the top of this file); the others join its group. -1 with err.
  */
 static int
-listener_open_first(const struct sockaddr_storage *ss, socklen_t len,
+listener_open(const struct sockaddr_storage *ss, socklen_t len, int first,
     char *err, size_t errlen)
 {
-	int	fd;
+	int	fd, on = 1;
 
-	if ((fd = listener_socket(ss, err, errlen)) == -1)
+	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    (ss->ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &on, sizeof(on)) == -1)) {
+		snprintf(err, errlen, "setsockopt: %s", strerror(errno));
+		goto fail;
+	}
+	if (!first && listener_reuseport(fd, err, errlen) == -1)
+		goto fail;
 	if (bind(fd, (const struct sockaddr *)ss, len) == -1 ||
 	    listen(fd, BACKLOG) == -1) {
-		if (errno == EADDRINUSE)
+		if (first && errno == EADDRINUSE)
 			snprintf(err, errlen, "address already in use "
 			    "(something else listens there)");
 		else
 			snprintf(err, errlen, "bind: %s", strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (listener_reuseport(fd, err, errlen) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* One more socket in e's group; -1 with err. */
-static int
-listener_open_clone(const struct lsock *e, char *err, size_t errlen)
-{
-	int	fd;
-
-	if ((fd = listener_socket(&e->addr, err, errlen)) == -1)
-		return -1;
-	if (listener_reuseport(fd, err, errlen) == -1)
-		goto fail;
-	if (bind(fd, (const struct sockaddr *)&e->addr, e->len) == -1 ||
-	    listen(fd, BACKLOG) == -1) {
-		snprintf(err, errlen, "bind: %s", strerror(errno));
 		goto fail;
 	}
+	if (first && listener_reuseport(fd, err, errlen) == -1)
+		goto fail;
 	return fd;
 fail:
 	close(fd);
@@ -291,7 +261,7 @@ listener_new(const struct sockaddr_storage *want, socklen_t len, char *err,
 	memset(e, 0, sizeof(*e));
 	e->want = *want;
 	e->len = sizeof(e->addr);
-	if ((e->fds[0] = listener_open_first(want, len, err, errlen)) == -1)
+	if ((e->fds[0] = listener_open(want, len, 1, err, errlen)) == -1)
 		return -1;
 	if (getsockname(e->fds[0], (struct sockaddr *)&e->addr,
 	    &e->len) == -1) {
@@ -318,8 +288,8 @@ listener_take(struct lsock *e, int n, char *err, size_t errlen)
 	int	i;
 
 	while (e->nfds < n) {
-		if ((e->fds[e->nfds] = listener_open_clone(e, err,
-		    errlen)) == -1) {
+		if ((e->fds[e->nfds] = listener_open(&e->addr, e->len, 0,
+		    err, errlen)) == -1) {
 			listener_trim(e);
 			return -1;
 		}
