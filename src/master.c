@@ -321,23 +321,31 @@ master_announce(const struct gen *g, const struct gen *old)
 	master_write_port_file(g);
 }
 
+/* Send sig to every worker of g and respawn none of them. */
+static void
+master_gen_kill(struct gen *g, int sig)
+{
+	struct wproc	*p;
+	int		 i;
+
+	for (i = 0; i < MAX_WORKERS; i++) {
+		p = &g->procs[i];
+		master_cancel_respawn(p);
+		if (p->pid > 0) {
+			kill(p->pid, sig);
+			p->retiring = 1;
+		}
+	}
+}
+
 /* Retire g: its workers finish what they read and go; g goes with them. */
 static void
 master_gen_retire(struct gen *g)
 {
 	struct timeval	tv = ms_tv(master_cfg()->shutdown_timeout_ms);
-	struct wproc	*p;
-	int		 i;
 
 	g->state = GEN_RETIRING;
-	for (i = 0; i < MAX_WORKERS; i++) {
-		p = &g->procs[i];
-		master_cancel_respawn(p);
-		if (p->pid > 0) {
-			kill(p->pid, SIGUSR2);
-			p->retiring = 1;
-		}
-	}
+	master_gen_kill(g, SIGUSR2);
 	if (master_gen_live(g) == 0) {
 		master_gen_free(g);
 		return;
@@ -376,8 +384,7 @@ static void
 master_stop(const char *why)
 {
 	struct timeval	 tv, drain;
-	struct wproc	*p;
-	int		 i, j;
+	int		 i;
 
 	if (M.stopping)
 		return;
@@ -387,14 +394,7 @@ master_stop(const char *why)
 	for (i = 0; i < MAX_GENS; i++) {
 		if (M.gens[i].timer != NULL)
 			evtimer_del(M.gens[i].timer);
-		for (j = 0; j < MAX_WORKERS; j++) {
-			p = &M.gens[i].procs[j];
-			master_cancel_respawn(p);
-			if (p->pid > 0) {
-				kill(p->pid, SIGTERM);
-				p->retiring = 1;
-			}
-		}
+		master_gen_kill(&M.gens[i], SIGTERM);
 	}
 	if (master_count_workers() == 0) {
 		event_base_loopexit(M.base, NULL);
@@ -685,20 +685,15 @@ master_sigchld(void)
 		event_base_loopexit(M.base, NULL);
 }
 
-/* Timer: the shutdown timeout ran out. */
+/* Timer: the shutdown timeout ran out (no respawn since the stop began). */
 static void
 master_kill_stragglers(evutil_socket_t fd, short what, void *arg)
 {
-	struct wproc	*p;
-	int		 i, j;
+	int	i;
 
 	log_warn("shutdown timeout: killing what is left");
 	for (i = 0; i < MAX_GENS; i++)
-		for (j = 0; j < MAX_WORKERS; j++) {
-			p = &M.gens[i].procs[j];
-			if (p->pid > 0)
-				kill(p->pid, SIGKILL);
-		}
+		master_gen_kill(&M.gens[i], SIGKILL);
 }
 
 /*
