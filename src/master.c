@@ -88,7 +88,8 @@ static struct {
 	char		**argv;
 	struct stats	*stats;
 	struct gen	 gens[MAX_GENS];
-	struct gen	*current;	/* whose configuration is in force */
+	/* Whose configuration is in force: serving, or the first starting. */
+	struct gen	*current;
 	struct gen	*serving;
 	struct gen	*starting;
 	int		 ngens;		/* generations made so far */
@@ -118,13 +119,6 @@ ms_tv(long ms)
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	return tv;
-}
-
-/* The configuration in force: the serving one, or the first while it starts. */
-static const struct config *
-master_cfg(void)
-{
-	return &M.current->cfg;
 }
 
 /* p's index in the process table, which is its stats slot. */
@@ -342,7 +336,7 @@ master_gen_kill(struct gen *g, int sig)
 static void
 master_gen_retire(struct gen *g)
 {
-	struct timeval	tv = ms_tv(master_cfg()->shutdown_timeout_ms);
+	struct timeval	tv = ms_tv(M.current->cfg.shutdown_timeout_ms);
 
 	g->state = GEN_RETIRING;
 	master_gen_kill(g, SIGUSR2);
@@ -405,14 +399,14 @@ master_stop(const char *why)
 	 * sockets close here too, so that new connections are refused at once
 	 * instead of waiting in a queue nobody accepts from.
 	 */
-	drain = ms_tv(master_cfg()->drain_delay_ms);
-	if (master_cfg()->drain_delay_ms <= 0)
+	drain = ms_tv(M.current->cfg.drain_delay_ms);
+	if (M.current->cfg.drain_delay_ms <= 0)
 		listener_close_all();
 	else
 		event_base_once(M.base, -1, EV_TIMEOUT, master_unbind, NULL,
 		    &drain);
-	tv = ms_tv(master_cfg()->drain_delay_ms +
-	    master_cfg()->shutdown_timeout_ms);
+	tv = ms_tv(M.current->cfg.drain_delay_ms +
+	    M.current->cfg.shutdown_timeout_ms);
 	evtimer_add(M.ev_kill, &tv);
 }
 
@@ -813,7 +807,7 @@ master_tick(evutil_socket_t fd, short what, void *arg)
 	stats_sum(M.stats, &s);
 	rate = s.c[STAT_requests] - M.last_requests;
 	M.last_requests = s.c[STAT_requests];
-	if (master_cfg()->monitor) {
+	if (M.current->cfg.monitor) {
 		printf("t=%llu requests/s=%llu open=%llu queued=%llu\n",
 		    (unsigned long long)s.uptime_s, rate,
 		    (unsigned long long)s.c[STAT_connections_open],
