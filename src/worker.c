@@ -209,7 +209,7 @@ worker_hangup_cb(evutil_socket_t fd, short what, void *arg)
  * a job nobody waits for any more (the client left, the job timed out) is
  * dropped here.
  */
-void
+static void
 worker_job_done(struct job *job, void *arg)
 {
 	if (job->owner == NULL) {
