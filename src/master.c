@@ -271,26 +271,19 @@ master_write_port_file(const struct gen *g)
 {
 	const char	*path = g->cfg.port_file;
 	char		 tmp[sizeof(g->cfg.port_file) + 8], name[300];
-	FILE		*f;
-	int		 fd, i;
+	int		 fd, i, rc = 0;
 
 	if (path[0] == '\0')
 		return;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	if ((fd = master_create(tmp)) == -1)
 		return;
-	if ((f = fdopen(fd, "w")) == NULL) {
-		log_error("%s: %s", tmp, strerror(errno));
-		close(fd);
-		unlink(tmp);
-		return;
-	}
-	for (i = 0; i < g->nls; i++) {
+	for (i = 0; i < g->nls && rc >= 0; i++) {
 		listener_name(listener_fd(g->ls[i], 0), name, sizeof(name));
-		fprintf(f, "%s %s\n",
+		rc = dprintf(fd, "%s %s\n",
 		    config_service_name(g->cfg.listen[i].service), name);
 	}
-	if (fclose(f) != 0 || rename(tmp, path) == -1) {
+	if (close(fd) != 0 || rc < 0 || rename(tmp, path) == -1) {
 		log_error("%s: %s", path, strerror(errno));
 		unlink(tmp);
 	}
