@@ -91,17 +91,19 @@ listener_port(const struct sockaddr_storage *ss)
 }
 
 /*
- * Compare the hosts of a and b: 0 when the same, 1 when one is the
- * wildcard address of the family the other is in, -1 otherwise.
+ * Compare a and b: 0 when the same host and port, 1 when the same port
+ * and one host is the wildcard address of the family the other is in (so
+ * both would take the connections), -1 otherwise.
  */
 static int
-listener_host_cmp(const struct sockaddr_storage *a,
+listener_cmp(const struct sockaddr_storage *a,
     const struct sockaddr_storage *b)
 {
 	const struct sockaddr_in	*a4 = (const void *)a, *b4 = (const void *)b;
 	const struct sockaddr_in6	*a6 = (const void *)a, *b6 = (const void *)b;
 
-	if (a->ss_family != b->ss_family)
+	if (a->ss_family != b->ss_family ||
+	    listener_port(a) != listener_port(b))
 		return -1;
 	if (a->ss_family == AF_INET) {
 		if (a4->sin_addr.s_addr == b4->sin_addr.s_addr)
@@ -114,15 +116,6 @@ listener_host_cmp(const struct sockaddr_storage *a,
 		return 0;
 	return IN6_IS_ADDR_UNSPECIFIED(&a6->sin6_addr) ||
 	    IN6_IS_ADDR_UNSPECIFIED(&b6->sin6_addr) ? 1 : -1;
-}
-
-/* True when a and b are the same host and port. */
-static int
-listener_same(const struct sockaddr_storage *a,
-    const struct sockaddr_storage *b)
-{
-	return listener_host_cmp(a, b) == 0 &&
-	    listener_port(a) == listener_port(b);
 }
 
 /*
@@ -144,8 +137,7 @@ listener_check(const struct config *cfg, char *err, size_t errlen)
 		if (listener_port(&ss[i]) == 0)
 			continue;
 		for (j = 0; j < i; j++) {
-			if (listener_port(&ss[j]) != listener_port(&ss[i]) ||
-			    listener_host_cmp(&ss[i], &ss[j]) == -1)
+			if (listener_cmp(&ss[i], &ss[j]) == -1)
 				continue;
 			snprintf(err, errlen, "\"%s\" and \"%s\" bind the same "
 			    "address", cfg->listen[j].spec, cfg->listen[i].spec);
@@ -153,28 +145,6 @@ listener_check(const struct config *cfg, char *err, size_t errlen)
 		}
 	}
 	return 0;
-}
-
-/* A new TCP socket for ss's family, SO_REUSEADDR on; -1 with err. */
-static int
-listener_socket(const struct sockaddr_storage *ss, char *err, size_t errlen)
-{
-	int	fd, on = 1;
-
-	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0);
-	if (fd == -1) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return -1;
-	}
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
-	    (ss->ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
-	    IPV6_V6ONLY, &on, sizeof(on)) == -1)) {
-		snprintf(err, errlen, "setsockopt: %s", strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 /* Turn on SO_REUSEPORT; 0, or -1 with err. */
@@ -191,49 +161,41 @@ listener_reuseport(int fd, char *err, size_t errlen)
 }
 
 /*
- * The first socket of an address: bound and listening before it allows
- * anyone to share the port (see the top of this file); -1 with err.
+ * A listening TCP socket on ss, SO_REUSEADDR on. The first socket of an
+ * address is bound and listening before it allows anyone to share the
+ * port (see the top of this file); the others join its group. -1 with err.
  */
 static int
-listener_open_first(const struct sockaddr_storage *ss, socklen_t len,
+listener_open(const struct sockaddr_storage *ss, socklen_t len, int first,
     char *err, size_t errlen)
 {
-	int	fd;
+	int	fd, on = 1;
 
-	if ((fd = listener_socket(ss, err, errlen)) == -1)
+	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    (ss->ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &on, sizeof(on)) == -1)) {
+		snprintf(err, errlen, "setsockopt: %s", strerror(errno));
+		goto fail;
+	}
+	if (!first && listener_reuseport(fd, err, errlen) == -1)
+		goto fail;
 	if (bind(fd, (const struct sockaddr *)ss, len) == -1 ||
 	    listen(fd, BACKLOG) == -1) {
-		if (errno == EADDRINUSE)
+		if (first && errno == EADDRINUSE)
 			snprintf(err, errlen, "address already in use "
 			    "(something else listens there)");
 		else
 			snprintf(err, errlen, "bind: %s", strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (listener_reuseport(fd, err, errlen) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* One more socket in e's group; -1 with err. */
-static int
-listener_open_clone(const struct lsock *e, char *err, size_t errlen)
-{
-	int	fd;
-
-	if ((fd = listener_socket(&e->addr, err, errlen)) == -1)
-		return -1;
-	if (listener_reuseport(fd, err, errlen) == -1)
-		goto fail;
-	if (bind(fd, (const struct sockaddr *)&e->addr, e->len) == -1 ||
-	    listen(fd, BACKLOG) == -1) {
-		snprintf(err, errlen, "bind: %s", strerror(errno));
 		goto fail;
 	}
+	if (first && listener_reuseport(fd, err, errlen) == -1)
+		goto fail;
 	return fd;
 fail:
 	close(fd);
@@ -251,14 +213,11 @@ listener_find(const struct sockaddr_storage *want)
 {
 	int	i;
 
-	for (i = 0; i < LSOCK_MAX; i++) {
-		if (lsocks[i].nfds == 0 || lsocks[i].taken)
-			continue;
-		if (listener_port(want) == 0 ?
-		    listener_same(&lsocks[i].want, want) :
-		    listener_same(&lsocks[i].addr, want))
+	for (i = 0; i < LSOCK_MAX; i++)
+		if (lsocks[i].nfds > 0 && !lsocks[i].taken &&
+		    listener_cmp(listener_port(want) == 0 ? &lsocks[i].want :
+		    &lsocks[i].addr, want) == 0)
 			return i;
-	}
 	return -1;
 }
 
@@ -272,8 +231,7 @@ listener_overlap(const struct sockaddr_storage *want)
 		return -1;
 	for (i = 0; i < LSOCK_MAX; i++)
 		if (lsocks[i].nfds > 0 &&
-		    listener_port(&lsocks[i].addr) == listener_port(want) &&
-		    listener_host_cmp(&lsocks[i].addr, want) != -1)
+		    listener_cmp(&lsocks[i].addr, want) != -1)
 			return i;
 	return -1;
 }
@@ -303,7 +261,7 @@ listener_new(const struct sockaddr_storage *want, socklen_t len, char *err,
 	memset(e, 0, sizeof(*e));
 	e->want = *want;
 	e->len = sizeof(e->addr);
-	if ((e->fds[0] = listener_open_first(want, len, err, errlen)) == -1)
+	if ((e->fds[0] = listener_open(want, len, 1, err, errlen)) == -1)
 		return -1;
 	if (getsockname(e->fds[0], (struct sockaddr *)&e->addr,
 	    &e->len) == -1) {
@@ -330,8 +288,8 @@ listener_take(struct lsock *e, int n, char *err, size_t errlen)
 	int	i;
 
 	while (e->nfds < n) {
-		if ((e->fds[e->nfds] = listener_open_clone(e, err,
-		    errlen)) == -1) {
+		if ((e->fds[e->nfds] = listener_open(&e->addr, e->len, 0,
+		    err, errlen)) == -1) {
 			listener_trim(e);
 			return -1;
 		}

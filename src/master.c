@@ -88,7 +88,8 @@ static struct {
 	char		**argv;
 	struct stats	*stats;
 	struct gen	 gens[MAX_GENS];
-	struct gen	*current;	/* whose configuration is in force */
+	/* Whose configuration is in force: serving, or the first starting. */
+	struct gen	*current;
 	struct gen	*serving;
 	struct gen	*starting;
 	int		 ngens;		/* generations made so far */
@@ -118,13 +119,6 @@ ms_tv(long ms)
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	return tv;
-}
-
-/* The configuration in force: the serving one, or the first while it starts. */
-static const struct config *
-master_cfg(void)
-{
-	return &M.current->cfg;
 }
 
 /* p's index in the process table, which is its stats slot. */
@@ -277,26 +271,19 @@ master_write_port_file(const struct gen *g)
 {
 	const char	*path = g->cfg.port_file;
 	char		 tmp[sizeof(g->cfg.port_file) + 8], name[300];
-	FILE		*f;
-	int		 fd, i;
+	int		 fd, i, rc = 0;
 
 	if (path[0] == '\0')
 		return;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	if ((fd = master_create(tmp)) == -1)
 		return;
-	if ((f = fdopen(fd, "w")) == NULL) {
-		log_error("%s: %s", tmp, strerror(errno));
-		close(fd);
-		unlink(tmp);
-		return;
-	}
-	for (i = 0; i < g->nls; i++) {
+	for (i = 0; i < g->nls && rc >= 0; i++) {
 		listener_name(listener_fd(g->ls[i], 0), name, sizeof(name));
-		fprintf(f, "%s %s\n",
+		rc = dprintf(fd, "%s %s\n",
 		    config_service_name(g->cfg.listen[i].service), name);
 	}
-	if (fclose(f) != 0 || rename(tmp, path) == -1) {
+	if (close(fd) != 0 || rc < 0 || rename(tmp, path) == -1) {
 		log_error("%s: %s", path, strerror(errno));
 		unlink(tmp);
 	}
@@ -321,23 +308,31 @@ master_announce(const struct gen *g, const struct gen *old)
 	master_write_port_file(g);
 }
 
-/* Retire g: its workers finish what they read and go; g goes with them. */
+/* Send sig to every worker of g and respawn none of them. */
 static void
-master_gen_retire(struct gen *g)
+master_gen_kill(struct gen *g, int sig)
 {
-	struct timeval	tv = ms_tv(master_cfg()->shutdown_timeout_ms);
 	struct wproc	*p;
 	int		 i;
 
-	g->state = GEN_RETIRING;
 	for (i = 0; i < MAX_WORKERS; i++) {
 		p = &g->procs[i];
 		master_cancel_respawn(p);
 		if (p->pid > 0) {
-			kill(p->pid, SIGUSR2);
+			kill(p->pid, sig);
 			p->retiring = 1;
 		}
 	}
+}
+
+/* Retire g: its workers finish what they read and go; g goes with them. */
+static void
+master_gen_retire(struct gen *g)
+{
+	struct timeval	tv = ms_tv(M.current->cfg.shutdown_timeout_ms);
+
+	g->state = GEN_RETIRING;
+	master_gen_kill(g, SIGUSR2);
 	if (master_gen_live(g) == 0) {
 		master_gen_free(g);
 		return;
@@ -376,8 +371,7 @@ static void
 master_stop(const char *why)
 {
 	struct timeval	 tv, drain;
-	struct wproc	*p;
-	int		 i, j;
+	int		 i;
 
 	if (M.stopping)
 		return;
@@ -387,14 +381,7 @@ master_stop(const char *why)
 	for (i = 0; i < MAX_GENS; i++) {
 		if (M.gens[i].timer != NULL)
 			evtimer_del(M.gens[i].timer);
-		for (j = 0; j < MAX_WORKERS; j++) {
-			p = &M.gens[i].procs[j];
-			master_cancel_respawn(p);
-			if (p->pid > 0) {
-				kill(p->pid, SIGTERM);
-				p->retiring = 1;
-			}
-		}
+		master_gen_kill(&M.gens[i], SIGTERM);
 	}
 	if (master_count_workers() == 0) {
 		event_base_loopexit(M.base, NULL);
@@ -405,14 +392,14 @@ master_stop(const char *why)
 	 * sockets close here too, so that new connections are refused at once
 	 * instead of waiting in a queue nobody accepts from.
 	 */
-	drain = ms_tv(master_cfg()->drain_delay_ms);
-	if (master_cfg()->drain_delay_ms <= 0)
+	drain = ms_tv(M.current->cfg.drain_delay_ms);
+	if (M.current->cfg.drain_delay_ms <= 0)
 		listener_close_all();
 	else
 		event_base_once(M.base, -1, EV_TIMEOUT, master_unbind, NULL,
 		    &drain);
-	tv = ms_tv(master_cfg()->drain_delay_ms +
-	    master_cfg()->shutdown_timeout_ms);
+	tv = ms_tv(M.current->cfg.drain_delay_ms +
+	    M.current->cfg.shutdown_timeout_ms);
 	evtimer_add(M.ev_kill, &tv);
 }
 
@@ -685,20 +672,15 @@ master_sigchld(void)
 		event_base_loopexit(M.base, NULL);
 }
 
-/* Timer: the shutdown timeout ran out. */
+/* Timer: the shutdown timeout ran out (no respawn since the stop began). */
 static void
 master_kill_stragglers(evutil_socket_t fd, short what, void *arg)
 {
-	struct wproc	*p;
-	int		 i, j;
+	int	i;
 
 	log_warn("shutdown timeout: killing what is left");
 	for (i = 0; i < MAX_GENS; i++)
-		for (j = 0; j < MAX_WORKERS; j++) {
-			p = &M.gens[i].procs[j];
-			if (p->pid > 0)
-				kill(p->pid, SIGKILL);
-		}
+		master_gen_kill(&M.gens[i], SIGKILL);
 }
 
 /*
@@ -818,7 +800,7 @@ master_tick(evutil_socket_t fd, short what, void *arg)
 	stats_sum(M.stats, &s);
 	rate = s.c[STAT_requests] - M.last_requests;
 	M.last_requests = s.c[STAT_requests];
-	if (master_cfg()->monitor) {
+	if (M.current->cfg.monitor) {
 		printf("t=%llu requests/s=%llu open=%llu queued=%llu\n",
 		    (unsigned long long)s.uptime_s, rate,
 		    (unsigned long long)s.c[STAT_connections_open],

@@ -574,7 +574,6 @@ void	 worker_unresume(struct worker *, struct conn *);
 int	 worker_watch(struct worker *, struct watch *, int);
 void	 worker_unwatch(struct worker *, struct watch *);
 void	 worker_reply_bytes(struct worker *, ssize_t);
-void	 worker_job_done(struct job *, void *);
 void	 worker_check_done(struct worker *);
 int	 worker_over_memory(struct worker *);
 int64_t	 worker_now(struct worker *);

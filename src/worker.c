@@ -209,7 +209,7 @@ worker_hangup_cb(evutil_socket_t fd, short what, void *arg)
  * a job nobody waits for any more (the client left, the job timed out) is
  * dropped here.
  */
-void
+static void
 worker_job_done(struct job *job, void *arg)
 {
 	if (job->owner == NULL) {
@@ -393,11 +393,10 @@ worker_setup(struct worker *w, const struct worker_spec *spec)
 		return -1;
 	if (w->queue != NULL)
 		queue_set_order(w->queue, w->cfg->pool_order, w->cfg->slice_ms);
-	for (i = 0; i < spec->nfds; i++)
+	for (i = 0; i < spec->nfds; i++) {
 		if (spec->lc[i]->service == SVC_HTTP && w->httpd == NULL &&
 		    (w->httpd = http_create(w)) == NULL)
 			return -1;
-	for (i = 0; i < spec->nfds; i++) {
 		if (listener_start(w, &w->listeners[i], spec->lc[i],
 		    spec->fds[i]) == -1)
 			return -1;
