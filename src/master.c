@@ -728,13 +728,17 @@ master_reload(char *err, size_t errlen)
 		master_no_room(err, errlen);
 		return -1;
 	}
-	if (master_gen_prepare(g, &cfg, err, errlen) != 0 ||
-	    (g->timer = evtimer_new(M.base, master_gen_timer, g)) == NULL) {
+	if (master_gen_prepare(g, &cfg, err, errlen) != 0) {
 		master_gen_free(g);
 		return -1;
 	}
-	if (master_table(&cfg) == -1) {
-		snprintf(err, errlen, "cannot build the prime table");
+	if ((g->timer = evtimer_new(M.base, master_gen_timer, g)) == NULL ||
+	    master_table(&cfg) == -1) {
+		snprintf(err, errlen, g->timer == NULL ? "out of memory" :
+		    "cannot build the prime table");
+		/* A respawned worker of the serving generation needs its table. */
+		if (master_table(&M.serving->cfg) == -1)
+			log_error("cannot rebuild the prime table");
 		master_gen_free(g);
 		return -1;
 	}
