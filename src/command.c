@@ -219,12 +219,11 @@ command_quit(struct conn *c)
 	conn_reply(c, NULL, 0);
 }
 
-/* A request of command cmd begins: count it and start its clock. */
+/* A request of command cmd begins: count it. */
 static void
 command_begin(struct conn *c, enum cmd cmd)
 {
 	c->cur_cmd = cmd;
-	c->cur_t0_us = stats_now_us();
 	c->cur_deferred = 0;
 	if (cmd < CMD_COUNT)
 		stats_request(c->w->slot, c->lc->service, cmd);

@@ -473,7 +473,7 @@ struct conn {
 	int64_t			 partial_since;	/* a request half read */
 	int64_t			 linger_since;
 	enum cmd		 cur_cmd;	/* the request being handled */
-	uint64_t		 cur_t0_us;
+	uint64_t		 cur_t0_us;	/* when this turn's requests came */
 	unsigned		 cur_deferred:1;	/* its reply waits */
 	unsigned		 resume_queued:1;
 	unsigned		 in_progress:1;	/* inside conn_progress */
