@@ -191,7 +191,7 @@ pending_free(struct conn *c, struct pending *p)
  * pending reply is freed and the work for it stopped; c itself is freed
  * by the worker on its next turn.
  */
-void
+static void
 conn_close(struct conn *c, const char *reason)
 {
 	struct worker	*w = c->w;

@@ -208,7 +208,6 @@ struct route {
 
 void	 route_parse(int, const char *, const char *, uint64_t,
 	    struct route *);
-int	 route_status(enum err);
 
 /* stats.c: counters in one shared-memory region made before fork. */
 #define STATS_COUNTERS(X)						\
@@ -482,7 +481,6 @@ struct conn {
 };
 
 void	 conn_accept(struct worker *, const struct listen_conf *, int);
-void	 conn_close(struct conn *, const char *);
 void	 conn_free(struct conn *);
 void	 conn_progress(struct conn *);
 void	 conn_stop(struct conn *);

@@ -115,24 +115,3 @@ route_parse(int method, const char *path, const char *query, uint64_t max_n,
 	}
 	route_fail(r, 404, ERR_UNKNOWN_CMD, "no such route");
 }
-
-/* The HTTP status that answers error code e. */
-int
-route_status(enum err e)
-{
-	switch (e) {
-	case ERR_NONE:
-		return 200;
-	case ERR_UNKNOWN_CMD:
-		return 404;
-	case ERR_TOO_LONG:
-		return 413;
-	case ERR_BUSY:
-	case ERR_SHUTTING_DOWN:
-		return 503;
-	case ERR_TIMEOUT:
-		return 504;
-	default:
-		return 400;
-	}
-}
