@@ -545,6 +545,39 @@ queue_lower_priority(int nice)
 		log_warn("setpriority %d: %s", nice, strerror(errno));
 }
 
+/*
+ * Under the lock: take a queued job out, wherever it waits. A job of a
+ * flow in the heap is the flow's head: the next one's turn comes.
+ */
+static void
+queue_unlink(struct queue *q, struct job *job, uint64_t now)
+{
+	struct flow	*f = job->flow;
+
+	if (job->slot != NO_SLOT) {
+		heap_remove(q, job);
+		if (job->yields > 0)
+			q->nparked--;
+		if (f != NULL)
+			flow_next(q, f, now);
+	} else if (f != NULL) {
+		TAILQ_REMOVE(&f->wait, job, entry);
+		flow_put(q, f);
+	}
+	job->flow = NULL;
+	q->ntodo--;
+	stats_sub(q->stats, STAT_jobs_queued, 1);
+}
+
+/* Under the lock: drop a queued job, cancelled; the caller frees it. */
+static void
+queue_drop(struct queue *q, struct job *job)
+{
+	queue_unlink(q, job, q->now());
+	prime_state_free(&job->st);
+	stats_add(q->stats, STAT_jobs_cancelled, 1);
+}
+
 /* Under the lock: take the cheapest job and mark it running. */
 static struct job *
 queue_pop(struct queue *q)
@@ -552,20 +585,12 @@ queue_pop(struct queue *q)
 	struct job	*job = q->heap[0];
 	uint64_t	 now = q->now();
 
-	heap_remove(q, job);
-	q->ntodo--;
-	if (job->yields > 0)
-		q->nparked--;
+	queue_unlink(q, job, now);
 	job->waited += now - job->since;
 	job->start = job->check = now;
 	job->state = JOB_RUNNING;
 	atomic_store(&job->stop, 0);
 	TAILQ_INSERT_TAIL(&q->running, job, entry);
-	if (job->flow != NULL) {
-		flow_next(q, job->flow, now);
-		job->flow = NULL;
-	}
-	stats_sub(q->stats, STAT_jobs_queued, 1);
 	stats_add(q->stats, STAT_jobs_running, 1);
 	return job;
 }
@@ -811,27 +836,6 @@ queue_submit(struct queue *q, struct job *job)
 	return 0;
 }
 
-/* Under the lock: take a queued job out, wherever it waits. */
-static void
-queue_unlink(struct queue *q, struct job *job)
-{
-	struct flow	*f = job->flow;
-
-	if (job->slot != NO_SLOT) {
-		heap_remove(q, job);
-		if (job->yields > 0)
-			q->nparked--;
-		if (f != NULL && f->head == job)
-			flow_next(q, f, q->now());
-	} else if (f != NULL) {
-		TAILQ_REMOVE(&f->wait, job, entry);
-		flow_put(q, f);
-	}
-	job->flow = NULL;
-	q->ntodo--;
-	prime_state_free(&job->st);
-}
-
 /*
  * Cancel a job. Returns 1 when it was still queued (a sliced job waiting
  * for its next slice too): it is out of the queue and the caller frees it.
@@ -845,9 +849,7 @@ queue_cancel(struct queue *q, struct job *job)
 
 	pthread_mutex_lock(&q->lock);
 	if (job->state == JOB_QUEUED) {
-		queue_unlink(q, job);
-		stats_sub(q->stats, STAT_jobs_queued, 1);
-		stats_add(q->stats, STAT_jobs_cancelled, 1);
+		queue_drop(q, job);
 		removed = 1;
 	} else {
 		atomic_store(&job->cancel, 1);
@@ -869,24 +871,6 @@ queue_length(struct queue *q)
 	return n;
 }
 
-/*
- * Under the lock: drop every queued job (stopping). A flow's head leaving
- * makes its next job eligible, so the heap brings them all out.
- */
-static void
-queue_drop_all(struct queue *q)
-{
-	struct job	*job;
-
-	while (q->nheap > 0) {
-		job = q->heap[0];
-		queue_unlink(q, job);
-		stats_sub(q->stats, STAT_jobs_queued, 1);
-		stats_add(q->stats, STAT_jobs_cancelled, 1);
-		free(job);
-	}
-}
-
 /* Stop the threads (queued jobs are dropped, running ones told to stop). */
 void
 queue_destroy(struct queue *q)
@@ -898,7 +882,15 @@ queue_destroy(struct queue *q)
 		return;
 	pthread_mutex_lock(&q->lock);
 	q->stopping = 1;
-	queue_drop_all(q);
+	/*
+	 * Drop every queued job. A flow's head leaving makes its next job
+	 * eligible, so the heap brings them all out.
+	 */
+	while (q->nheap > 0) {
+		job = q->heap[0];
+		queue_drop(q, job);
+		free(job);
+	}
 	q->ntodo = 0;
 	TAILQ_FOREACH(job, &q->running, entry) {
 		atomic_store(&job->cancel, 1);
