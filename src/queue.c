@@ -588,7 +588,6 @@ queue_pop(struct queue *q)
 	queue_unlink(q, job, now);
 	job->waited += now - job->since;
 	job->start = job->check = now;
-	job->state = JOB_RUNNING;
 	atomic_store(&job->stop, 0);
 	TAILQ_INSERT_TAIL(&q->running, job, entry);
 	stats_add(q->stats, STAT_jobs_running, 1);
@@ -637,7 +636,6 @@ queue_yield(struct queue *q, struct job *job)
 	if (job->yields++ == 0)
 		stats_add(q->stats, STAT_jobs_sliced, 1);
 	heap_push(q, job);
-	job->state = JOB_QUEUED;
 	q->ntodo++;
 	q->nparked++;
 	stats_add(q->stats, STAT_jobs_queued, 1);
@@ -681,7 +679,6 @@ queue_finish(struct queue *q, struct job *job)
 	TAILQ_REMOVE(&q->running, job, entry);
 	stats_sub(q->stats, STAT_jobs_running, 1);
 	queue_account(q, job);
-	job->state = JOB_DONE;
 	wake = TAILQ_EMPTY(&q->done);
 	TAILQ_INSERT_TAIL(&q->done, job, entry);
 	pthread_mutex_unlock(&q->lock);
@@ -814,7 +811,6 @@ queue_submit(struct queue *q, struct job *job)
 		return -1;
 	}
 	now = q->now();
-	job->state = JOB_QUEUED;
 	atomic_init(&job->cancel, 0);
 	atomic_init(&job->stop, 0);
 	job->cost = queue_cost(job->kernel, job->n);
@@ -848,7 +844,8 @@ queue_cancel(struct queue *q, struct job *job)
 	int	removed = 0;
 
 	pthread_mutex_lock(&q->lock);
-	if (job->state == JOB_QUEUED) {
+	/* Queued: in the heap, or behind its flow's head. */
+	if (job->slot != NO_SLOT || job->flow != NULL) {
 		queue_drop(q, job);
 		removed = 1;
 	} else {
