@@ -746,10 +746,8 @@ queue_create(struct event_base *base, int nthreads, int limit, int nice,
 	TAILQ_INIT(&q->done);
 	q->limit = limit;
 	q->nice = nice;
-	q->order = ORDER_COST;
-	q->slice_ns = (uint64_t)SLICE_MS * 1000000;
-	q->now = queue_clock;
-	q->tick = queue_tick;
+	queue_set_order(q, ORDER_COST, SLICE_MS);
+	queue_set_clock(q, NULL);
 	q->stats = stats;
 	q->cb = cb;
 	q->arg = arg;
