@@ -125,7 +125,7 @@ static const uint32_t presieve_group[NGROUP][3] = {
 /* The wheel: residues mod 30 prime to 30, in bit order. */
 static const uint8_t wheel[8] = { 1, 7, 11, 13, 17, 19, 23, 29 };
 
-/* Bit of residue x, as a constant expression. */
+/* Bit (wheel index) of residue x, x prime to 30; constant if x is. */
 #define BITOF(x)							\
 	((x) == 1 ? 0 : (x) == 7 ? 1 : (x) == 11 ? 2 : (x) == 13 ? 3 :	\
 	 (x) == 17 ? 4 : (x) == 19 ? 5 : (x) == 23 ? 6 : 7)
@@ -174,19 +174,6 @@ stop_here(const struct prime_ctl *ctl)
 	    atomic_load_explicit(ctl->flag, memory_order_relaxed) == 0)
 		return (0);
 	return (ctl->stop == NULL || ctl->stop(ctl->arg));
-}
-
-/* Wheel index of residue x mod 30 (x prime to 30). */
-static unsigned
-wheel_index(unsigned x)
-{
-	unsigned	 k;
-
-	for (k = 0; k < 8; k++) {
-		if (wheel[k] == x)
-			break;
-	}
-	return (k);
 }
 
 /* Integer square root, rounded down. */
@@ -511,7 +498,7 @@ sieve_primes(struct sieve *s, uint64_t limit)
 		return (-1);
 	}
 	for (i = 0; i < n; i++)
-		cnt[wheel_index(v[i] % 30)]++;
+		cnt[BITOF(v[i] % 30)]++;
 	for (c = 0, i = 0; c < 8; c++) {
 		s->first[c] = s->active[c] = s->small[c] = s->dense[c] = i;
 		at[c] = i;
@@ -519,7 +506,7 @@ sieve_primes(struct sieve *s, uint64_t limit)
 		s->end[c] = i;
 	}
 	for (i = 0; i < n; i++) {
-		c = wheel_index(v[i] % 30);
+		c = BITOF(v[i] % 30);
 		s->sp[at[c]].a = v[i] / 30;
 		s->sp[at[c]].next = 0;
 		if (v[i] < SMALL_LIMIT)
@@ -558,7 +545,7 @@ presieve_build(struct sieve *s, int g)
 	memset(pat, 0xff, len);
 	for (i = 0; i < 3 && (q = presieve_group[g][i]) != 1; i++) {
 		for (k = 0; k < 8; k++) {
-			mask = ~(1u << wheel_index(q * wheel[k] % 30));
+			mask = MASK(q, wheel[k]);
 			for (j = q * wheel[k] / 30; j < len; j += q)
 				pat[j] &= mask;
 		}
@@ -667,7 +654,7 @@ presieve(struct sieve *s, uint8_t *buf, uint64_t lo, size_t len)
 		for (g = 0; g < s->ngroup; g++) {
 			for (i = 0; i < 3 && (q = presieve_group[g][i]) != 1;
 			    i++)
-				buf[q / 30] |= 1u << wheel_index(q % 30);
+				buf[q / 30] |= 1u << BITOF(q % 30);
 		}
 		buf[0] &= ~1u;		/* 1 is not prime */
 	}
