@@ -125,6 +125,9 @@ static const uint32_t presieve_group[NGROUP][3] = {
 /* The wheel: residues mod 30 prime to 30, in bit order. */
 static const uint8_t wheel[8] = { 1, 7, 11, 13, 17, 19, 23, 29 };
 
+/* The primes the wheel leaves out. */
+static const uint32_t wheel_primes[3] = { 2, 3, 5 };
+
 /* Bit (wheel index) of residue x, x prime to 30; constant if x is. */
 #define BITOF(x)							\
 	((x) == 1 ? 0 : (x) == 7 ? 1 : (x) == 11 ? 2 : (x) == 13 ? 3 :	\
@@ -758,14 +761,13 @@ int
 prime_sieve_run(uint64_t n, struct prime_state *st,
     const struct prime_ctl *ctl, uint64_t *p)
 {
-	static const uint64_t	 first[3] = { 2, 3, 5 };
-	struct sieve		*s = st->sieve;
-	uint64_t		 c;
+	struct sieve	*s = st->sieve;
+	uint64_t	 c;
 
 	if (n == 0 || n > SIEVE_MAX_N)
 		return (-1);
 	if (n <= 3) {
-		*p = first[n - 1];
+		*p = wheel_primes[n - 1];
 		return (1);
 	}
 	if (s == NULL) {
@@ -833,17 +835,14 @@ prime_table_init(uint64_t count)
 {
 	struct sieve	 s;
 	uint32_t	*t;
-	uint64_t	 have = 3;
+	uint64_t	 have;
 
 	if (count == 0 || count > TABLE_MAX)
 		return (-1);
 	if ((t = malloc(count * sizeof *t)) == NULL)
 		return (-1);
-	t[0] = 2;
-	if (count > 1)
-		t[1] = 3;
-	if (count > 2)
-		t[2] = 5;
+	for (have = 0; have < 3 && have < count; have++)
+		t[have] = wheel_primes[have];
 	memset(&s, 0, sizeof s);
 	if (count > 3 && sieve_init(&s, nth_bound(count)) == -1) {
 		free(t);
@@ -1014,13 +1013,6 @@ prime_nth_count(uint64_t n)
 	p = primecount_nth_prime((int64_t)n);
 	return (p > 0 ? (uint64_t)p : 0);
 }
-
-/* Whether the count kernel is built in. */
-int
-prime_count_available(void)
-{
-	return (1);
-}
 #else
 /* Built without libprimecount: no count kernel. */
 uint64_t
@@ -1028,11 +1020,15 @@ prime_nth_count(uint64_t n)
 {
 	return (0);
 }
+#endif
 
 /* Whether the count kernel is built in. */
 int
 prime_count_available(void)
 {
+#ifdef HAVE_PRIMECOUNT
+	return (1);
+#else
 	return (0);
-}
 #endif
+}
