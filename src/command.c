@@ -24,15 +24,6 @@
 /* Up to this n the trial kernel takes microseconds: not worth a thread. */
 #define TRIAL_CHEAP_N	32
 
-/* Reply "<v>\n". */
-static void
-reply_number(struct conn *c, uint64_t v)
-{
-	char	buf[PROTO_NUMBER_MAX];
-
-	conn_reply(c, buf, proto_number(buf, v));
-}
-
 /* Reply text followed by "\n", upper-cased when asked. */
 static char *
 make_line(const char *text, size_t len, int upper)
@@ -107,8 +98,25 @@ command_job_timeout(evutil_socket_t fd, short what, void *arg)
 	conn_complete_err(p, ERR_TIMEOUT, "job ran past job-timeout");
 }
 
-static void	command_prime_done(struct job *);
-static void	command_dispatch(struct conn *, const struct request *);
+/* On the loop: the job of a pending PRIME reply came back. */
+static void
+command_prime_done(struct job *job)
+{
+	struct pending	*p = job->owner;
+	char		 buf[PROTO_NUMBER_MAX];
+
+	p->job = NULL;
+	conn_cancel_work(p);	/* the deadline timer */
+	/*
+	 * A cancelled job never gets here with its reply (cancelling lets go
+	 * of it first): no result means the kernel could not run.
+	 */
+	if (job->result == 0)
+		conn_complete_err(p, ERR_BUSY, "out of memory for the job");
+	else
+		conn_complete(p, buf, proto_number(buf, job->result));
+	free(job);
+}
 
 /* Queue a computation for the pool; the reply waits in order. */
 static void
@@ -183,10 +191,11 @@ command_prime_cheap(struct worker *w, uint64_t n, uint64_t *p)
 static void
 command_prime(struct conn *c, uint64_t n)
 {
+	char		buf[PROTO_NUMBER_MAX];
 	uint64_t	p;
 
 	if (command_prime_cheap(c->w, n, &p))
-		reply_number(c, p);
+		conn_reply(c, buf, proto_number(buf, p));
 	else
 		command_submit(c, n);
 }
@@ -211,14 +220,6 @@ command_stats(struct conn *c)
 	evbuffer_free(buf);
 }
 
-/* QUIT: earlier replies go out, then the connection closes. */
-static void
-command_quit(struct conn *c)
-{
-	conn_finish(c);
-	conn_reply(c, NULL, 0);
-}
-
 /* A request of command cmd begins: count it. */
 static void
 command_begin(struct conn *c, enum cmd cmd)
@@ -236,22 +237,6 @@ command_end(struct conn *c)
 	if (!c->cur_deferred)
 		stats_observe(c->w->slot, c->cur_cmd,
 		    stats_now_us() - c->cur_t0_us);
-}
-
-/* Run one request line of the prime service. */
-void
-command_run(struct conn *c, const char *line, size_t len)
-{
-	const struct config	*cfg = c->w->cfg;
-	struct request		 req;
-
-	proto_parse(line, len, cfg->max_n, &req);
-	command_begin(c, req.cmd);
-	if (req.err != ERR_NONE)
-		conn_reply_err(c, req.err, req.why);
-	else
-		command_dispatch(c, &req);
-	command_end(c);
 }
 
 /* Do what a good request asks. */
@@ -292,12 +277,29 @@ command_dispatch(struct conn *c, const struct request *req)
 		command_stats(c);
 		break;
 	case CMD_QUIT:
-		command_quit(c);
+		/* Earlier replies go out, then the connection closes. */
+		conn_finish(c);
+		conn_reply(c, NULL, 0);
 		break;
 	default:
 		conn_reply_err(c, ERR_UNKNOWN_CMD, "unknown command");
 		break;
 	}
+}
+
+/* Run one request line of the prime service. */
+void
+command_run(struct conn *c, const char *line, size_t len)
+{
+	struct request	req;
+
+	proto_parse(line, len, c->w->cfg->max_n, &req);
+	command_begin(c, req.cmd);
+	if (req.err != ERR_NONE)
+		conn_reply_err(c, req.err, req.why);
+	else
+		command_dispatch(c, &req);
+	command_end(c);
 }
 
 /* The upper service: one message, upper-cased after the IO delay. */
@@ -308,24 +310,4 @@ command_upper(struct conn *c, const char *msg, size_t len)
 	command_delay(c, c->w->cfg->io_delay_ms, make_line(msg, len, 1),
 	    len + 1);
 	command_end(c);
-}
-
-/* On the loop: the job of a pending PRIME reply came back. */
-static void
-command_prime_done(struct job *job)
-{
-	struct pending	*p = job->owner;
-	char		 buf[PROTO_NUMBER_MAX];
-
-	p->job = NULL;
-	conn_cancel_work(p);	/* the deadline timer */
-	/*
-	 * A cancelled job never gets here with its reply (cancelling lets go
-	 * of it first): no result means the kernel could not run.
-	 */
-	if (job->result == 0)
-		conn_complete_err(p, ERR_BUSY, "out of memory for the job");
-	else
-		conn_complete(p, buf, proto_number(buf, job->result));
-	free(job);
 }

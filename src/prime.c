@@ -125,7 +125,10 @@ static const uint32_t presieve_group[NGROUP][3] = {
 /* The wheel: residues mod 30 prime to 30, in bit order. */
 static const uint8_t wheel[8] = { 1, 7, 11, 13, 17, 19, 23, 29 };
 
-/* Bit of residue x, as a constant expression. */
+/* The primes the wheel leaves out. */
+static const uint32_t wheel_primes[3] = { 2, 3, 5 };
+
+/* Bit (wheel index) of residue x, x prime to 30; constant if x is. */
 #define BITOF(x)							\
 	((x) == 1 ? 0 : (x) == 7 ? 1 : (x) == 11 ? 2 : (x) == 13 ? 3 :	\
 	 (x) == 17 ? 4 : (x) == 19 ? 5 : (x) == 23 ? 6 : 7)
@@ -174,19 +177,6 @@ stop_here(const struct prime_ctl *ctl)
 	    atomic_load_explicit(ctl->flag, memory_order_relaxed) == 0)
 		return (0);
 	return (ctl->stop == NULL || ctl->stop(ctl->arg));
-}
-
-/* Wheel index of residue x mod 30 (x prime to 30). */
-static unsigned
-wheel_index(unsigned x)
-{
-	unsigned	 k;
-
-	for (k = 0; k < 8; k++) {
-		if (wheel[k] == x)
-			break;
-	}
-	return (k);
 }
 
 /* Integer square root, rounded down. */
@@ -511,7 +501,7 @@ sieve_primes(struct sieve *s, uint64_t limit)
 		return (-1);
 	}
 	for (i = 0; i < n; i++)
-		cnt[wheel_index(v[i] % 30)]++;
+		cnt[BITOF(v[i] % 30)]++;
 	for (c = 0, i = 0; c < 8; c++) {
 		s->first[c] = s->active[c] = s->small[c] = s->dense[c] = i;
 		at[c] = i;
@@ -519,7 +509,7 @@ sieve_primes(struct sieve *s, uint64_t limit)
 		s->end[c] = i;
 	}
 	for (i = 0; i < n; i++) {
-		c = wheel_index(v[i] % 30);
+		c = BITOF(v[i] % 30);
 		s->sp[at[c]].a = v[i] / 30;
 		s->sp[at[c]].next = 0;
 		if (v[i] < SMALL_LIMIT)
@@ -558,7 +548,7 @@ presieve_build(struct sieve *s, int g)
 	memset(pat, 0xff, len);
 	for (i = 0; i < 3 && (q = presieve_group[g][i]) != 1; i++) {
 		for (k = 0; k < 8; k++) {
-			mask = ~(1u << wheel_index(q * wheel[k] % 30));
+			mask = MASK(q, wheel[k]);
 			for (j = q * wheel[k] / 30; j < len; j += q)
 				pat[j] &= mask;
 		}
@@ -667,7 +657,7 @@ presieve(struct sieve *s, uint8_t *buf, uint64_t lo, size_t len)
 		for (g = 0; g < s->ngroup; g++) {
 			for (i = 0; i < 3 && (q = presieve_group[g][i]) != 1;
 			    i++)
-				buf[q / 30] |= 1u << wheel_index(q % 30);
+				buf[q / 30] |= 1u << BITOF(q % 30);
 		}
 		buf[0] &= ~1u;		/* 1 is not prime */
 	}
@@ -771,14 +761,13 @@ int
 prime_sieve_run(uint64_t n, struct prime_state *st,
     const struct prime_ctl *ctl, uint64_t *p)
 {
-	static const uint64_t	 first[3] = { 2, 3, 5 };
-	struct sieve		*s = st->sieve;
-	uint64_t		 c;
+	struct sieve	*s = st->sieve;
+	uint64_t	 c;
 
 	if (n == 0 || n > SIEVE_MAX_N)
 		return (-1);
 	if (n <= 3) {
-		*p = first[n - 1];
+		*p = wheel_primes[n - 1];
 		return (1);
 	}
 	if (s == NULL) {
@@ -846,17 +835,14 @@ prime_table_init(uint64_t count)
 {
 	struct sieve	 s;
 	uint32_t	*t;
-	uint64_t	 have = 3;
+	uint64_t	 have;
 
 	if (count == 0 || count > TABLE_MAX)
 		return (-1);
 	if ((t = malloc(count * sizeof *t)) == NULL)
 		return (-1);
-	t[0] = 2;
-	if (count > 1)
-		t[1] = 3;
-	if (count > 2)
-		t[2] = 5;
+	for (have = 0; have < 3 && have < count; have++)
+		t[have] = wheel_primes[have];
 	memset(&s, 0, sizeof s);
 	if (count > 3 && sieve_init(&s, nth_bound(count)) == -1) {
 		free(t);
@@ -1027,13 +1013,6 @@ prime_nth_count(uint64_t n)
 	p = primecount_nth_prime((int64_t)n);
 	return (p > 0 ? (uint64_t)p : 0);
 }
-
-/* Whether the count kernel is built in. */
-int
-prime_count_available(void)
-{
-	return (1);
-}
 #else
 /* Built without libprimecount: no count kernel. */
 uint64_t
@@ -1041,11 +1020,15 @@ prime_nth_count(uint64_t n)
 {
 	return (0);
 }
+#endif
 
 /* Whether the count kernel is built in. */
 int
 prime_count_available(void)
 {
+#ifdef HAVE_PRIMECOUNT
+	return (1);
+#else
 	return (0);
-}
 #endif
+}

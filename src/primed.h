@@ -341,8 +341,6 @@ stats_request(struct stats_slot *s, enum service svc, enum cmd cmd)
 }
 
 /* queue.c: compute pool, bounded job queue, completion handed to the loop. */
-enum job_state	{ JOB_QUEUED, JOB_RUNNING, JOB_DONE };
-
 struct flow;
 
 struct job {
@@ -358,7 +356,6 @@ struct job {
 	enum kernel		 kernel;
 	uint64_t		 n;
 	uint64_t		 result;	/* 0: cancelled */
-	enum job_state		 state;
 	atomic_int		 cancel;
 	/* Set by the submitter: jobs of one client take turns. */
 	uint64_t		 client;

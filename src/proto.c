@@ -83,11 +83,8 @@ enum err
 proto_parse_n(const char *s, size_t len, uint64_t max_n, uint64_t *n,
     const char **why)
 {
-	struct request	req;
+	struct request	req = { .cmd = CMD_PRIME, .err = ERR_NONE };
 
-	memset(&req, 0, sizeof(req));
-	req.cmd = CMD_PRIME;
-	req.err = ERR_NONE;
 	parse_number(s, len, 1, max_n, &req);
 	*n = req.n;
 	*why = req.why;

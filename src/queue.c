@@ -545,6 +545,39 @@ queue_lower_priority(int nice)
 		log_warn("setpriority %d: %s", nice, strerror(errno));
 }
 
+/*
+ * Under the lock: take a queued job out, wherever it waits. A job of a
+ * flow in the heap is the flow's head: the next one's turn comes.
+ */
+static void
+queue_unlink(struct queue *q, struct job *job, uint64_t now)
+{
+	struct flow	*f = job->flow;
+
+	if (job->slot != NO_SLOT) {
+		heap_remove(q, job);
+		if (job->yields > 0)
+			q->nparked--;
+		if (f != NULL)
+			flow_next(q, f, now);
+	} else if (f != NULL) {
+		TAILQ_REMOVE(&f->wait, job, entry);
+		flow_put(q, f);
+	}
+	job->flow = NULL;
+	q->ntodo--;
+	stats_sub(q->stats, STAT_jobs_queued, 1);
+}
+
+/* Under the lock: drop a queued job, cancelled; the caller frees it. */
+static void
+queue_drop(struct queue *q, struct job *job)
+{
+	queue_unlink(q, job, q->now());
+	prime_state_free(&job->st);
+	stats_add(q->stats, STAT_jobs_cancelled, 1);
+}
+
 /* Under the lock: take the cheapest job and mark it running. */
 static struct job *
 queue_pop(struct queue *q)
@@ -552,20 +585,11 @@ queue_pop(struct queue *q)
 	struct job	*job = q->heap[0];
 	uint64_t	 now = q->now();
 
-	heap_remove(q, job);
-	q->ntodo--;
-	if (job->yields > 0)
-		q->nparked--;
+	queue_unlink(q, job, now);
 	job->waited += now - job->since;
 	job->start = job->check = now;
-	job->state = JOB_RUNNING;
 	atomic_store(&job->stop, 0);
 	TAILQ_INSERT_TAIL(&q->running, job, entry);
-	if (job->flow != NULL) {
-		flow_next(q, job->flow, now);
-		job->flow = NULL;
-	}
-	stats_sub(q->stats, STAT_jobs_queued, 1);
 	stats_add(q->stats, STAT_jobs_running, 1);
 	return job;
 }
@@ -612,7 +636,6 @@ queue_yield(struct queue *q, struct job *job)
 	if (job->yields++ == 0)
 		stats_add(q->stats, STAT_jobs_sliced, 1);
 	heap_push(q, job);
-	job->state = JOB_QUEUED;
 	q->ntodo++;
 	q->nparked++;
 	stats_add(q->stats, STAT_jobs_queued, 1);
@@ -656,7 +679,6 @@ queue_finish(struct queue *q, struct job *job)
 	TAILQ_REMOVE(&q->running, job, entry);
 	stats_sub(q->stats, STAT_jobs_running, 1);
 	queue_account(q, job);
-	job->state = JOB_DONE;
 	wake = TAILQ_EMPTY(&q->done);
 	TAILQ_INSERT_TAIL(&q->done, job, entry);
 	pthread_mutex_unlock(&q->lock);
@@ -724,10 +746,8 @@ queue_create(struct event_base *base, int nthreads, int limit, int nice,
 	TAILQ_INIT(&q->done);
 	q->limit = limit;
 	q->nice = nice;
-	q->order = ORDER_COST;
-	q->slice_ns = (uint64_t)SLICE_MS * 1000000;
-	q->now = queue_clock;
-	q->tick = queue_tick;
+	queue_set_order(q, ORDER_COST, SLICE_MS);
+	queue_set_clock(q, NULL);
 	q->stats = stats;
 	q->cb = cb;
 	q->arg = arg;
@@ -789,7 +809,6 @@ queue_submit(struct queue *q, struct job *job)
 		return -1;
 	}
 	now = q->now();
-	job->state = JOB_QUEUED;
 	atomic_init(&job->cancel, 0);
 	atomic_init(&job->stop, 0);
 	job->cost = queue_cost(job->kernel, job->n);
@@ -811,27 +830,6 @@ queue_submit(struct queue *q, struct job *job)
 	return 0;
 }
 
-/* Under the lock: take a queued job out, wherever it waits. */
-static void
-queue_unlink(struct queue *q, struct job *job)
-{
-	struct flow	*f = job->flow;
-
-	if (job->slot != NO_SLOT) {
-		heap_remove(q, job);
-		if (job->yields > 0)
-			q->nparked--;
-		if (f != NULL && f->head == job)
-			flow_next(q, f, q->now());
-	} else if (f != NULL) {
-		TAILQ_REMOVE(&f->wait, job, entry);
-		flow_put(q, f);
-	}
-	job->flow = NULL;
-	q->ntodo--;
-	prime_state_free(&job->st);
-}
-
 /*
  * Cancel a job. Returns 1 when it was still queued (a sliced job waiting
  * for its next slice too): it is out of the queue and the caller frees it.
@@ -844,10 +842,9 @@ queue_cancel(struct queue *q, struct job *job)
 	int	removed = 0;
 
 	pthread_mutex_lock(&q->lock);
-	if (job->state == JOB_QUEUED) {
-		queue_unlink(q, job);
-		stats_sub(q->stats, STAT_jobs_queued, 1);
-		stats_add(q->stats, STAT_jobs_cancelled, 1);
+	/* Queued: in the heap, or behind its flow's head. */
+	if (job->slot != NO_SLOT || job->flow != NULL) {
+		queue_drop(q, job);
 		removed = 1;
 	} else {
 		atomic_store(&job->cancel, 1);
@@ -869,24 +866,6 @@ queue_length(struct queue *q)
 	return n;
 }
 
-/*
- * Under the lock: drop every queued job (stopping). A flow's head leaving
- * makes its next job eligible, so the heap brings them all out.
- */
-static void
-queue_drop_all(struct queue *q)
-{
-	struct job	*job;
-
-	while (q->nheap > 0) {
-		job = q->heap[0];
-		queue_unlink(q, job);
-		stats_sub(q->stats, STAT_jobs_queued, 1);
-		stats_add(q->stats, STAT_jobs_cancelled, 1);
-		free(job);
-	}
-}
-
 /* Stop the threads (queued jobs are dropped, running ones told to stop). */
 void
 queue_destroy(struct queue *q)
@@ -898,7 +877,15 @@ queue_destroy(struct queue *q)
 		return;
 	pthread_mutex_lock(&q->lock);
 	q->stopping = 1;
-	queue_drop_all(q);
+	/*
+	 * Drop every queued job. A flow's head leaving makes its next job
+	 * eligible, so the heap brings them all out.
+	 */
+	while (q->nheap > 0) {
+		job = q->heap[0];
+		queue_drop(q, job);
+		free(job);
+	}
 	q->ntodo = 0;
 	TAILQ_FOREACH(job, &q->running, entry) {
 		atomic_store(&job->cancel, 1);
