@@ -117,7 +117,7 @@ client_start(struct client *c)
 }
 
 /* Close the socket, if any, and quiet the timers. */
-void
+static void
 client_drop(struct client *c)
 {
 	evbuffer_drain(c->out, evbuffer_get_length(c->out));

@@ -271,17 +271,17 @@ frame_http_eof(struct client *c, struct evbuffer *in, uint64_t now)
 	}
 }
 
-const struct frame frame_line = {
-	"line", true, NULL, frame_line_read, frame_line_eof
+static const struct frame frame_line = {
+	true, NULL, frame_line_read, frame_line_eof
 };
-const struct frame frame_raw = {
-	"raw", false, NULL, frame_raw_read, frame_raw_eof
+static const struct frame frame_raw = {
+	false, NULL, frame_raw_read, frame_raw_eof
 };
-const struct frame frame_close = {
-	"close", false, NULL, frame_close_read, frame_close_eof
+static const struct frame frame_close = {
+	false, NULL, frame_close_read, frame_close_eof
 };
-const struct frame frame_http = {
-	"http", true, frame_http_open, frame_http_read, frame_http_eof
+static const struct frame frame_http = {
+	true, frame_http_open, frame_http_read, frame_http_eof
 };
 
 /* The frame of this run's clients. */
