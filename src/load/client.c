@@ -172,7 +172,7 @@ client_connect_failed(struct client *c, int err)
 {
 	uint64_t now = load_now();
 
-	worker_connect_errno(c->w, err);
+	c->w->st.connect_errno = err;
 	worker_error(c->w, c->is_long, worker_measured(c->w, now),
 	    LERR_CONNECT, false, now);
 	client_drop(c);
@@ -232,7 +232,7 @@ client_send(struct client *c, uint64_t t0, bool measured)
 	f->t0 = t0;
 	f->measured = measured;
 	c->n++;
-	worker_sent(c->w, c->is_long, measured);
+	stats_sent(&c->w->st, c->is_long, measured);
 	if (c->timeout_ns != 0 && !evtimer_pending(c->ev_timer, NULL))
 		worker_arm(c->ev_timer, t0 + c->timeout_ns);
 	return true;
@@ -362,7 +362,7 @@ client_resend(struct client *c)
 	c->resend = false;
 	for (i = 0; i < c->n; i++) {
 		evbuffer_add(c->out, c->req, c->req_len);
-		worker_retried(c->w, c->is_long,
+		stats_retried(&c->w->st, c->is_long,
 		    c->ring[(c->head + i) % c->cap].measured);
 	}
 	if (c->n > 0 && c->timeout_ns != 0)

@@ -167,7 +167,7 @@ feed_long_stop(struct client *c)
 static void
 feed_long_end(struct client *c, uint64_t now)
 {
-	worker_abandoned(c->w, c->n);
+	c->w->st.long_abandoned += c->n;
 	c->n = 0;
 }
 
@@ -205,7 +205,7 @@ feed_oneshot_end(struct client *c, uint64_t now)
 static void
 feed_idle_up(struct client *c, uint64_t now)
 {
-	worker_connected(c->w);
+	c->w->st.connected++;
 }
 
 /* Idle: no request, so no reply comes that is not malformed. */

@@ -216,8 +216,8 @@ frame_http_done(struct client *c, uint64_t now)
 	bool close = c->http.close;
 
 	if (c->n > 0)
-		worker_status(c->w, c->is_long, c->ring[c->head].measured,
-		    c->http.status);
+		stats_status(&c->w->st, c->is_long,
+		    c->ring[c->head].measured, c->http.status);
 	frame_http_open(c);
 	if (!close || !c->feed->reconnects)
 		return client_reply(c, verdict, now);

@@ -252,16 +252,10 @@ bool		 worker_may_issue(struct worker *, uint64_t, bool *);
 bool		 worker_measured(const struct worker *, uint64_t);
 uint64_t	 worker_release(const struct worker *, uint64_t);
 uint64_t	 worker_released(const struct worker *, uint64_t);
-void		 worker_sent(struct worker *, bool, bool);
 void		 worker_reply(struct worker *, bool, bool, uint64_t, int,
 		    uint64_t);
-void		 worker_retried(struct worker *, bool, bool);
-void		 worker_status(struct worker *, bool, bool, int);
 void		 worker_error(struct worker *, bool, bool, enum load_err, bool,
 		    uint64_t);
-void		 worker_connect_errno(struct worker *, int);
-void		 worker_connected(struct worker *);
-void		 worker_abandoned(struct worker *, uint64_t);
 void		 worker_client_done(struct worker *);
 
 /* client.c: one connection. */

@@ -114,27 +114,6 @@ worker_may_issue(struct worker *w, uint64_t now, bool *measured)
 	return true;
 }
 
-/* A request went out. */
-void
-worker_sent(struct worker *w, bool is_long, bool measured)
-{
-	stats_sent(&w->st, is_long, measured);
-}
-
-/* A request went out again after a clean close. */
-void
-worker_retried(struct worker *w, bool is_long, bool measured)
-{
-	stats_retried(&w->st, is_long, measured);
-}
-
-/* An HTTP reply had this status. */
-void
-worker_status(struct worker *w, bool is_long, bool measured, int status)
-{
-	stats_status(&w->st, is_long, measured, status);
-}
-
 /* A reply came. */
 void
 worker_reply(struct worker *w, bool is_long, bool measured, uint64_t lat_us,
@@ -151,27 +130,6 @@ worker_error(struct worker *w, bool is_long, bool measured, enum load_err e,
 {
 	worker_roll(w, now);
 	stats_error(&w->st, is_long, measured, e, lost, now);
-}
-
-/* Remember why connecting failed, for the summary. */
-void
-worker_connect_errno(struct worker *w, int err)
-{
-	w->st.connect_errno = err;
-}
-
-/* A connection was established. */
-void
-worker_connected(struct worker *w)
-{
-	w->st.connected++;
-}
-
-/* Long requests cut short by the end of the run. */
-void
-worker_abandoned(struct worker *w, uint64_t n)
-{
-	w->st.long_abandoned += n;
 }
 
 /* A main client finished; the worker is done when all have. */
