@@ -229,8 +229,7 @@ struct worker {
 	int			 pipe[2];	/* main thread -> worker */
 	struct event		*ev_pipe;
 	struct event		*ev_tick;
-	struct event		*ev_end;
-	struct event		*ev_grace;
+	struct event		*ev_end;	/* window, then grace */
 	struct event		*ev_stopping;
 	struct event		*ev_pump;	/* open loop: the send tick */
 	uint64_t		 pump_k;	/* first request not released */
