@@ -208,8 +208,7 @@ struct run {
 };
 
 int		 run_main(const struct load_opts *);
-void		 run_publish(struct run *, unsigned, uint64_t, const struct stats *,
-		    bool);
+void		 run_publish(struct run *, uint64_t, const struct stats *, bool);
 void		 run_exited(struct run *, unsigned, uint64_t);
 
 /* worker.c: one thread, its base, its connections, its results. */

@@ -60,7 +60,7 @@ static void
 worker_roll(struct worker *w, uint64_t now)
 {
 	while (now >= w->next_tick) {
-		run_publish(w->run, w->id, w->sec, &w->st, false);
+		run_publish(w->run, w->sec, &w->st, false);
 		stats_ivl_reset(&w->st);
 		w->sec++;
 		w->next_tick += NS_PER_S;
@@ -379,7 +379,7 @@ worker_main(void *arg)
 	for (i = 0; i < w->nclients; i++)
 		client_abort(w->clients[i], now);
 	worker_roll(w, now);
-	run_publish(r, w->id, w->sec, &w->st, true);
+	run_publish(r, w->sec, &w->st, true);
 	run_exited(r, w->id, w->sec);
 	return NULL;
 }
