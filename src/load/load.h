@@ -107,8 +107,6 @@ struct load_opts {
 	const char	*csv_path;
 };
 
-const char	*load_err_name(enum load_err);
-
 /* Monotonic clock in nanoseconds: every time in this program is one. */
 static inline uint64_t
 load_now(void)
@@ -281,7 +279,6 @@ struct summary {
 	const struct stats	*st;
 	unsigned		 threads;
 	double			 duration_s;
-	double			 wall_s;
 	bool			 interrupted;
 	bool			 watchdog;
 	double			 cpu_s;		/* user + system, whole run */

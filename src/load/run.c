@@ -421,7 +421,6 @@ run_finish(struct run *r)
 	sum.st = &total;
 	sum.threads = r->nworkers;
 	sum.duration_s = run_duration(r, &total);
-	sum.wall_s = sum.duration_s;
 	sum.interrupted = r->interrupted;
 	sum.watchdog = r->watchdog;
 	sum.cpu_s = run_cpu() - r->cpu0_s;
