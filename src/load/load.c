@@ -294,10 +294,22 @@ load_option2(struct load_opts *o, struct load_seen *seen, int ch,
 	}
 }
 
-/* The bytes that go on the wire for request text req; NULL if unusable. */
+/* p, or exit when it is NULL: out of memory. */
+static void *
+load_need(void *p)
+{
+	if (p == NULL) {
+		fprintf(stderr, "%s: out of memory\n", LOAD_NAME);
+		exit(LOAD_EXIT_FAIL);
+	}
+	return p;
+}
+
+/* The bytes that go on the wire for request text req, and its title (the
+ * request as the summary names it). */
 static char *
 load_wire(const struct load_opts *o, const char *what, const char *req,
-    size_t *len)
+    size_t *len, char **title)
 {
 	const char *end = o->raw ? "" : o->crlf ? "\r\n" : "\n";
 	size_t n = strlen(req);
@@ -310,58 +322,26 @@ load_wire(const struct load_opts *o, const char *what, const char *req,
 		load_die("%s: a raw request cannot be empty", what);
 	if (n > LOAD_MAX_LINE)
 		load_die("%s: longer than %d bytes", what, LOAD_MAX_LINE);
-	if ((line = malloc(n + 3)) == NULL) {
-		fprintf(stderr, "%s: out of memory\n", LOAD_NAME);
-		exit(LOAD_EXIT_FAIL);
-	}
+	line = load_need(malloc(n + 3));
 	memcpy(line, req, n);
 	memcpy(line + n, end, strlen(end) + 1);
 	*len = n + strlen(end);
+	*title = load_need(strdup(req));
 	return line;
 }
 
-/* A copy of s, or exit when out of memory. */
-static char *
-load_strdup(const char *s)
-{
-	char *t;
-
-	if ((t = strdup(s)) == NULL) {
-		fprintf(stderr, "%s: out of memory\n", LOAD_NAME);
-		exit(LOAD_EXIT_FAIL);
-	}
-	return t;
-}
-
-/* "METHOD PATH", the request as the summary names it. */
-static char *
-load_http_title(const char *method, const char *path)
-{
-	size_t n = strlen(method) + strlen(path) + 2;
-	char *t = malloc(n);
-
-	if (t == NULL) {
-		fprintf(stderr, "%s: out of memory\n", LOAD_NAME);
-		exit(LOAD_EXIT_FAIL);
-	}
-	snprintf(t, n, "%s %s", method, path);
-	return t;
-}
-
-/* The bytes of an HTTP request for path (with body, if not NULL). */
+/* The bytes of an HTTP request for path (with body, if not NULL), and its
+ * title, "METHOD PATH". */
 static char *
 load_http_wire(const struct load_opts *o, const char *method,
-    const char *path, const char *body, size_t *len)
+    const char *path, const char *body, size_t *len, char **title)
 {
-	char *req;
+	size_t n = strlen(method) + strlen(path) + 2;
 
-	req = http_request(method, o->host, o->port, path, body,
-	    o->mode == MODE_ONESHOT, len);
-	if (req == NULL) {
-		fprintf(stderr, "%s: out of memory\n", LOAD_NAME);
-		exit(LOAD_EXIT_FAIL);
-	}
-	return req;
+	*title = load_need(malloc(n));
+	snprintf(*title, n, "%s %s", method, path);
+	return load_need(http_request(method, o->host, o->port, path, body,
+	    o->mode == MODE_ONESHOT, len));
 }
 
 /* HTTP: what goes with it, the paths, the bytes of the requests (--long
@@ -387,13 +367,10 @@ load_http(struct load_opts *o, const struct load_seen *seen)
 	if (post && strlen(o->request) > LOAD_MAX_LINE)
 		load_die("--request: longer than %d bytes", LOAD_MAX_LINE);
 	o->line = load_http_wire(o, o->http_method, o->http_path,
-	    post ? o->request : NULL, &o->line_len);
-	o->title = load_http_title(o->http_method, o->http_path);
-	if (o->long_request == NULL)
-		return;
-	o->long_line = load_http_wire(o, "GET", o->long_request, NULL,
-	    &o->long_line_len);
-	o->long_title = load_http_title("GET", o->long_request);
+	    post ? o->request : NULL, &o->line_len, &o->title);
+	if (o->long_request != NULL)
+		o->long_line = load_http_wire(o, "GET", o->long_request, NULL,
+		    &o->long_line_len, &o->long_title);
 }
 
 /* The open loop's default tick: about LOAD_TICK_BATCH requests per thread
@@ -442,12 +419,11 @@ load_check(struct load_opts *o, const struct load_seen *seen)
 		load_http(o, seen);
 		return;
 	}
-	o->line = load_wire(o, "--request", o->request, &o->line_len);
+	o->line = load_wire(o, "--request", o->request, &o->line_len,
+	    &o->title);
 	if (o->long_request != NULL)
 		o->long_line = load_wire(o, "--long", o->long_request,
-		    &o->long_line_len);
-	o->title = load_strdup(o->request);
-	o->long_title = o->long_request ? load_strdup(o->long_request) : NULL;
+		    &o->long_line_len, &o->long_title);
 }
 
 /* Parse argv into o; exits on --help, --version and usage errors. */
