@@ -116,7 +116,7 @@ client_start(struct client *c)
 	c->feed->start(c);
 }
 
-/* Close the socket, if any, and quiet the timers. */
+/* Close the socket, if any, and quiet the timer: the client is idle. */
 static void
 client_drop(struct client *c)
 {
@@ -126,6 +126,7 @@ client_drop(struct client *c)
 		c->bev = NULL;
 	}
 	evtimer_del(c->ev_timer);
+	c->state = C_IDLE;
 }
 
 /* The client is through for now: a counted one for the run (its worker is
@@ -136,10 +137,8 @@ client_finish(struct client *c)
 	if (c->state == C_DONE)
 		return;
 	client_drop(c);
-	if (!c->feed->counted) {
-		c->state = C_IDLE;
+	if (!c->feed->counted)
 		return;
-	}
 	c->state = C_DONE;
 	worker_client_done(c->w);
 }
@@ -176,7 +175,6 @@ client_connect_failed(struct client *c, int err)
 	worker_error(c->w, c->is_long, worker_measured(c->w, now),
 	    LERR_CONNECT, false, now);
 	client_drop(c);
-	c->state = C_IDLE;
 	client_backoff(c);
 }
 
@@ -304,7 +302,6 @@ client_close(struct client *c, enum load_err kind)
 	}
 	c->head = 0;
 	client_drop(c);
-	c->state = C_IDLE;
 	if (kind == LERR_TIMEOUT)
 		client_retry(c, 0);
 	else
@@ -383,7 +380,6 @@ client_reopen(struct client *c)
 		return;
 	}
 	client_drop(c);
-	c->state = C_IDLE;
 	if (c->n == 0) {
 		client_retry(c, 0);
 		return;
