@@ -75,16 +75,13 @@ frame_line_read(struct client *c, struct evbuffer *in, uint64_t now)
 
 	for (;;) {
 		eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
-		if (eol.pos == -1) {
-			if (evbuffer_get_length(in) > LOAD_MAX_LINE)
-				client_close(c, LERR_MALFORMED);
-			return;
-		}
-		len = (size_t)eol.pos;
+		len = eol.pos == -1 ? evbuffer_get_length(in) : (size_t)eol.pos;
 		if (len > LOAD_MAX_LINE) {
 			client_close(c, LERR_MALFORMED);
 			return;
 		}
+		if (eol.pos == -1)
+			return;
 		verdict = frame_judge(c, in, len);
 		evbuffer_drain(in, len + eol_len);
 		if (!client_reply(c, verdict, now))
