@@ -116,8 +116,8 @@ client_start(struct client *c)
 	c->feed->start(c);
 }
 
-/* Close the socket, if any, and quiet the timers. */
-void
+/* Close the socket, if any, and quiet the timer: the client is idle. */
+static void
 client_drop(struct client *c)
 {
 	evbuffer_drain(c->out, evbuffer_get_length(c->out));
@@ -126,6 +126,7 @@ client_drop(struct client *c)
 		c->bev = NULL;
 	}
 	evtimer_del(c->ev_timer);
+	c->state = C_IDLE;
 }
 
 /* The client is through for now: a counted one for the run (its worker is
@@ -136,10 +137,8 @@ client_finish(struct client *c)
 	if (c->state == C_DONE)
 		return;
 	client_drop(c);
-	if (!c->feed->counted) {
-		c->state = C_IDLE;
+	if (!c->feed->counted)
 		return;
-	}
 	c->state = C_DONE;
 	worker_client_done(c->w);
 }
@@ -172,11 +171,10 @@ client_connect_failed(struct client *c, int err)
 {
 	uint64_t now = load_now();
 
-	worker_connect_errno(c->w, err);
+	c->w->st.connect_errno = err;
 	worker_error(c->w, c->is_long, worker_measured(c->w, now),
 	    LERR_CONNECT, false, now);
 	client_drop(c);
-	c->state = C_IDLE;
 	client_backoff(c);
 }
 
@@ -232,7 +230,7 @@ client_send(struct client *c, uint64_t t0, bool measured)
 	f->t0 = t0;
 	f->measured = measured;
 	c->n++;
-	worker_sent(c->w, c->is_long, measured);
+	stats_sent(&c->w->st, c->is_long, measured);
 	if (c->timeout_ns != 0 && !evtimer_pending(c->ev_timer, NULL))
 		worker_arm(c->ev_timer, t0 + c->timeout_ns);
 	return true;
@@ -304,7 +302,6 @@ client_close(struct client *c, enum load_err kind)
 	}
 	c->head = 0;
 	client_drop(c);
-	c->state = C_IDLE;
 	if (kind == LERR_TIMEOUT)
 		client_retry(c, 0);
 	else
@@ -362,7 +359,7 @@ client_resend(struct client *c)
 	c->resend = false;
 	for (i = 0; i < c->n; i++) {
 		evbuffer_add(c->out, c->req, c->req_len);
-		worker_retried(c->w, c->is_long,
+		stats_retried(&c->w->st, c->is_long,
 		    c->ring[(c->head + i) % c->cap].measured);
 	}
 	if (c->n > 0 && c->timeout_ns != 0)
@@ -383,7 +380,6 @@ client_reopen(struct client *c)
 		return;
 	}
 	client_drop(c);
-	c->state = C_IDLE;
 	if (c->n == 0) {
 		client_retry(c, 0);
 		return;

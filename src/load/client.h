@@ -31,7 +31,6 @@ struct client;
 
 /* When requests go out; each function is called on the worker's loop. */
 struct feed {
-	const char	*name;
 	bool		 pipelines;	/* obeys --pipeline */
 	bool		 reconnects;	/* a lost connection is opened again */
 	bool		 counted;	/* its end counts for the worker's end */
@@ -45,7 +44,6 @@ struct feed {
 
 /* How replies are read. */
 struct frame {
-	const char	*name;
 	bool		 pipelines;	/* replies can be told apart */
 	void		(*open)(struct client *);		/* new socket */
 	void		(*read)(struct client *, struct evbuffer *, uint64_t);
@@ -85,7 +83,6 @@ struct client {
 void		 client_connect(struct client *);
 bool		 client_send(struct client *, uint64_t, bool);
 void		 client_expired(struct client *, uint64_t, uint64_t);
-void		 client_drop(struct client *);
 void		 client_finish(struct client *);
 void		 client_retry(struct client *, uint64_t);
 void		 client_close(struct client *, enum load_err);
@@ -95,13 +92,10 @@ bool		 client_reply(struct client *, int, uint64_t);
 void		 client_flush(struct client *);
 
 /* feed.c */
-extern const struct feed feed_closed, feed_open, feed_long, feed_oneshot,
-		    feed_idle;
 const struct feed *feed_for(const struct load_opts *, bool);
 void		 feed_pump(struct client *, uint64_t);
 
 /* frame.c */
-extern const struct frame frame_line, frame_raw, frame_close, frame_http;
 const struct frame *frame_for(const struct load_opts *);
 
 #endif /* LOAD_CLIENT_H */

@@ -167,7 +167,7 @@ feed_long_stop(struct client *c)
 static void
 feed_long_end(struct client *c, uint64_t now)
 {
-	worker_abandoned(c->w, c->n);
+	c->w->st.long_abandoned += c->n;
 	c->n = 0;
 }
 
@@ -205,7 +205,7 @@ feed_oneshot_end(struct client *c, uint64_t now)
 static void
 feed_idle_up(struct client *c, uint64_t now)
 {
-	worker_connected(c->w);
+	c->w->st.connected++;
 }
 
 /* Idle: no request, so no reply comes that is not malformed. */
@@ -214,24 +214,24 @@ feed_idle_more(struct client *c, uint64_t now)
 {
 }
 
-const struct feed feed_closed = {
-	"closed", true, true, true, client_connect, feed_closed_refill,
+static const struct feed feed_closed = {
+	true, true, true, client_connect, feed_closed_refill,
 	feed_closed_refill, feed_closed_wants, feed_closed_stop, feed_main_end
 };
-const struct feed feed_open = {
-	"open", true, true, true, client_connect, feed_pump, feed_pump,
+static const struct feed feed_open = {
+	true, true, true, client_connect, feed_pump, feed_pump,
 	feed_open_wants, feed_open_stop, feed_open_end
 };
-const struct feed feed_long = {
-	"long", false, true, false, feed_long_start, feed_long_refill,
+static const struct feed feed_long = {
+	false, true, false, feed_long_start, feed_long_refill,
 	feed_long_refill, feed_long_wants, feed_long_stop, feed_long_end
 };
-const struct feed feed_oneshot = {
-	"oneshot", false, false, true, client_connect, feed_oneshot_up,
+static const struct feed feed_oneshot = {
+	false, false, true, client_connect, feed_oneshot_up,
 	feed_oneshot_more, feed_never, feed_nothing, feed_oneshot_end
 };
-const struct feed feed_idle = {
-	"idle", false, false, true, client_connect, feed_idle_up,
+static const struct feed feed_idle = {
+	false, false, true, client_connect, feed_idle_up,
 	feed_idle_more, feed_never, client_finish, feed_main_end
 };
 

@@ -75,16 +75,13 @@ frame_line_read(struct client *c, struct evbuffer *in, uint64_t now)
 
 	for (;;) {
 		eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
-		if (eol.pos == -1) {
-			if (evbuffer_get_length(in) > LOAD_MAX_LINE)
-				client_close(c, LERR_MALFORMED);
-			return;
-		}
-		len = (size_t)eol.pos;
+		len = eol.pos == -1 ? evbuffer_get_length(in) : (size_t)eol.pos;
 		if (len > LOAD_MAX_LINE) {
 			client_close(c, LERR_MALFORMED);
 			return;
 		}
+		if (eol.pos == -1)
+			return;
 		verdict = frame_judge(c, in, len);
 		evbuffer_drain(in, len + eol_len);
 		if (!client_reply(c, verdict, now))
@@ -216,8 +213,8 @@ frame_http_done(struct client *c, uint64_t now)
 	bool close = c->http.close;
 
 	if (c->n > 0)
-		worker_status(c->w, c->is_long, c->ring[c->head].measured,
-		    c->http.status);
+		stats_status(&c->w->st, c->is_long,
+		    c->ring[c->head].measured, c->http.status);
 	frame_http_open(c);
 	if (!close || !c->feed->reconnects)
 		return client_reply(c, verdict, now);
@@ -271,17 +268,17 @@ frame_http_eof(struct client *c, struct evbuffer *in, uint64_t now)
 	}
 }
 
-const struct frame frame_line = {
-	"line", true, NULL, frame_line_read, frame_line_eof
+static const struct frame frame_line = {
+	true, NULL, frame_line_read, frame_line_eof
 };
-const struct frame frame_raw = {
-	"raw", false, NULL, frame_raw_read, frame_raw_eof
+static const struct frame frame_raw = {
+	false, NULL, frame_raw_read, frame_raw_eof
 };
-const struct frame frame_close = {
-	"close", false, NULL, frame_close_read, frame_close_eof
+static const struct frame frame_close = {
+	false, NULL, frame_close_read, frame_close_eof
 };
-const struct frame frame_http = {
-	"http", true, frame_http_open, frame_http_read, frame_http_eof
+static const struct frame frame_http = {
+	true, frame_http_open, frame_http_read, frame_http_eof
 };
 
 /* The frame of this run's clients. */

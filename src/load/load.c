@@ -31,7 +31,7 @@ enum {
 	OPT_EXPECT, OPT_PIPELINE, OPT_RATE, OPT_LONG, OPT_LONG_AT,
 	OPT_LONG_CONNECTIONS, OPT_LONG_TIMEOUT, OPT_RAW, OPT_ONESHOT, OPT_JSON,
 	OPT_CSV, OPT_FAIL_ON_ERR_REPLY, OPT_CRLF, OPT_VERSION, OPT_IDLE,
-	OPT_TICK, OPT_HTTP, OPT_HTTP_POST
+	OPT_TICK, OPT_HTTP, OPT_HTTP_POST, OPT__MAX
 };
 
 static const struct option load_longopts[] = {
@@ -65,12 +65,6 @@ static const struct option load_longopts[] = {
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, OPT_VERSION },
 	{ NULL,			0,		   NULL, 0 }
-};
-
-/* Which options were given, for the checks that combine them. */
-struct load_seen {
-	bool	port, requests, warmup, pipeline, long_at, long_connections;
-	bool	long_timeout, oneshot, idle, tick, request;
 };
 
 /* Print the usage text to f. */
@@ -194,8 +188,7 @@ load_host(struct load_opts *o, const char *arg)
 
 /* Handle one option that takes a value. */
 static void
-load_option(struct load_opts *o, struct load_seen *seen, int ch,
-    const char *arg)
+load_option(struct load_opts *o, int ch, const char *arg)
 {
 	switch (ch) {
 	case OPT_HOST:
@@ -204,7 +197,6 @@ load_option(struct load_opts *o, struct load_seen *seen, int ch,
 	case OPT_PORT:
 		snprintf(o->port, sizeof(o->port), "%llu", (unsigned long long)
 		    load_uint("--port", arg, 1, 65535));
-		seen->port = true;
 		break;
 	case 'c':
 		o->connections = (unsigned)load_uint("--connections", arg, 1,
@@ -216,15 +208,12 @@ load_option(struct load_opts *o, struct load_seen *seen, int ch,
 		break;
 	case 'd':
 		o->duration_s = load_double("--duration", arg, 0.001, 1e7);
-		o->duration_set = true;
 		break;
 	case 'n':
 		o->requests = load_uint("--requests", arg, 1, UINT64_MAX / 2);
-		seen->requests = true;
 		break;
 	case OPT_WARMUP:
 		o->warmup_s = load_double("--warmup", arg, 0, 1e7);
-		seen->warmup = true;
 		break;
 	case OPT_TIMEOUT:
 		o->timeout_ns = load_uint("--timeout", arg, 1, 86400000) *
@@ -237,13 +226,11 @@ load_option(struct load_opts *o, struct load_seen *seen, int ch,
 
 /* Handle the options about what is sent and how. */
 static void
-load_option2(struct load_opts *o, struct load_seen *seen, int ch,
-    const char *arg)
+load_option2(struct load_opts *o, int ch, const char *arg)
 {
 	switch (ch) {
 	case OPT_REQUEST:
 		o->request = arg;
-		seen->request = true;
 		break;
 	case OPT_HTTP:
 	case OPT_HTTP_POST:
@@ -260,31 +247,26 @@ load_option2(struct load_opts *o, struct load_seen *seen, int ch,
 	case OPT_PIPELINE:
 		o->pipeline = (unsigned)load_uint("--pipeline", arg, 1,
 		    MAX_PIPELINE);
-		seen->pipeline = true;
 		break;
 	case OPT_RATE:
 		o->rate = load_double("--rate", arg, 0.001, 1e9);
 		break;
 	case OPT_TICK:
 		o->tick_ns = load_uint("--tick", arg, 0, 1000000) * NS_PER_US;
-		seen->tick = true;
 		break;
 	case OPT_LONG:
 		o->long_request = arg;
 		break;
 	case OPT_LONG_AT:
 		o->long_at_s = load_double("--long-at", arg, 0, 1e7);
-		seen->long_at = true;
 		break;
 	case OPT_LONG_CONNECTIONS:
 		o->long_connections = (unsigned)load_uint("--long-connections",
 		    arg, 1, MAX_CONNECTIONS);
-		seen->long_connections = true;
 		break;
 	case OPT_LONG_TIMEOUT:
 		o->long_timeout_ns = load_uint("--long-timeout", arg, 1,
 		    86400000) * NS_PER_MS;
-		seen->long_timeout = true;
 		break;
 	case OPT_CSV:
 		o->csv_path = arg;
@@ -294,10 +276,22 @@ load_option2(struct load_opts *o, struct load_seen *seen, int ch,
 	}
 }
 
-/* The bytes that go on the wire for request text req; NULL if unusable. */
+/* p, or exit when it is NULL: out of memory. */
+static void *
+load_need(void *p)
+{
+	if (p == NULL) {
+		fprintf(stderr, "%s: out of memory\n", LOAD_NAME);
+		exit(LOAD_EXIT_FAIL);
+	}
+	return p;
+}
+
+/* The bytes that go on the wire for request text req, and its title (the
+ * request as the summary names it). */
 static char *
 load_wire(const struct load_opts *o, const char *what, const char *req,
-    size_t *len)
+    size_t *len, char **title)
 {
 	const char *end = o->raw ? "" : o->crlf ? "\r\n" : "\n";
 	size_t n = strlen(req);
@@ -310,71 +304,39 @@ load_wire(const struct load_opts *o, const char *what, const char *req,
 		load_die("%s: a raw request cannot be empty", what);
 	if (n > LOAD_MAX_LINE)
 		load_die("%s: longer than %d bytes", what, LOAD_MAX_LINE);
-	if ((line = malloc(n + 3)) == NULL) {
-		fprintf(stderr, "%s: out of memory\n", LOAD_NAME);
-		exit(LOAD_EXIT_FAIL);
-	}
+	line = load_need(malloc(n + 3));
 	memcpy(line, req, n);
 	memcpy(line + n, end, strlen(end) + 1);
 	*len = n + strlen(end);
+	*title = load_need(strdup(req));
 	return line;
 }
 
-/* A copy of s, or exit when out of memory. */
-static char *
-load_strdup(const char *s)
-{
-	char *t;
-
-	if ((t = strdup(s)) == NULL) {
-		fprintf(stderr, "%s: out of memory\n", LOAD_NAME);
-		exit(LOAD_EXIT_FAIL);
-	}
-	return t;
-}
-
-/* "METHOD PATH", the request as the summary names it. */
-static char *
-load_http_title(const char *method, const char *path)
-{
-	size_t n = strlen(method) + strlen(path) + 2;
-	char *t = malloc(n);
-
-	if (t == NULL) {
-		fprintf(stderr, "%s: out of memory\n", LOAD_NAME);
-		exit(LOAD_EXIT_FAIL);
-	}
-	snprintf(t, n, "%s %s", method, path);
-	return t;
-}
-
-/* The bytes of an HTTP request for path (with body, if not NULL). */
+/* The bytes of an HTTP request for path (with body, if not NULL), and its
+ * title, "METHOD PATH". */
 static char *
 load_http_wire(const struct load_opts *o, const char *method,
-    const char *path, const char *body, size_t *len)
+    const char *path, const char *body, size_t *len, char **title)
 {
-	char *req;
+	size_t n = strlen(method) + strlen(path) + 2;
 
-	req = http_request(method, o->host, o->port, path, body,
-	    o->mode == MODE_ONESHOT, len);
-	if (req == NULL) {
-		fprintf(stderr, "%s: out of memory\n", LOAD_NAME);
-		exit(LOAD_EXIT_FAIL);
-	}
-	return req;
+	*title = load_need(malloc(n));
+	snprintf(*title, n, "%s %s", method, path);
+	return load_need(http_request(method, o->host, o->port, path, body,
+	    o->mode == MODE_ONESHOT, len));
 }
 
 /* HTTP: what goes with it, the paths, the bytes of the requests (--long
  * is a path, asked for with GET). */
 static void
-load_http(struct load_opts *o, const struct load_seen *seen)
+load_http(struct load_opts *o, const bool *seen)
 {
 	bool post = strcmp(o->http_method, "POST") == 0;
 
 	if (o->raw || o->crlf)
 		load_die("--http and --http-post go with neither --raw nor "
 		    "--crlf");
-	if (seen->request && !post)
+	if (seen[OPT_REQUEST] && !post)
 		load_die("--request is the body of --http-post; --http sends "
 		    "none");
 	if (!http_path_ok(o->http_path))
@@ -387,13 +349,10 @@ load_http(struct load_opts *o, const struct load_seen *seen)
 	if (post && strlen(o->request) > LOAD_MAX_LINE)
 		load_die("--request: longer than %d bytes", LOAD_MAX_LINE);
 	o->line = load_http_wire(o, o->http_method, o->http_path,
-	    post ? o->request : NULL, &o->line_len);
-	o->title = load_http_title(o->http_method, o->http_path);
-	if (o->long_request == NULL)
-		return;
-	o->long_line = load_http_wire(o, "GET", o->long_request, NULL,
-	    &o->long_line_len);
-	o->long_title = load_http_title("GET", o->long_request);
+	    post ? o->request : NULL, &o->line_len, &o->title);
+	if (o->long_request != NULL)
+		o->long_line = load_http_wire(o, "GET", o->long_request, NULL,
+		    &o->long_line_len, &o->long_title);
 }
 
 /* The open loop's default tick: about LOAD_TICK_BATCH requests per thread
@@ -408,56 +367,69 @@ load_tick(const struct load_opts *o)
 	return ns > LOAD_TICK_MAX ? LOAD_TICK_MAX : (uint64_t)ns;
 }
 
+/* The options that take no value, and -d: given or not. */
+static void
+load_flags(struct load_opts *o, const bool *seen)
+{
+	o->quiet = seen['q'];
+	o->raw = seen[OPT_RAW];
+	o->crlf = seen[OPT_CRLF];
+	o->json = seen[OPT_JSON];
+	o->fail_on_err_reply = seen[OPT_FAIL_ON_ERR_REPLY];
+	o->duration_set = seen['d'];
+	if (seen[OPT_ONESHOT])
+		o->mode = MODE_ONESHOT;
+}
+
 /* Check the options that combine badly, fill in what follows from them. */
 static void
-load_check(struct load_opts *o, const struct load_seen *seen)
+load_check(struct load_opts *o, const bool *seen)
 {
-	if (!seen->port)
+	if (!seen[OPT_PORT])
 		load_die("--port is required");
 	if (o->raw && o->pipeline > 1)
 		load_die("--raw allows one request in flight: no --pipeline");
-	if (o->long_request == NULL && (seen->long_at ||
-	    seen->long_connections || seen->long_timeout))
+	if (o->long_request == NULL && (seen[OPT_LONG_AT] ||
+	    seen[OPT_LONG_CONNECTIONS] || seen[OPT_LONG_TIMEOUT]))
 		load_die("--long-at, --long-connections and --long-timeout "
 		    "need --long");
-	if (o->mode == MODE_ONESHOT && (o->rate > 0 || seen->pipeline ||
-	    o->long_request != NULL || seen->requests || seen->warmup))
+	if (o->mode == MODE_ONESHOT && (o->rate > 0 || seen[OPT_PIPELINE] ||
+	    o->long_request != NULL || seen['n'] || seen[OPT_WARMUP]))
 		load_die("--oneshot goes with none of --rate, --pipeline, "
 		    "--long, --requests, --warmup");
-	if (seen->idle && (seen->oneshot || o->rate > 0 || seen->pipeline ||
-	    o->long_request != NULL || seen->requests || seen->warmup))
+	if (seen[OPT_IDLE] && (seen[OPT_ONESHOT] || o->rate > 0 ||
+	    seen[OPT_PIPELINE] || o->long_request != NULL || seen['n'] ||
+	    seen[OPT_WARMUP]))
 		load_die("--idle goes with none of --oneshot, --rate, "
 		    "--pipeline, --long, --requests, --warmup");
-	if (seen->idle)
+	if (seen[OPT_IDLE])
 		o->mode = MODE_IDLE;
 	if (o->mode != MODE_ONESHOT && o->rate > 0)
 		o->mode = MODE_OPEN;
-	if (seen->tick && o->mode != MODE_OPEN)
+	if (seen[OPT_TICK] && o->mode != MODE_OPEN)
 		load_die("--tick goes with --rate");
 	if (o->threads > o->connections)
 		o->threads = o->connections;
-	if (o->mode == MODE_OPEN && !seen->tick)
+	if (o->mode == MODE_OPEN && !seen[OPT_TICK])
 		o->tick_ns = load_tick(o);
 	if (o->http) {
 		load_http(o, seen);
 		return;
 	}
-	o->line = load_wire(o, "--request", o->request, &o->line_len);
+	o->line = load_wire(o, "--request", o->request, &o->line_len,
+	    &o->title);
 	if (o->long_request != NULL)
 		o->long_line = load_wire(o, "--long", o->long_request,
-		    &o->long_line_len);
-	o->title = load_strdup(o->request);
-	o->long_title = o->long_request ? load_strdup(o->long_request) : NULL;
+		    &o->long_line_len, &o->long_title);
 }
 
 /* Parse argv into o; exits on --help, --version and usage errors. */
 static void
 load_parse(struct load_opts *o, int argc, char **argv)
 {
-	struct load_seen seen;
+	bool seen[OPT__MAX] = { false };
 	int ch;
 
-	memset(&seen, 0, sizeof(seen));
 	while ((ch = getopt_long(argc, argv, "c:t:d:n:qh", load_longopts,
 	    NULL)) != -1) {
 		switch (ch) {
@@ -467,40 +439,20 @@ load_parse(struct load_opts *o, int argc, char **argv)
 		case OPT_VERSION:
 			printf("%s %s\n", LOAD_NAME, LOAD_VERSION);
 			exit(LOAD_EXIT_OK);
-		case 'q':
-			o->quiet = true;
-			break;
-		case OPT_RAW:
-			o->raw = true;
-			break;
-		case OPT_ONESHOT:
-			o->mode = MODE_ONESHOT;
-			seen.oneshot = true;
-			break;
-		case OPT_IDLE:
-			seen.idle = true;
-			break;
-		case OPT_CRLF:
-			o->crlf = true;
-			break;
-		case OPT_JSON:
-			o->json = true;
-			break;
-		case OPT_FAIL_ON_ERR_REPLY:
-			o->fail_on_err_reply = true;
-			break;
 		case '?':
 			fprintf(stderr, "Try '%s --help'.\n", LOAD_NAME);
 			exit(LOAD_EXIT_USAGE);
 		default:
-			load_option(o, &seen, ch, optarg);
-			load_option2(o, &seen, ch, optarg);
+			seen[ch] = true;
+			load_option(o, ch, optarg);
+			load_option2(o, ch, optarg);
 			break;
 		}
 	}
 	if (optind < argc)
 		load_die("unexpected argument '%s'", argv[optind]);
-	load_check(o, &seen);
+	load_flags(o, seen);
+	load_check(o, seen);
 }
 
 /* The defaults, before the command line. */

@@ -107,8 +107,6 @@ struct load_opts {
 	const char	*csv_path;
 };
 
-const char	*load_err_name(enum load_err);
-
 /* Monotonic clock in nanoseconds: every time in this program is one. */
 static inline uint64_t
 load_now(void)
@@ -208,8 +206,7 @@ struct run {
 };
 
 int		 run_main(const struct load_opts *);
-void		 run_publish(struct run *, unsigned, uint64_t, const struct stats *,
-		    bool);
+void		 run_publish(struct run *, uint64_t, const struct stats *, bool);
 void		 run_exited(struct run *, unsigned, uint64_t);
 
 /* worker.c: one thread, its base, its connections, its results. */
@@ -229,8 +226,7 @@ struct worker {
 	int			 pipe[2];	/* main thread -> worker */
 	struct event		*ev_pipe;
 	struct event		*ev_tick;
-	struct event		*ev_end;
-	struct event		*ev_grace;
+	struct event		*ev_end;	/* window, then grace */
 	struct event		*ev_stopping;
 	struct event		*ev_pump;	/* open loop: the send tick */
 	uint64_t		 pump_k;	/* first request not released */
@@ -252,16 +248,10 @@ bool		 worker_may_issue(struct worker *, uint64_t, bool *);
 bool		 worker_measured(const struct worker *, uint64_t);
 uint64_t	 worker_release(const struct worker *, uint64_t);
 uint64_t	 worker_released(const struct worker *, uint64_t);
-void		 worker_sent(struct worker *, bool, bool);
 void		 worker_reply(struct worker *, bool, bool, uint64_t, int,
 		    uint64_t);
-void		 worker_retried(struct worker *, bool, bool);
-void		 worker_status(struct worker *, bool, bool, int);
 void		 worker_error(struct worker *, bool, bool, enum load_err, bool,
 		    uint64_t);
-void		 worker_connect_errno(struct worker *, int);
-void		 worker_connected(struct worker *);
-void		 worker_abandoned(struct worker *, uint64_t);
 void		 worker_client_done(struct worker *);
 
 /* client.c: one connection. */
@@ -289,7 +279,6 @@ struct summary {
 	const struct stats	*st;
 	unsigned		 threads;
 	double			 duration_s;
-	double			 wall_s;
 	bool			 interrupted;
 	bool			 watchdog;
 	double			 cpu_s;		/* user + system, whole run */

@@ -14,18 +14,12 @@ struct report {
 	FILE			*csv;
 };
 
-/* The name of an error kind, as printed. */
-const char *
-load_err_name(enum load_err e)
-{
-	static const char *names[] = {
+/* The names of the error kinds, as printed. */
+static const char *const report_err_names[] = {
 #define LOAD_ERR_NAME(e, s)	s,
-		LOAD_ERRORS(LOAD_ERR_NAME)
+	LOAD_ERRORS(LOAD_ERR_NAME)
 #undef LOAD_ERR_NAME
-	};
-
-	return (e >= 0 && e < LERR__MAX) ? names[e] : "?";
-}
+};
 
 /* Open the CSV file, if any, and write its header; NULL on failure. */
 struct report *
@@ -126,21 +120,39 @@ report_json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-/* Write the errors of t as an object by kind ({} when none). */
-static void
-report_json_errors(FILE *f, const struct tally *t)
+/*
+ * Write the counts of v[0..n) that are not zero, each with its name (or,
+ * names NULL, its HTTP status code): "a 1, b 2" for a human, "a":1,"b":2
+ * for JSON. False when there was none.
+ */
+static bool
+report_counts(FILE *f, const uint64_t *v, int n, const char *const *names,
+    bool json)
 {
 	const char *sep = "";
 	int i;
 
-	fputc('{', f);
-	for (i = 0; i < LERR__MAX; i++) {
-		if (t->errors[i] == 0)
+	for (i = 0; i < n; i++) {
+		if (v[i] == 0)
 			continue;
-		fprintf(f, "%s\"%s\":%llu", sep, load_err_name(i),
-		    (unsigned long long)t->errors[i]);
-		sep = ",";
+		if (names != NULL)
+			fprintf(f, json ? "%s\"%s\":%llu" : "%s%s %llu", sep,
+			    names[i], (unsigned long long)v[i]);
+		else
+			fprintf(f, json ? "%s\"%d\":%llu" : "%s%d %llu", sep,
+			    i + LOAD_STATUS_MIN, (unsigned long long)v[i]);
+		sep = json ? "," : ", ";
 	}
+	return *sep != '\0';
+}
+
+/* Write ,"key":{...} with the counts of v by name ({} when none). */
+static void
+report_json_counts(FILE *f, const char *key, const uint64_t *v, int n,
+    const char *const *names)
+{
+	fprintf(f, ",\"%s\":{", key);
+	report_counts(f, v, n, names, true);
 	fputc('}', f);
 }
 
@@ -168,16 +180,13 @@ report_json_latency(FILE *f, const struct hist *h)
 	    (unsigned long long)hist_min(h));
 }
 
-/* Name of the way requests are sent. */
-static const char *
-report_mode(const struct load_opts *o)
-{
-	if (o->mode == MODE_ONESHOT)
-		return "oneshot";
-	if (o->mode == MODE_IDLE)
-		return "idle";
-	return o->mode == MODE_OPEN ? "open" : "closed";
-}
+/* The ways requests are sent, by mode: for JSON, for a human. */
+static const char *const report_modes[][2] = {
+	[MODE_CLOSED] = { "closed", "closed loop" },
+	[MODE_OPEN] = { "open", "open loop" },
+	[MODE_ONESHOT] = { "oneshot", "one shot" },
+	[MODE_IDLE] = { "idle", "idle" }
+};
 
 /* Name of the protocol spoken. */
 static const char *
@@ -186,24 +195,6 @@ report_protocol(const struct load_opts *o)
 	if (o->http)
 		return "http";
 	return o->raw ? "raw" : "line";
-}
-
-/* Write the HTTP statuses counted in byc as an object by code. */
-static void
-report_json_status(FILE *f, const char *key, const uint64_t *byc)
-{
-	const char *sep = "";
-	int i;
-
-	fprintf(f, ",\"%s\":{", key);
-	for (i = 0; i < LOAD_STATUSES; i++) {
-		if (byc[i] == 0)
-			continue;
-		fprintf(f, "%s\"%d\":%llu", sep, i + LOAD_STATUS_MIN,
-		    (unsigned long long)byc[i]);
-		sep = ",";
-	}
-	fputc('}', f);
 }
 
 /* The JSON fields describing the run's settings. */
@@ -223,10 +214,9 @@ report_json_settings(FILE *f, const struct summary *sum)
 	fprintf(f, ",\"mode\":\"%s\",\"protocol\":\"%s\",\"raw\":%s,"
 	    "\"connections\":%u,"
 	    "\"threads\":%u,\"pipeline\":%u,\"rate\":%g,\"warmup_s\":%g,"
-	    "\"timeout_ms\":%llu,\"tick_us\":%llu", report_mode(o),
+	    "\"timeout_ms\":%llu,\"tick_us\":%llu", report_modes[o->mode][0],
 	    report_protocol(o), o->raw ? "true" : "false", o->connections,
-	    sum->threads,
-	    o->mode == MODE_ONESHOT ? 1 : o->pipeline, o->rate, o->warmup_s,
+	    sum->threads, o->pipeline, o->rate, o->warmup_s,
 	    (unsigned long long)(o->timeout_ns / NS_PER_MS),
 	    (unsigned long long)(o->tick_ns / NS_PER_US));
 }
@@ -260,16 +250,18 @@ report_json_long(FILE *f, const struct summary *sum)
 	fputs(",\"long_request\":", f);
 	report_json_str(f, sum->opts->long_title);
 	fprintf(f, ",\"long_connections\":%u,\"long_completed\":%llu,"
-	    "\"long_sent\":%llu,\"long_lost\":%llu,\"long_abandoned\":%llu,"
-	    "\"long_errors\":", sum->opts->long_connections,
+	    "\"long_sent\":%llu,\"long_lost\":%llu,\"long_abandoned\":%llu",
+	    sum->opts->long_connections,
 	    (unsigned long long)st->lng.completed,
 	    (unsigned long long)st->lng.sent, (unsigned long long)st->lng.lost,
 	    (unsigned long long)st->long_abandoned);
-	report_json_errors(f, &st->lng);
+	report_json_counts(f, "long_errors", st->lng.errors, LERR__MAX,
+	    report_err_names);
 	fputs(",\"long_latency_us\":", f);
 	report_json_latency(f, st->long_lat);
 	if (sum->opts->http)
-		report_json_status(f, "long_http_status", st->long_http_status);
+		report_json_counts(f, "long_http_status", st->long_http_status,
+		    LOAD_STATUSES, NULL);
 }
 
 /* The summary as one line of JSON on stdout. */
@@ -281,22 +273,23 @@ report_json(const struct summary *sum)
 	FILE *f = stdout;
 
 	fprintf(f, "{\"completed\":%llu,\"ok\":%llu,\"sent\":%llu,"
-	    "\"lost\":%llu,\"retried\":%llu,\"errors\":",
+	    "\"lost\":%llu,\"retried\":%llu",
 	    (unsigned long long)t->completed, (unsigned long long)t->ok,
 	    (unsigned long long)t->sent, (unsigned long long)t->lost,
 	    (unsigned long long)t->retried);
-	report_json_errors(f, t);
+	report_json_counts(f, "errors", t->errors, LERR__MAX, report_err_names);
 	fprintf(f, ",\"errors_total\":%llu,\"duration_s\":%.3f,\"rps\":%.1f,"
 	    "\"latency_us\":", (unsigned long long)tally_errors(t),
 	    sum->duration_s, sum->duration_s > 0 ?
 	    (double)t->completed / sum->duration_s : 0.0);
 	report_json_latency(f, st->lat);
 	if (sum->opts->http)
-		report_json_status(f, "http_status", st->http_status);
+		report_json_counts(f, "http_status", st->http_status,
+		    LOAD_STATUSES, NULL);
 	fputc(',', f);
 	report_json_settings(f, sum);
 	if (sum->opts->mode == MODE_ONESHOT)
-		fprintf(f, ",\"wall_s\":%.3f", sum->wall_s);
+		fprintf(f, ",\"wall_s\":%.3f", sum->duration_s);
 	if (sum->opts->mode == MODE_IDLE)
 		fprintf(f, ",\"connected\":%llu",
 		    (unsigned long long)st->connected);
@@ -334,45 +327,33 @@ report_human_latency(FILE *f, const char *label, const struct hist *h)
 	    (unsigned long long)hist_max(h), hist_mean(h));
 }
 
-/* "timeout 3, closed 2" or "none". */
+/* "  label       timeout 3, closed 2", or "none" when all are zero. */
+static void
+report_human_counts(FILE *f, const char *label, const uint64_t *v, int n,
+    const char *const *names)
+{
+	fprintf(f, "  %-11s ", label);
+	if (!report_counts(f, v, n, names, false))
+		fputs("none", f);
+}
+
+/* The errors by kind, and why the last connect failed. */
 static void
 report_human_errors(FILE *f, const char *label, const struct tally *t,
     int connect_errno)
 {
-	const char *sep = "";
-	int i;
-
-	fprintf(f, "  %-11s ", label);
-	if (tally_errors(t) == 0)
-		fputs("none", f);
-	for (i = 0; i < LERR__MAX; i++) {
-		if (t->errors[i] == 0)
-			continue;
-		fprintf(f, "%s%s %llu", sep, load_err_name(i),
-		    (unsigned long long)t->errors[i]);
-		sep = ", ";
-	}
+	report_human_counts(f, label, t->errors, LERR__MAX, report_err_names);
 	if (t->errors[LERR_CONNECT] != 0 && connect_errno != 0)
 		fprintf(f, " (last: %s)", strerror(connect_errno));
 	fputc('\n', f);
 }
 
-/* "200 1234, 503 5" or "none": the HTTP statuses, by code. */
+/* The HTTP statuses by code: "200 1234, 503 5". */
 static void
 report_human_status(FILE *f, const char *label, const uint64_t *byc)
 {
-	const char *sep = "";
-	int i;
-
-	fprintf(f, "  %-11s ", label);
-	for (i = 0; i < LOAD_STATUSES; i++) {
-		if (byc[i] == 0)
-			continue;
-		fprintf(f, "%s%d %llu", sep, i + LOAD_STATUS_MIN,
-		    (unsigned long long)byc[i]);
-		sep = ", ";
-	}
-	fputs(*sep == '\0' ? "none\n" : "\n", f);
+	report_human_counts(f, label, byc, LOAD_STATUSES, NULL);
+	fputc('\n', f);
 }
 
 /* The run's settings in one line. */
@@ -380,22 +361,16 @@ static void
 report_human_head(FILE *f, const struct summary *sum)
 {
 	const struct load_opts *o = sum->opts;
-	char how[64];
+	char rate[56] = "";
 
 	if (o->mode == MODE_OPEN)
-		snprintf(how, sizeof(how), "open loop at %g req/s, tick %llu "
-		    "us", o->rate, (unsigned long long)(o->tick_ns / NS_PER_US));
-	else if (o->mode == MODE_IDLE)
-		snprintf(how, sizeof(how), "idle");
-	else
-		snprintf(how, sizeof(how), "%s",
-		    o->mode == MODE_ONESHOT ? "one shot" : "closed loop");
-	fprintf(f, "%s %s port %s, request \"%s\"%s: %s, %u connections, "
+		snprintf(rate, sizeof(rate), " at %g req/s, tick %llu us",
+		    o->rate, (unsigned long long)(o->tick_ns / NS_PER_US));
+	fprintf(f, "%s %s port %s, request \"%s\"%s: %s%s, %u connections, "
 	    "%u thread%s, pipeline %u%s\n", LOAD_NAME, o->host, o->port,
-	    o->title, o->http ? " (HTTP/1.1)" : o->raw ? " (raw)" : "", how,
-	    o->connections,
-	    sum->threads, sum->threads == 1 ? "" : "s",
-	    o->mode == MODE_ONESHOT ? 1 : o->pipeline,
+	    o->title, o->http ? " (HTTP/1.1)" : o->raw ? " (raw)" : "",
+	    report_modes[o->mode][1], rate, o->connections, sum->threads,
+	    sum->threads == 1 ? "" : "s", o->pipeline,
 	    sum->interrupted ? " (interrupted)" : sum->watchdog ?
 	    " (stopped: no reply)" : "");
 }
@@ -451,7 +426,7 @@ report_human(const struct summary *sum)
 	}
 	if (sum->opts->mode == MODE_ONESHOT)
 		fprintf(f, "  %-11s %.3f s for all connections\n", "wall time",
-		    sum->wall_s);
+		    sum->duration_s);
 	else
 		fprintf(f, "  %-11s %.3f s measured%s\n", "duration",
 		    sum->duration_s, sum->opts->warmup_s > 0 ?
@@ -468,7 +443,8 @@ report_human(const struct summary *sum)
 		report_human_status(f, "status", st->http_status);
 	if (sum->opts->warmup_s > 0)
 		fprintf(f, "  %-11s %llu completed, %llu errors "
-		    "(not counted)\n", "warmup", (unsigned long long)st->warm.completed,
+		    "(not counted)\n", "warmup",
+		    (unsigned long long)st->warm.completed,
 		    (unsigned long long)tally_errors(&st->warm));
 	if (sum->opts->long_request != NULL)
 		report_human_long(f, sum);

@@ -125,8 +125,7 @@ run_slot_clear(struct slot *s, uint64_t sec)
 
 /* A worker hands in its figures for second sec (partial: its last). */
 void
-run_publish(struct run *r, unsigned id, uint64_t sec, const struct stats *st,
-    bool partial)
+run_publish(struct run *r, uint64_t sec, const struct stats *st, bool partial)
 {
 	struct slot *s;
 
@@ -154,18 +153,6 @@ run_exited(struct run *r, unsigned id, uint64_t last)
 	event_active(r->ev_report, EV_TIMEOUT, 0);
 }
 
-/* Does no worker go on past second sec (lock held)? */
-static bool
-run_is_last(const struct run *r, uint64_t sec)
-{
-	unsigned i;
-
-	for (i = 0; i < r->nworkers; i++)
-		if (r->last_sec[i] == LOAD_NEVER || r->last_sec[i] > sec)
-			return false;
-	return true;
-}
-
 /* Take the next complete second out of the ring (lock held); false when
  * there is none yet. The run's last, cut-short second is skipped if empty. */
 static bool
@@ -185,7 +172,7 @@ run_take(struct run *r, struct second *out, bool *skip)
 	out->p99_us = hist_percentile(s->h, 99.0);
 	out->warmup = sec * NS_PER_S < r->warm_end - r->t_start;
 	*skip = s->partial && s->t.completed == 0 && out->errors == 0 &&
-	    s->long_completed == 0 && run_is_last(r, sec);
+	    s->long_completed == 0 && run_expected(r, sec + 1) == 0;
 	r->idle_s = (s->t.completed + s->t.lost == 0) ? r->idle_s + 1 : 0;
 	s->sec = LOAD_NEVER;
 	r->next_print++;
@@ -398,6 +385,7 @@ static int
 run_status(const struct load_opts *o, const struct stats *st)
 {
 	const struct tally *t[2] = { &st->main, &st->lng };
+	uint64_t ok_errors;
 	int i;
 
 	if (o->mode == MODE_IDLE)
@@ -406,11 +394,10 @@ run_status(const struct load_opts *o, const struct stats *st)
 	if (st->main.completed == 0)
 		return LOAD_EXIT_FAIL;
 	for (i = 0; i < 2; i++) {
-		if (t[i]->lost || t[i]->errors[LERR_CONNECT] ||
-		    t[i]->errors[LERR_MISMATCH] || t[i]->errors[LERR_CLOSED] ||
-		    t[i]->errors[LERR_TIMEOUT] || t[i]->errors[LERR_MALFORMED])
-			return LOAD_EXIT_FAIL;
-		if (o->fail_on_err_reply && t[i]->errors[LERR_ERR_REPLY])
+		/* An error reply is a round trip: a failure only if asked. */
+		ok_errors = o->fail_on_err_reply ? 0 :
+		    t[i]->errors[LERR_ERR_REPLY];
+		if (t[i]->lost || tally_errors(t[i]) > ok_errors)
 			return LOAD_EXIT_FAIL;
 	}
 	return LOAD_EXIT_OK;
@@ -434,7 +421,6 @@ run_finish(struct run *r)
 	sum.st = &total;
 	sum.threads = r->nworkers;
 	sum.duration_s = run_duration(r, &total);
-	sum.wall_s = sum.duration_s;
 	sum.interrupted = r->interrupted;
 	sum.watchdog = r->watchdog;
 	sum.cpu_s = run_cpu() - r->cpu0_s;

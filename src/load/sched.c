@@ -119,9 +119,7 @@ sched_grid(uint64_t origin, uint64_t tick, uint64_t t)
 uint64_t
 sched_grid_floor(uint64_t origin, uint64_t tick, uint64_t t)
 {
-	if (tick == 0)
-		return t;
-	if (t >= origin)
-		return origin + (t - origin) / tick * tick;
-	return origin - (origin - t + tick - 1) / tick * tick;
+	uint64_t up = sched_grid(origin, tick, t);
+
+	return up > t ? up - tick : up;
 }

@@ -5,8 +5,9 @@
  * recording takes no lock. Main requests are filed as measured or warmup by
  * their intended send time (see worker_measured); long requests are kept
  * apart in their own tally and histogram. The interval part (ivl) covers
- * the current second, warmup included, and is handed to the run and reset
- * once a second. At the end the main thread merges every worker's stats.
+ * the current second, warmup included, and only what the per-second lines
+ * show (completed, errors, lost); it is handed to the run and reset once a
+ * second. At the end the main thread merges every worker's stats.
  */
 #include "load.h"
 
@@ -85,8 +86,6 @@ void
 stats_sent(struct stats *st, bool is_long, bool measured)
 {
 	stats_tally(st, is_long, measured)->sent++;
-	if (!is_long)
-		st->ivl.sent++;
 }
 
 /* A request is sent again on a new connection after a clean close. */
@@ -135,8 +134,6 @@ stats_reply(struct stats *st, bool is_long, bool measured, uint64_t lat_us,
 	st->ivl.completed++;
 	if (err >= 0)
 		st->ivl.errors[err]++;
-	else
-		st->ivl.ok++;
 	hist_record(st->ivl_lat, lat_us);
 }
 

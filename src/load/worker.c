@@ -16,11 +16,11 @@
  * what an open loop costs most.
  *
  * Phases: running -> stopping (window over, budget spent, or told 'S' by the
- * main thread: nothing new is sent, replies in flight are awaited, and a
- * grace timer is armed) -> done (every main connection finished, the grace
- * ran out, or told 'F'). Then whatever is outstanding counts as timed out,
- * the last, partial second is handed in, and the thread ends. The main
- * thread talks to a worker only through its pipe.
+ * main thread: nothing new is sent, replies in flight are awaited, and the
+ * end timer is armed again for the grace) -> done (every main connection
+ * finished, the grace ran out, or told 'F'). Then whatever is outstanding
+ * counts as timed out, the last, partial second is handed in, and the
+ * thread ends. The main thread talks to a worker only through its pipe.
  */
 #include "load.h"
 
@@ -60,7 +60,7 @@ static void
 worker_roll(struct worker *w, uint64_t now)
 {
 	while (now >= w->next_tick) {
-		run_publish(w->run, w->id, w->sec, &w->st, false);
+		run_publish(w->run, w->sec, &w->st, false);
 		stats_ivl_reset(&w->st);
 		w->sec++;
 		w->next_tick += NS_PER_S;
@@ -114,27 +114,6 @@ worker_may_issue(struct worker *w, uint64_t now, bool *measured)
 	return true;
 }
 
-/* A request went out. */
-void
-worker_sent(struct worker *w, bool is_long, bool measured)
-{
-	stats_sent(&w->st, is_long, measured);
-}
-
-/* A request went out again after a clean close. */
-void
-worker_retried(struct worker *w, bool is_long, bool measured)
-{
-	stats_retried(&w->st, is_long, measured);
-}
-
-/* An HTTP reply had this status. */
-void
-worker_status(struct worker *w, bool is_long, bool measured, int status)
-{
-	stats_status(&w->st, is_long, measured, status);
-}
-
 /* A reply came. */
 void
 worker_reply(struct worker *w, bool is_long, bool measured, uint64_t lat_us,
@@ -151,27 +130,6 @@ worker_error(struct worker *w, bool is_long, bool measured, enum load_err e,
 {
 	worker_roll(w, now);
 	stats_error(&w->st, is_long, measured, e, lost, now);
-}
-
-/* Remember why connecting failed, for the summary. */
-void
-worker_connect_errno(struct worker *w, int err)
-{
-	w->st.connect_errno = err;
-}
-
-/* A connection was established. */
-void
-worker_connected(struct worker *w)
-{
-	w->st.connected++;
-}
-
-/* Long requests cut short by the end of the run. */
-void
-worker_abandoned(struct worker *w, uint64_t n)
-{
-	w->st.long_abandoned += n;
 }
 
 /* A main client finished; the worker is done when all have. */
@@ -193,7 +151,7 @@ worker_begin_stop(struct worker *w, uint64_t at)
 	w->stopping = true;
 	if (w->opts->mode == MODE_OPEN)
 		sched_cap(&w->sched, sched_count_before(&w->sched, at));
-	worker_arm(w->ev_grace, load_now() + w->run->grace_ns);
+	worker_arm(w->ev_end, load_now() + w->run->grace_ns);
 	event_active(w->ev_stopping, EV_TIMEOUT, 0);
 }
 
@@ -252,20 +210,17 @@ worker_tick_cb(evutil_socket_t fd, short what, void *arg)
 		worker_begin_stop(w, load_now());
 }
 
-/* The measurement window is over. */
+/* The measurement window is over; or, once stopping, the grace period is:
+ * what is still out is lost. */
 static void
 worker_end_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 
-	worker_begin_stop(w, w->run->win_end);
-}
-
-/* The grace period is over: what is still out is lost. */
-static void
-worker_grace_cb(evutil_socket_t fd, short what, void *arg)
-{
-	worker_done(arg);
+	if (w->stopping)
+		worker_done(w);
+	else
+		worker_begin_stop(w, w->run->win_end);
 }
 
 /* A message from the main thread: 'S' stop now, 'F' finish now. */
@@ -330,11 +285,10 @@ worker_add_events(struct worker *w)
 	    worker_pipe_cb, w);
 	w->ev_tick = evtimer_new(w->base, worker_tick_cb, w);
 	w->ev_end = evtimer_new(w->base, worker_end_cb, w);
-	w->ev_grace = evtimer_new(w->base, worker_grace_cb, w);
 	w->ev_stopping = event_new(w->base, -1, 0, worker_stopping_cb, w);
 	w->ev_pump = evtimer_new(w->base, worker_pump_cb, w);
 	if (w->ev_pipe == NULL || w->ev_tick == NULL || w->ev_end == NULL ||
-	    w->ev_grace == NULL || w->ev_stopping == NULL || w->ev_pump == NULL)
+	    w->ev_stopping == NULL || w->ev_pump == NULL)
 		return -1;
 	return 0;
 }
@@ -385,8 +339,6 @@ worker_free(struct worker *w)
 		event_free(w->ev_tick);
 	if (w->ev_end)
 		event_free(w->ev_end);
-	if (w->ev_grace)
-		event_free(w->ev_grace);
 	if (w->ev_stopping)
 		event_free(w->ev_stopping);
 	if (w->ev_pump)
@@ -427,7 +379,7 @@ worker_main(void *arg)
 	for (i = 0; i < w->nclients; i++)
 		client_abort(w->clients[i], now);
 	worker_roll(w, now);
-	run_publish(r, w->id, w->sec, &w->st, true);
+	run_publish(r, w->sec, &w->st, true);
 	run_exited(r, w->id, w->sec);
 	return NULL;
 }
