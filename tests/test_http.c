@@ -612,6 +612,58 @@ START_TEST(busy_timeout_and_limit)
 }
 END_TEST
 
+/* --- the latency histogram --- */
+
+/* The value of the sample line that starts with name in a /metrics body. */
+static double
+metric(const char *body, const char *name)
+{
+	const char	*p = body;
+	size_t		 len = strlen(name);
+
+	while ((p = strstr(p, name)) != NULL) {
+		if ((p == body || p[-1] == '\n') && p[len] == ' ')
+			return strtod(p + len + 1, NULL);
+		p += len;
+	}
+	ck_abort_msg("no sample %s", name);
+	return -1;
+}
+
+/*
+ * A request read together with a slow one arrives with it: PING behind a
+ * blocking UPPER of 200 ms counts the wait in its latency.
+ */
+START_TEST(latency_counts_wait_behind)
+{
+	struct resp	r;
+	char		buf[64];
+	int		fd;
+
+	ck_assert_int_eq(server_start(&srv, "--workers", "1", "--io",
+	    "blocking", "--io-delay", "200", "--log-level", "error",
+	    "--listen", "prime=127.0.0.1:0", "--listen", "http=127.0.0.1:0",
+	    (char *)NULL), 0);
+	fd = client_connect(server_port(&srv, "prime"));
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(client_sends(fd, "UPPER a\nPING\n"), 0);
+	ck_assert_int_ge(client_line(fd, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "A");
+	ck_assert_int_ge(client_line(fd, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "PONG");
+	close(fd);
+	get("/metrics", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert(metric(r.body, "primed_request_duration_seconds_count"
+	    "{command=\"ping\"}") == 1);
+	ck_assert(metric(r.body, "primed_request_duration_seconds_bucket"
+	    "{command=\"ping\",le=\"0.1\"}") == 0);
+	ck_assert(metric(r.body, "primed_request_duration_seconds_sum"
+	    "{command=\"ping\"}") >= 0.2);
+	server_stop(&srv);
+}
+END_TEST
+
 /* --- draining: SIGTERM with a drain delay --- */
 
 START_TEST(drain_then_stop)
@@ -734,6 +786,7 @@ http_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, drain_then_stop);
 	tcase_add_test(tc, reload_stays_ready);
+	tcase_add_test(tc, latency_counts_wait_behind);
 	suite_add_tcase(s, tc);
 	return s;
 }
