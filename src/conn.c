@@ -581,12 +581,6 @@ conn_take_requests(struct conn *c)
 			conn_echo(c, in);
 		return 1;
 	}
-	/*
-	 * The requests of a turn arrived together: one clock reading starts
-	 * all their clocks, instead of one for each pipelined request.
-	 */
-	if (evbuffer_get_length(in) > 0)
-		c->cur_t0_us = stats_now_us();
 	while (evbuffer_get_length(in) > done && conn_can_take(c)) {
 		if (c->stopping && c->stop_left == 0 && c->w->retiring) {
 			/* Replaced by a new generation: leave the rest unread. */
@@ -597,6 +591,12 @@ conn_take_requests(struct conn *c)
 			worker_resume(c->w, c);	/* let the others have a turn */
 			break;
 		}
+		/*
+		 * The requests of a turn arrived together: one clock reading,
+		 * before the first, starts all their clocks.
+		 */
+		if (budget == REQS_PER_TURN - 1)
+			c->cur_t0_us = stats_now_us();
 		if (c->lc->framing == FRAMING_RAW)
 			rc = conn_next_raw(c, in, &done);
 		else
