@@ -514,8 +514,9 @@ START_TEST(test_listen_good)
 {
 	listen_ok("prime=127.0.0.1:7070", SVC_PRIME, "127.0.0.1", "7070",
 	    FRAMING_LINE);
+	/* upper is one message per connection: raw unless told. */
 	listen_ok("upper=localhost:0", SVC_UPPER, "localhost", "0",
-	    FRAMING_LINE);
+	    FRAMING_RAW);
 	listen_ok("echo=[::1]:0", SVC_ECHO, "::1", "0", FRAMING_LINE);
 	listen_ok("echo=[::]:65535", SVC_ECHO, "::", "65535", FRAMING_LINE);
 	listen_ok("prime=[fe80::1%lo]:9", SVC_PRIME, "fe80::1%lo", "9",

@@ -34,10 +34,11 @@ start_general(void)
 	ck_assert_int_eq(server_start(&srv, "--workers", "2", "--threads", "2",
 	    "--log-level", "warn", "--kernel", "sieve",
 	    "--listen", "prime=127.0.0.1:0",
-	    "--listen", "upper=127.0.0.1:0,framing=raw",
+	    "--listen", "upper=127.0.0.1:0",
 	    "--listen", "echo=127.0.0.1:0",
 	    "--listen", "prime=[::1]:0",
 	    "--listen", "prime=127.0.0.1:0,framing=raw",
+	    "--listen", "upper=127.0.0.1:0,framing=line",
 	    (char *)NULL), 0);
 }
 
@@ -204,6 +205,77 @@ START_TEST(upper_service)
 	ck_assert_int_ge(fd, 0);
 	expect_reply(fd, "hello, world", "HELLO, WORLD");
 	ck_assert(now_s() - t0 >= 0.09);	/* the 100 ms IO delay */
+	ck_assert(client_eof(fd, 2));
+	close(fd);
+}
+END_TEST
+
+/*
+ * The lesson's echo client, exactly: it writes its message with no line
+ * end, does not shut its side, and reads until the server closes. On the
+ * defaults (upper listeners frame raw) each of 1000 at once is answered.
+ */
+START_TEST(lesson_echo_clients)
+{
+	enum { N = 1000 };
+	static const char	 msg[] = "the quick brown fox jumps over the "
+				    "lazy dog";
+	static const char	 want[] = "THE QUICK BROWN FOX JUMPS OVER THE "
+				    "LAZY DOG\n";
+	static struct pollfd	 pfd[N];
+	static char		 got[N][sizeof(want) + 8];
+	static size_t		 len[N];
+	int			 i, open = N, port = server_port(&srv, "upper");
+	double			 t0 = now_s();
+	ssize_t			 n;
+
+	for (i = 0; i < N; i++) {
+		pfd[i].fd = client_connect(port);
+		ck_assert_msg(pfd[i].fd >= 0, "connect %d: %s", i,
+		    strerror(errno));
+		pfd[i].events = POLLIN;
+		len[i] = 0;
+		ck_assert_int_eq(client_send(pfd[i].fd, msg, strlen(msg)), 0);
+	}
+	while (open > 0 && now_s() - t0 < 10) {
+		ck_assert_int_ge(poll(pfd, N, 1000), 0);
+		for (i = 0; i < N; i++) {
+			if (pfd[i].fd < 0 || !(pfd[i].revents & POLLIN))
+				continue;
+			n = recv(pfd[i].fd, got[i] + len[i],
+			    sizeof(got[i]) - len[i], 0);
+			ck_assert_msg(n >= 0, "client %d: %s", i,
+			    strerror(errno));
+			if (n > 0) {
+				len[i] += (size_t)n;
+				ck_assert_uint_lt(len[i], sizeof(got[i]));
+				continue;
+			}
+			close(pfd[i].fd);
+			pfd[i].fd = -1;	/* poll skips it now */
+			open--;
+		}
+	}
+	/* 1000 waits of 100 ms one after another would be 100 s. */
+	ck_assert_msg(open == 0, "%d clients still waiting after %.1f s",
+	    open, now_s() - t0);
+	for (i = 0; i < N; i++) {
+		ck_assert_uint_eq(len[i], strlen(want));
+		ck_assert_msg(memcmp(got[i], want, len[i]) == 0,
+		    "client %d got \"%.*s\"", i, (int)len[i], got[i]);
+	}
+}
+END_TEST
+
+/* framing=line on an upper listener waits for the line end, as asked. */
+START_TEST(upper_line_framing)
+{
+	int	fd = client_connect(server_port_nth(&srv, "upper", 1));
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(client_sends(fd, "hello"), 0);
+	ck_assert(!client_readable(fd, 300));
+	expect_reply(fd, ", world\n", "HELLO, WORLD");
 	ck_assert(client_eof(fd, 2));
 	close(fd);
 }
@@ -487,6 +559,8 @@ server_suite(void)
 	tcase_add_test(tc, line_waits_for_its_end);
 	tcase_add_test(tc, split_requests_answered_right);
 	tcase_add_test(tc, upper_service);
+	tcase_add_test(tc, lesson_echo_clients);
+	tcase_add_test(tc, upper_line_framing);
 	tcase_add_test(tc, echo_service);
 	tcase_add_test(tc, ipv6_listener);
 	tcase_add_test(tc, many_concurrent_upper);
