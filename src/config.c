@@ -850,8 +850,12 @@ config_parse_listen(struct listen_conf *lc, const char *spec, char *err,
 		return -1;
 	if (config_listen_port(lc, port, err, errlen) == -1)
 		return -1;
-	/* upper is one message per connection: the first read is it. */
-	lc->framing = lc->service == SVC_UPPER ? FRAMING_RAW : FRAMING_LINE;
+	/*
+	 * upper is one message per connection: the first read is it. http
+	 * has its own framing.
+	 */
+	lc->framing = lc->service == SVC_UPPER ? FRAMING_RAW :
+	    lc->service == SVC_HTTP ? FRAMING_HTTP : FRAMING_LINE;
 	if (opt != NULL && config_listen_options(lc, opt, err, errlen) == -1)
 		return -1;
 	memcpy(lc->spec, spec, strlen(spec) + 1);

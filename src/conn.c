@@ -1,40 +1,55 @@
 /*
- * conn.c: one client connection of a line service, from accept to close.
+ * conn.c: one client connection, from accept to close, whatever its
+ * service (prime, upper, echo, http) and framing (line, raw, HTTP/1.1).
  *
- * Bytes arrive in the bufferevent's input; conn_progress cuts them into
- * requests (line or raw framing, as the listener says) and hands each to
- * command.c. Replies leave in request order: a reply that is ready while
- * nothing is pending goes straight to this turn's output, anything else
- * waits in the pending FIFO until every earlier reply has gone out. The
- * replies of one turn gather in c->out and leave in one write (conn_send).
+ * Reading is ours: when the socket is readable, one recv() brings what
+ * waits (conn_recv), so a request costs one read and one write (libevent's
+ * bufferevents ask the kernel how much waits before every read, a system
+ * call more). The bufferevent keeps what it is good at: the output buffer,
+ * its low-water mark and its write event.
+ *
+ * conn_progress cuts the input into requests by the listener's framing:
+ * lines and raw messages here, HTTP requests in http.c. A line request
+ * goes to command.c, an HTTP one to http.c's routes, and both end in the
+ * same work (command.c) and the same answer (struct answer), which the
+ * framing writes: a line, or an HTTP response. Answers leave in request
+ * order: one that is ready while nothing is pending goes straight to this
+ * turn's output, anything else waits in the pending FIFO until every
+ * earlier one has gone out. The answers of one turn gather in c->out and
+ * leave in one write (conn_send).
  *
  * Every event that may let a connection move on (bytes in, output drained,
- * end of input, a reply completed, a turn given back, a stop) calls the one
- * function conn_progress, which does all that can be done now and then
+ * end of input, an answer completed, a turn given back, a stop) calls the
+ * one function conn_progress, which does all that can be done now and then
  * decides what the connection waits for next.
  *
  * States: READING takes requests; FINISHING takes no more (QUIT, a
- * too-long request, end of input, the upper service's one message, a stop)
- * and owes its replies; once they are written it LINGERs: the write side
- * is shut and what the client still sends is read out for a moment, so the
- * kernel does not reset the connection and destroy the last reply. CLOSED
- * is torn down at once (conn_close), but the memory stays until the
- * worker's next turn, so no caller up the stack touches freed memory: a
- * caller only has to look at c->state after anything that may close.
+ * too-long or refused request, end of input, the upper service's one
+ * message, HTTP's Connection: close, a stop) and owes its answers; once
+ * they are written it LINGERs: the write side is shut and what the client
+ * still sends is read out for a moment, so the kernel does not reset the
+ * connection and destroy the last answer. CLOSED is torn down at once
+ * (conn_close), but the memory stays until the worker's next turn, so no
+ * caller up the stack touches freed memory: a caller only has to look at
+ * c->state after anything that may close.
  *
- * What a client can make the server hold is bounded: reading stops when
- * the client has too many requests in flight, when its replies (queued or
+ * What a client can make the server hold is bounded: its input to inmax
+ * (a little more than the longest request its framing allows), counted
+ * with its answers against the worker's memory cap; reading stops when
+ * the client has too many requests in flight, when its answers (queued or
  * unwritten) pass a high-water mark, or after a bounded number of requests
  * in one turn. A connection whose reading is paused is watched for a reset
  * (worker_watch), so a client that leaves is noticed and its jobs, timers
- * and replies are released at once. A failure to store a reply never drops
- * it from the ordered stream: the connection is closed instead.
+ * and answers are released at once. A failure to store an answer never
+ * drops it from the ordered stream: the connection is closed instead.
+ * Until its first whole request, and while one is half read, a connection
+ * is under --read-timeout; between requests, under --idle-timeout.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
-#include <sys/ioctl.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -51,59 +66,104 @@
 #define OUT_HIWAT	(256 * 1024)	/* stop reading past this much held */
 #define OUT_LOWAT	(64 * 1024)	/* and go on below this */
 #define IN_MIN		16384		/* input buffered ahead, at least */
+#define READ_MAX	16384		/* bytes one recv() may bring */
 #define REQS_PER_TURN	32		/* requests handled per turn */
 #define LINGER_MS	2000
 /*
- * What a pending reply holds before its reply exists: itself, a timer or a
- * job, and the allocator's overhead; counted with the replies against the
+ * What a pending answer holds besides its text: itself, a timer or a job,
+ * and the allocator's overhead; counted with the answers against the
  * connection's high-water mark and the worker's cap.
  */
 #define PENDING_COST	256
 
-static void	conn_read_cb(struct bufferevent *, void *);
+/* Where each recv() lands before its bytes join a connection's input. */
+static char	conn_scratch[READ_MAX];
+
+static void	conn_read_cb(evutil_socket_t, short, void *);
 static void	conn_write_cb(struct bufferevent *, void *);
 static void	conn_event_cb(struct bufferevent *, short, void *);
-static void	conn_output_cb(struct evbuffer *,
+static void	conn_held_cb(struct evbuffer *,
 		    const struct evbuffer_cb_info *, void *);
 static void	conn_hangup(struct watch *);
 
-/* Count one error reply of code e. */
+/* Count one error answer of code e. */
 static void
 conn_count_err(struct worker *w, enum err e)
 {
 	atomic_fetch_add_explicit(&w->slot->err[e], 1, memory_order_relaxed);
 }
 
-/* Refuse a fresh socket with one line; it has room for it. */
+/*
+ * Refuse a fresh socket with one line, or one HTTP response; it has room
+ * for it. The refusal counts as a request and an error, so that the
+ * error ratio stays a ratio.
+ */
 static void
-conn_refuse(struct worker *w, int fd, const char *why)
+conn_refuse(struct worker *w, const struct listen_conf *lc, int fd,
+    const char *why)
 {
-	char	buf[PROTO_ERR_MAX];
+	char	buf[512];
+	size_t	len;
 
-	(void)send(fd, buf, proto_err_line(buf, sizeof(buf), ERR_BUSY, why),
-	    MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (lc->framing == FRAMING_HTTP) {
+		len = http_refusal(buf, sizeof(buf), w->date, why);
+		stats_http(w->slot, 503);
+	} else
+		len = proto_err_line(buf, sizeof(buf), ERR_BUSY, why);
+	(void)send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 	close(fd);
 	stats_add(w->slot, STAT_connections_rejected, 1);
+	stats_add(w->slot, STAT_requests, 1);
+	stats_request(w->slot, lc->service, CMD_OTHER);
 	conn_count_err(w, ERR_BUSY);
 }
 
-/* Turn a just-accepted socket into a connection (or refuse it). */
+/* The most input a connection of lc buffers ahead of its requests. */
+static size_t
+conn_inmax(const struct config *cfg, const struct listen_conf *lc)
+{
+	size_t	n = (size_t)cfg->max_line + 2;
+
+	if (lc->framing == FRAMING_HTTP)
+		n = http_input_max((size_t)cfg->max_line);
+	return n < IN_MIN ? IN_MIN : n;
+}
+
+/* Free what conn_accept made for c, when it could not make all of it. */
+static void
+conn_unmake(struct conn *c)
+{
+	if (c->rev != NULL)
+		event_free(c->rev);
+	if (c->out != NULL)
+		evbuffer_free(c->out);
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
+	else
+		close(c->fd);
+	free(c);
+}
+
+/*
+ * Turn a just-accepted socket into a connection (or refuse it): the
+ * listeners' handler, for every service. One admission check and one
+ * count of connections, whatever the service.
+ */
 void
 conn_accept(struct worker *w, const struct listen_conf *lc, int fd)
 {
 	struct conn	*c;
-	size_t		 inmax;
 
 	if (w->stopping) {
-		conn_refuse(w, fd, "server is stopping");
+		conn_refuse(w, lc, fd, "server is stopping");
 		return;
 	}
-	if (w->nconns + http_count(w->httpd) >= w->cfg->max_connections) {
-		conn_refuse(w, fd, "too many connections");
+	if (w->nconns >= w->cfg->max_connections) {
+		conn_refuse(w, lc, fd, "too many connections");
 		return;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		conn_refuse(w, fd, "out of memory");
+		conn_refuse(w, lc, fd, "out of memory");
 		return;
 	}
 	c->w = w;
@@ -113,46 +173,85 @@ conn_accept(struct worker *w, const struct listen_conf *lc, int fd)
 	c->watch.hangup = conn_hangup;
 	c->watch.fd = fd;
 	c->id = ++w->next_conn_id;
-	c->last_active = worker_now(w);
+	c->inmax = conn_inmax(w->cfg, lc);
+	/* Under the read timeout until its first whole request. */
+	c->last_active = c->partial_since = worker_now(w);
 	TAILQ_INIT(&c->pending);
 	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	c->out = evbuffer_new();
-	if (c->bev == NULL || c->out == NULL || evbuffer_add_cb(
-	    bufferevent_get_output(c->bev), conn_output_cb, c) == NULL) {
+	c->rev = event_new(w->base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
+	if (c->bev == NULL || c->out == NULL || c->rev == NULL ||
+	    evbuffer_add_cb(bufferevent_get_output(c->bev), conn_held_cb,
+	    c) == NULL || evbuffer_add_cb(bufferevent_get_input(c->bev),
+	    conn_held_cb, c) == NULL || event_add(c->rev, NULL) == -1) {
 		log_warn("out of memory for a connection");
-		if (c->out != NULL)
-			evbuffer_free(c->out);
-		if (c->bev != NULL)
-			bufferevent_free(c->bev);
-		else
-			close(fd);
-		free(c);
+		conn_unmake(c);
 		return;
 	}
-	inmax = (size_t)w->cfg->max_line + 2;
-	if (inmax < IN_MIN)
-		inmax = IN_MIN;
-	bufferevent_setwatermark(c->bev, EV_READ, 0, inmax);
+	c->reading = 1;
+	/* The bufferevent never reads: its input is ours to fill. */
+	evbuffer_unfreeze(bufferevent_get_input(c->bev), 0);
 	bufferevent_setwatermark(c->bev, EV_WRITE, OUT_LOWAT, 0);
-	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
-	    c);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	bufferevent_setcb(c->bev, NULL, conn_write_cb, conn_event_cb, c);
 	worker_add_conn(w, c);
 	stats_add(w->slot, STAT_connections_open, 1);
 	stats_add(w->slot, STAT_connections_total, 1);
 }
 
-/* The bufferevent's output grew or shrank: keep the counts of held bytes. */
+/*
+ * The input or the bufferevent's output grew or shrank: keep the counts
+ * of what the connection holds for its client.
+ */
 static void
-conn_output_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+conn_held_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
     void *arg)
 {
 	struct conn	*c = arg;
 	ssize_t		 delta;
 
 	delta = (ssize_t)info->n_added - (ssize_t)info->n_deleted;
-	c->out_bytes += delta;
-	worker_reply_bytes(c->w, delta);
+	if (buf == bufferevent_get_input(c->bev)) {
+		c->in_bytes += delta;
+		worker_held(c->w, STAT_input_bytes, delta);
+	} else {
+		c->out_bytes += delta;
+		worker_held(c->w, STAT_reply_bytes, delta);
+	}
+}
+
+/* Read again (the socket's readiness is watched). */
+static void
+conn_read_on(struct conn *c)
+{
+	if (c->reading)
+		return;
+	if (event_add(c->rev, NULL) == -1) {
+		log_warn("conn %llu: cannot watch for input",
+		    (unsigned long long)c->id);
+		return;
+	}
+	c->reading = 1;
+}
+
+/* Stop reading for now. */
+static void
+conn_read_off(struct conn *c)
+{
+	if (!c->reading)
+		return;
+	event_del(c->rev);
+	c->reading = 0;
+}
+
+/* Change the bytes counted for p to cost. */
+static void
+pending_cost(struct conn *c, struct pending *p, size_t cost)
+{
+	ssize_t	delta = (ssize_t)cost - (ssize_t)p->cost;
+
+	c->pending_bytes += delta;
+	worker_held(c->w, STAT_reply_bytes, delta);
+	p->cost = cost;
 }
 
 /* Stop the timer and let go of the job that work for p. */
@@ -178,17 +277,15 @@ pending_free(struct conn *c, struct pending *p)
 {
 	TAILQ_REMOVE(&c->pending, p, entry);
 	c->npending--;
-	c->pending_bytes -= PENDING_COST + (p->ready ? p->replylen : 0);
-	worker_reply_bytes(c->w, -(ssize_t)(PENDING_COST +
-	    (p->ready ? p->replylen : 0)));
+	pending_cost(c, p, 0);
 	conn_cancel_work(p);
-	free(p->reply);
+	free(p->body);
 	free(p);
 }
 
 /*
  * The one teardown of a connection; reason goes to the debug log. Every
- * pending reply is freed and the work for it stopped; c itself is freed
+ * pending answer is freed and the work for it stopped; c itself is freed
  * by the worker on its next turn.
  */
 static void
@@ -205,9 +302,13 @@ conn_close(struct conn *c, const char *reason)
 		pending_free(c, TAILQ_FIRST(&c->pending));
 	worker_unresume(w, c);
 	worker_unwatch(w, &c->watch);
-	evbuffer_remove_cb(bufferevent_get_output(c->bev), conn_output_cb, c);
-	worker_reply_bytes(w, -(ssize_t)c->out_bytes);
-	c->out_bytes = 0;
+	event_free(c->rev);
+	c->rev = NULL;
+	evbuffer_remove_cb(bufferevent_get_output(c->bev), conn_held_cb, c);
+	evbuffer_remove_cb(bufferevent_get_input(c->bev), conn_held_cb, c);
+	worker_held(w, STAT_reply_bytes, -(ssize_t)c->out_bytes);
+	worker_held(w, STAT_input_bytes, -(ssize_t)c->in_bytes);
+	c->out_bytes = c->in_bytes = 0;
 	bufferevent_free(c->bev);
 	c->bev = NULL;
 	evbuffer_free(c->out);
@@ -225,52 +326,123 @@ conn_free(struct conn *c)
 
 /*
  * Give up on a connection that cannot keep its reply order (out of memory,
- * or over the worker's reply memory): say so when the stream is at a reply
- * boundary, then close. Nothing is ever answered out of order.
+ * or over the worker's memory cap): say so when the stream is at an
+ * answer boundary, then close. Nothing is ever answered out of order.
  */
 static void
 conn_abort(struct conn *c, const char *why)
 {
-	char	buf[PROTO_ERR_MAX];
+	char	buf[512];
+	size_t	len;
 
 	if (c->state == CONN_CLOSED)
 		return;
 	log_warn("conn %llu: closed: %s", (unsigned long long)c->id, why);
 	conn_count_err(c->w, ERR_BUSY);
 	if (c->state != CONN_LINGERING && evbuffer_get_length(c->out) == 0 &&
-	    c->out_bytes == 0)
-		(void)send(c->fd, buf, proto_err_line(buf, sizeof(buf),
-		    ERR_BUSY, why), MSG_DONTWAIT | MSG_NOSIGNAL);
+	    c->out_bytes == 0) {
+		if (c->lc->framing == FRAMING_HTTP)
+			len = http_refusal(buf, sizeof(buf), c->w->date, why);
+		else
+			len = proto_err_line(buf, sizeof(buf), ERR_BUSY, why);
+		(void)send(c->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	}
 	conn_close(c, why);
 }
 
-/* Add a reply to this turn's output; counts the answered request. */
-static void
-conn_emit(struct conn *c, const char *buf, size_t len)
+/* Write answer a as a line of the line and raw framings; -1 on failure. */
+static int
+conn_write_line(struct evbuffer *out, const struct answer *a)
 {
-	if (len > 0 && evbuffer_add(c->out, buf, len) == -1) {
+	char	buf[PROTO_ERR_MAX];
+
+	switch (a->kind) {
+	case ANSWER_NUMBER:
+		return evbuffer_add(out, buf, proto_number(buf, a->value));
+	case ANSWER_ERR:
+		return evbuffer_add(out, buf, proto_err_line(buf, sizeof(buf),
+		    a->err, a->text));
+	case ANSWER_NONE:
+		return 0;
+	case ANSWER_JSON:
+		/* It ends with its "\n". */
+		return evbuffer_add(out, a->text, a->len);
+	default:
+		if (evbuffer_add(out, a->text, a->len) == -1)
+			return -1;
+		return evbuffer_add(out, "\n", 1);
+	}
+}
+
+/* True when no request will be taken after the one being answered. */
+static int
+conn_taking_no_more(struct conn *c)
+{
+	return c->state != CONN_READING || (c->stopping && c->stop_left == 0);
+}
+
+/*
+ * Write the answer a to the request ask into this turn's output, in the
+ * listener's framing; last: nothing follows it in the reply order. Counts
+ * the answered request (and its error).
+ */
+static void
+conn_emit(struct conn *c, const struct ask *ask, const struct answer *a,
+    int last)
+{
+	size_t	before = evbuffer_get_length(c->out);
+	int	rc;
+
+	if (a->kind == ANSWER_ERR)
+		conn_count_err(c->w, a->err);
+	if (c->lc->framing == FRAMING_HTTP)
+		rc = http_write(c, c->out, ask, a, ask->close ||
+		    (last && conn_taking_no_more(c)));
+	else
+		rc = conn_write_line(c->out, a);
+	if (rc == -1) {
 		conn_abort(c, "out of memory for a reply");
 		return;
 	}
 	stats_add(c->w->slot, STAT_requests, 1);
-	stats_add(c->w->slot, STAT_bytes_out, len);
+	stats_add(c->w->slot, STAT_bytes_out,
+	    evbuffer_get_length(c->out) - before);
+}
+
+/* Add bytes that are no answer (HTTP's 100 Continue) to this turn's output. */
+void
+conn_emit_raw(struct conn *c, const char *buf, size_t len)
+{
+	if (evbuffer_add(c->out, buf, len) == -1)
+		conn_abort(c, "out of memory for output");
 }
 
 /*
- * Write this turn's replies. When the bufferevent's output is empty the
+ * Write this turn's answers. When the bufferevent's output is empty the
  * socket is written directly: nothing of ours is queued before these
- * bytes, so the order holds, and a reply costs no epoll change and no
- * extra loop turn (a measured win). What the socket does not take, and
- * everything behind earlier output, goes to the bufferevent, which writes
- * it when the socket can take it and reports any error.
+ * bytes, so the order holds, and an answer costs no epoll change and no
+ * extra loop turn. One piece goes with send(), several with writev().
+ * What the socket does not take, and everything behind earlier output,
+ * goes to the bufferevent, which writes it when the socket can take it
+ * and reports any error.
  */
 static void
 conn_send(struct conn *c)
 {
-	if (evbuffer_get_length(c->out) == 0)
+	size_t		len = evbuffer_get_length(c->out);
+	ssize_t		n;
+
+	if (len == 0)
 		return;
-	if (c->out_bytes == 0)
-		(void)evbuffer_write(c->out, c->fd);
+	if (c->out_bytes == 0) {
+		if (evbuffer_peek(c->out, -1, NULL, NULL, 0) == 1) {
+			n = send(c->fd, evbuffer_pullup(c->out, -1), len,
+			    MSG_NOSIGNAL);
+			if (n > 0)
+				evbuffer_drain(c->out, (size_t)n);
+		} else
+			(void)evbuffer_write(c->out, c->fd);
+	}
 	if (evbuffer_get_length(c->out) > 0 &&
 	    bufferevent_write_buffer(c->bev, c->out) == -1)
 		conn_abort(c, "out of memory for output");
@@ -292,7 +464,7 @@ conn_can_take(struct conn *c)
 	    conn_held(c) < OUT_HIWAT;
 }
 
-/* Move ready replies at the head of the FIFO to this turn's output. */
+/* Move ready answers at the head of the FIFO to this turn's output. */
 static void
 conn_flush(struct conn *c)
 {
@@ -300,15 +472,39 @@ conn_flush(struct conn *c)
 
 	while (c->state != CONN_CLOSED &&
 	    (p = TAILQ_FIRST(&c->pending)) != NULL && p->ready) {
-		conn_emit(c, p->reply, p->replylen);
+		conn_emit(c, &p->ask, &p->ans, TAILQ_NEXT(p, entry) == NULL);
 		if (c->state != CONN_CLOSED)
 			pending_free(c, p);
 	}
 }
 
-/* Reserve the next place in the reply order; NULL (and c closed) if not. */
+/* Give p the answer a, keeping a copy of its text; -1 on failure. */
+static int
+pending_fill(struct conn *c, struct pending *p, const struct answer *a)
+{
+	char	*copy = NULL;
+
+	/* An error's reason is a static string; anything else is copied. */
+	if (a->kind != ANSWER_ERR && a->len > 0) {
+		if ((copy = malloc(a->len)) == NULL)
+			return -1;
+		memcpy(copy, a->text, a->len);
+	}
+	free(p->body);
+	p->body = copy;
+	p->ans = *a;
+	if (a->kind != ANSWER_ERR)
+		p->ans.text = copy;
+	pending_cost(c, p, PENDING_COST + a->len);
+	return 0;
+}
+
+/*
+ * Reserve the next place in the reply order, with the answer it will give
+ * (a, copied; NULL: the work will say). NULL (and c closed) if not.
+ */
 struct pending *
-conn_defer(struct conn *c)
+conn_defer(struct conn *c, const struct answer *a)
 {
 	struct pending	*p;
 
@@ -317,77 +513,86 @@ conn_defer(struct conn *c)
 		return NULL;
 	}
 	p->conn = c;
-	p->cmd = c->cur_cmd;
-	p->t0_us = c->cur_t0_us;
-	c->cur_deferred = 1;
+	p->ask = c->cur;
 	TAILQ_INSERT_TAIL(&c->pending, p, entry);
 	c->npending++;
-	c->pending_bytes += PENDING_COST;
-	worker_reply_bytes(c->w, PENDING_COST);
+	pending_cost(c, p, PENDING_COST);
+	if (a != NULL && pending_fill(c, p, a) == -1) {
+		conn_abort(c, "out of memory for a reply");
+		return NULL;
+	}
 	return p;
 }
 
 /*
- * Fill in a pending reply (NULL buf: keep the one it has) and let the
- * connection move on. When the reply cannot be stored the connection is
- * closed, never answered out of order.
+ * The work for p is done: give it its answer (a; NULL keeps the one it
+ * has) and let the connection move on. When the answer cannot be stored
+ * the connection is closed, never answered out of order.
  */
 void
-conn_complete(struct pending *p, const char *buf, size_t len)
+conn_complete(struct pending *p, const struct answer *a)
 {
 	struct conn	*c = p->conn;
-	char		*copy;
 
-	if (buf != NULL) {
-		if ((copy = malloc(len ? len : 1)) == NULL) {
-			conn_abort(c, "out of memory for a reply");
-			return;
-		}
-		memcpy(copy, buf, len);
-		free(p->reply);
-		p->reply = copy;
-		p->replylen = len;
+	if (a != NULL && pending_fill(c, p, a) == -1) {
+		conn_abort(c, "out of memory for a reply");
+		return;
 	}
 	p->ready = 1;
-	if (p->t0_us != 0)
-		stats_observe(c->w->slot, p->cmd, stats_now_us() - p->t0_us);
-	c->pending_bytes += p->replylen;
-	worker_reply_bytes(c->w, (ssize_t)p->replylen);
+	stats_observe(c->w->slot, p->ask.cmd, stats_now_us() - p->ask.t0_us);
 	conn_progress(c);
 }
 
-/* Fill in a pending reply with "ERR code why" and count the error. */
+/* Complete p with error e and its reason (a static string). */
 void
 conn_complete_err(struct pending *p, enum err e, const char *why)
 {
-	char	buf[PROTO_ERR_MAX];
+	struct answer	a = { .kind = ANSWER_ERR, .err = e, .text = why };
 
-	conn_count_err(p->conn->w, e);
-	conn_complete(p, buf, proto_err_line(buf, sizeof(buf), e, why));
+	conn_complete(p, &a);
 }
 
-/* Reply now, behind whatever earlier replies are still pending. */
+/* Answer the request being handled now, behind any pending answers. */
 void
-conn_reply(struct conn *c, const char *buf, size_t len)
+conn_answer(struct conn *c, const struct answer *a)
 {
 	struct pending	*p;
 
 	if (TAILQ_EMPTY(&c->pending)) {
-		conn_emit(c, buf, len);
+		stats_observe(c->w->slot, c->cur.cmd,
+		    stats_now_us() - c->cur.t0_us);
+		conn_emit(c, &c->cur, a, 1);
 		return;
 	}
-	if ((p = conn_defer(c)) != NULL)
-		conn_complete(p, buf, len);
+	if ((p = conn_defer(c, a)) != NULL)
+		conn_complete(p, NULL);
 }
 
-/* Reply "ERR code why" and count the error. */
+/* Answer now with text of a kind. */
 void
-conn_reply_err(struct conn *c, enum err e, const char *why)
+conn_answer_text(struct conn *c, enum answer_kind kind, const char *text,
+    size_t len)
 {
-	char	buf[PROTO_ERR_MAX];
+	struct answer	a = { .kind = kind, .text = text, .len = len };
 
-	conn_count_err(c->w, e);
-	conn_reply(c, buf, proto_err_line(buf, sizeof(buf), e, why));
+	conn_answer(c, &a);
+}
+
+/* Answer now with error e and its reason (a static string). */
+void
+conn_answer_err(struct conn *c, enum err e, const char *why)
+{
+	struct answer	a = { .kind = ANSWER_ERR, .err = e, .text = why };
+
+	conn_answer(c, &a);
+}
+
+/* A request of command cmd begins: count it. */
+void
+conn_begin(struct conn *c, enum cmd cmd)
+{
+	c->cur.cmd = cmd;
+	stats_request(c->w->slot, c->lc->service, cmd);
 }
 
 /* Take no more requests: what was read after this is dropped unread. */
@@ -400,31 +605,31 @@ conn_finish(struct conn *c)
 	c->partial_since = 0;
 }
 
-/* Bytes waiting in the socket beyond what we read; 0 on error. */
-static int
-conn_socket_pending(struct conn *c)
+/*
+ * A request of used bytes was cut from the input: the read timeout starts
+ * again, and a stop counts it. 1 when it was read after a stop began and
+ * must be refused.
+ */
+int
+conn_took(struct conn *c, size_t used)
 {
-	int	n = 0;
+	int	late = c->stopping && c->stop_left == 0;
 
-	if (ioctl(c->fd, FIONREAD, &n) == -1)
-		return 0;
-	return n;
+	c->partial_since = 0;
+	c->asked = 1;
+	if (c->stopping)
+		c->stop_left -= used < c->stop_left ? used : c->stop_left;
+	return late;
 }
 
 /* Hand one request of len bytes (used bytes of input) to its service. */
 static void
 conn_request(struct conn *c, const char *req, size_t len, size_t used)
 {
-	int	refuse = c->stopping && c->stop_left == 0;
-
-	/* The read timeout counts from the last whole request. */
-	c->partial_since = 0;
-
-	if (c->stopping)
-		c->stop_left -= used < c->stop_left ? used : c->stop_left;
-	if (refuse) {
+	if (conn_took(c, used)) {
 		/* Read after the graceful stop began. */
-		conn_reply_err(c, ERR_SHUTTING_DOWN, "server is stopping");
+		conn_begin(c, CMD_OTHER);
+		conn_answer_err(c, ERR_SHUTTING_DOWN, "server is stopping");
 		conn_finish(c);
 		return;
 	}
@@ -471,7 +676,8 @@ conn_peek_line(struct conn *c, struct evbuffer *in, size_t done,
 static int
 conn_too_long(struct conn *c)
 {
-	conn_reply_err(c, ERR_TOO_LONG, "request longer than max-line");
+	conn_begin(c, CMD_OTHER);
+	conn_answer_err(c, ERR_TOO_LONG, "request longer than max-line");
 	conn_finish(c);
 	return -1;
 }
@@ -479,11 +685,10 @@ conn_too_long(struct conn *c)
 /*
  * Line framing: cut the next line out of the input. done counts the
  * bytes handled this turn but not yet drained (draining once per turn
- * instead of once per request spares the bufferevent's watermark check an
- * event_add each time). A line only ever ends at "\n": however the client
- * cuts its writes, a request is never taken before its end has arrived.
- * Returns 1 when one was handled, 0 when the input holds no whole line
- * yet, -1 when the line is too long.
+ * instead of once per request saves work per request). A line only ever
+ * ends at "\n": however the client cuts its writes, a request is never
+ * taken before its end has arrived. Returns 1 when one was handled, 0
+ * when the input holds no whole line yet, -1 when the line is too long.
  */
 static int
 conn_next_line(struct conn *c, struct evbuffer *in, size_t *done)
@@ -529,8 +734,9 @@ conn_next_line(struct conn *c, struct evbuffer *in, size_t *done)
 
 /*
  * Raw framing, for plain socket clients that send "1" and wait: whatever
- * arrived is one request, once the socket holds nothing more (or the
- * client's input ended). Returns 1, 0 or -1 as conn_next_line does.
+ * arrived is one request, once the socket held nothing more at the last
+ * read (or the client's input ended). Returns 1, 0 or -1 as
+ * conn_next_line does.
  */
 static int
 conn_next_raw(struct conn *c, struct evbuffer *in, size_t *done)
@@ -540,7 +746,7 @@ conn_next_raw(struct conn *c, struct evbuffer *in, size_t *done)
 
 	if (len > (size_t)c->w->cfg->max_line)
 		return conn_too_long(c);
-	if (!c->eof && conn_socket_pending(c) > 0)
+	if (!c->eof && !c->drained)
 		return 0;
 	if ((req = (char *)evbuffer_pullup(in, len)) == NULL) {
 		conn_abort(c, "out of memory for a request");
@@ -560,9 +766,24 @@ conn_echo(struct conn *c, struct evbuffer *in)
 {
 	size_t	len = evbuffer_get_length(in);
 
+	(void)conn_took(c, len);
 	stats_add(c->w->slot, STAT_bytes_out, len);
 	if (evbuffer_add_buffer(c->out, in) == -1)
 		conn_abort(c, "out of memory for output");
+}
+
+/* Cut the next request out of the input by the listener's framing. */
+static int
+conn_next(struct conn *c, struct evbuffer *in, size_t *done)
+{
+	switch (c->lc->framing) {
+	case FRAMING_RAW:
+		return conn_next_raw(c, in, done);
+	case FRAMING_HTTP:
+		return http_next(c, in, done);
+	default:
+		return conn_next_line(c, in, done);
+	}
 }
 
 /*
@@ -577,13 +798,18 @@ conn_take_requests(struct conn *c)
 	int		 budget = REQS_PER_TURN, rc = 1;
 
 	if (c->lc->service == SVC_ECHO) {
-		if (conn_can_take(c))
+		if (conn_can_take(c) && evbuffer_get_length(in) > 0)
 			conn_echo(c, in);
 		return 1;
 	}
 	while (evbuffer_get_length(in) > done && conn_can_take(c)) {
-		if (c->stopping && c->stop_left == 0 && c->w->retiring) {
-			/* Replaced by a new generation: leave the rest unread. */
+		/*
+		 * Replaced by a new generation, or an HTTP client (which
+		 * may send a request again on a new connection): the rest
+		 * is left unread.
+		 */
+		if (c->stopping && c->stop_left == 0 && (c->w->retiring ||
+		    c->lc->framing == FRAMING_HTTP)) {
 			conn_finish(c);
 			break;
 		}
@@ -596,11 +822,8 @@ conn_take_requests(struct conn *c)
 		 * before the first, starts all their clocks.
 		 */
 		if (budget == REQS_PER_TURN - 1)
-			c->cur_t0_us = stats_now_us();
-		if (c->lc->framing == FRAMING_RAW)
-			rc = conn_next_raw(c, in, &done);
-		else
-			rc = conn_next_line(c, in, &done);
+			c->cur.t0_us = stats_now_us();
+		rc = conn_next(c, in, &done);
 		if (c->state == CONN_CLOSED)
 			return 1;	/* the input went with it */
 		if (rc != 1)
@@ -622,8 +845,23 @@ conn_linger(struct conn *c)
 	c->linger_since = worker_now(c->w);
 	shutdown(c->fd, SHUT_WR);
 	bufferevent_disable(c->bev, EV_WRITE);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
-	bufferevent_enable(c->bev, EV_READ);
+	conn_read_on(c);
+}
+
+/*
+ * The read timeout runs from accept until the first whole request, and
+ * while a request is half read (left bytes in the input, not whole).
+ */
+static void
+conn_settle_timer(struct conn *c, size_t left, int whole)
+{
+	if (c->state != CONN_READING)
+		c->partial_since = 0;
+	else if (left > 0 && !whole) {
+		if (c->partial_since == 0)
+			c->partial_since = worker_now(c->w);
+	} else if (c->asked)
+		c->partial_since = 0;
 }
 
 /*
@@ -635,48 +873,45 @@ static void
 conn_settle(struct conn *c, int whole)
 {
 	struct evbuffer	*in = bufferevent_get_input(c->bev);
+	size_t		 left = evbuffer_get_length(in);
 
-	c->in_counted = evbuffer_get_length(in);
-	/* The read timeout runs only while a request is incomplete. */
-	if (c->in_counted == 0 || whole || c->state != CONN_READING)
-		c->partial_since = 0;
-	else if (c->partial_since == 0)
-		c->partial_since = worker_now(c->w);
+	conn_settle_timer(c, left, whole);
 	/*
 	 * Nothing more to read: the client's input ended, or a stop began
 	 * and everything read before it is answered (until then, requests
 	 * that still arrive are refused, so the client hears why).
 	 */
-	if (c->state == CONN_READING && c->in_counted == 0 && (c->eof ||
+	if (c->state == CONN_READING && left == 0 && (c->eof ||
 	    (c->stopping && c->stop_left == 0 && c->npending == 0)))
 		conn_finish(c);
 	if (c->state == CONN_FINISHING) {
-		if (c->in_counted > 0) {
-			evbuffer_drain(in, c->in_counted);
-			c->in_counted = 0;
-		}
+		if (left > 0)
+			evbuffer_drain(in, left);
 		if (c->npending == 0 && c->out_bytes == 0) {
 			conn_linger(c);
 			return;
 		}
 	}
-	if (c->state == CONN_READING && !c->eof && conn_can_take(c)) {
-		if (!(bufferevent_get_enabled(c->bev) & EV_READ))
-			bufferevent_enable(c->bev, EV_READ);
+	if (c->state == CONN_READING && !c->eof && conn_can_take(c) &&
+	    left < c->inmax) {
+		conn_read_on(c);
 		return;
 	}
-	if (bufferevent_get_enabled(c->bev) & EV_READ)
-		bufferevent_disable(c->bev, EV_READ);
-	/* Errors and hangups only: a half-close still wants its replies. */
-	if (!c->watch.on && worker_watch(c->w, &c->watch, 0) == -1)
+	conn_read_off(c);
+	/*
+	 * Errors and hangups; for HTTP a half-close too (its client is gone),
+	 * while a line client that half-closes still wants its answers.
+	 */
+	if (!c->watch.on && worker_watch(c->w, &c->watch,
+	    c->lc->framing == FRAMING_HTTP ? EPOLLRDHUP : 0) == -1)
 		log_warn("conn %llu: cannot watch for a reset",
 		    (unsigned long long)c->id);
 }
 
 /*
- * The one "after progress" step, whatever moved: send the replies that
+ * The one "after progress" step, whatever moved: send the answers that
  * are ready, take the requests that may be taken, write, and decide what
- * to wait for. Safe to call at any time; reentrant calls (a reply that
+ * to wait for. Safe to call at any time; reentrant calls (an answer that
  * completes while requests are being taken) return at once, and the outer
  * call picks their work up.
  */
@@ -701,23 +936,89 @@ conn_progress(struct conn *c)
 		conn_settle(c, whole);
 }
 
-/* New bytes: count them, then handle what they complete. */
-static void
-conn_read_cb(struct bufferevent *bev, void *arg)
+/*
+ * One recv() into the input: the bytes read, 0 at the end of the input,
+ * -1 when nothing came (or the connection was closed). Lingering, what
+ * comes is dropped.
+ */
+static ssize_t
+conn_recv(struct conn *c)
 {
-	struct conn	*c = arg;
-	struct evbuffer	*in = bufferevent_get_input(bev);
-	size_t		 len = evbuffer_get_length(in);
+	struct evbuffer	*in = bufferevent_get_input(c->bev);
+	size_t		 room = READ_MAX;
+	ssize_t		 n;
 
-	stats_add(c->w->slot, STAT_bytes_in, len - c->in_counted);
-	c->in_counted = len;
-	c->last_active = worker_now(c->w);
+	if (c->state != CONN_LINGERING) {
+		room = c->inmax > c->in_bytes ? c->inmax - c->in_bytes : 0;
+		if (room > READ_MAX)
+			room = READ_MAX;
+	}
+	if (room == 0)
+		return -1;
+	if ((n = recv(c->fd, conn_scratch, room, 0)) == 0)
+		return 0;
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			c->drained = 1;
+		else if (errno != EINTR)
+			conn_close(c, strerror(errno));
+		return -1;
+	}
+	c->drained = (size_t)n < room;
+	stats_add(c->w->slot, STAT_bytes_in, (uint64_t)n);
+	if (c->state != CONN_LINGERING &&
+	    evbuffer_add(in, conn_scratch, (size_t)n) == -1) {
+		conn_abort(c, "out of memory for a request");
+		return -1;
+	}
+	return n;
+}
+
+/*
+ * The client's input ended. A line client that half-closes still gets
+ * every answer it asked for; an HTTP client that closes is gone, and
+ * what it asked for is not wanted any more.
+ */
+static void
+conn_eof(struct conn *c)
+{
+	c->eof = 1;
+	conn_read_off(c);	/* the socket stays readable: stop looking */
 	if (c->state == CONN_LINGERING) {
-		evbuffer_drain(in, len);
-		c->in_counted = 0;
+		conn_close(c, "done");
 		return;
 	}
+	if (c->lc->framing == FRAMING_HTTP) {
+		conn_close(c, "client closed");
+		return;
+	}
+	if (c->lc->service == SVC_ECHO)
+		conn_finish(c);
 	conn_progress(c);
+}
+
+/*
+ * The socket is readable: read once, then handle what came. A raw request
+ * is whatever arrived once the socket is empty, so for raw framing a read
+ * that fills its space is followed by another; elsewhere the next
+ * readiness brings the rest.
+ */
+static void
+conn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+	ssize_t		 n;
+
+	c->last_active = worker_now(c->w);
+	while ((n = conn_recv(c)) > 0 && c->lc->framing == FRAMING_RAW &&
+	    !c->drained)
+		;
+	if (c->state == CONN_CLOSED)
+		return;
+	if (n == 0)
+		conn_eof(c);
+	else if (c->state != CONN_LINGERING)
+		conn_progress(c);
 }
 
 /* Output went below the low-water mark (or empty). */
@@ -730,27 +1031,14 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	conn_progress(c);
 }
 
-/* End of input, errors and resets. */
+/* The bufferevent could not write: the client is gone. */
 static void
 conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn	*c = arg;
 
-	if (what & BEV_EVENT_ERROR) {
+	if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF))
 		conn_close(c, errno ? strerror(errno) : "socket error");
-		return;
-	}
-	if (!(what & BEV_EVENT_EOF))
-		return;
-	/* A half-closed client still gets every reply it asked for. */
-	c->eof = 1;
-	if (c->state == CONN_LINGERING) {
-		conn_close(c, "done");
-		return;
-	}
-	if (c->lc->service == SVC_ECHO)
-		conn_finish(c);
-	conn_progress(c);
 }
 
 /*
@@ -777,9 +1065,9 @@ conn_hangup(struct watch *wt)
 
 /*
  * Graceful stop: answer what was already read, then close. On a stop,
- * later requests are refused with ERR shutting-down; on retirement (a
- * reload), they are left unread, and the client retries them on a new
- * connection, which the new generation of workers serves.
+ * later line requests are refused with ERR shutting-down; on retirement
+ * (a reload), and for HTTP, they are left unread, and the client sends
+ * them again on a new connection, which the new generation serves.
  */
 void
 conn_stop(struct conn *c)
@@ -787,8 +1075,8 @@ conn_stop(struct conn *c)
 	if (c->state != CONN_READING || c->stopping)
 		return;
 	c->stopping = 1;
-	c->stop_left = evbuffer_get_length(bufferevent_get_input(c->bev));
-	if (c->lc->service != SVC_PRIME)
+	c->stop_left = c->in_bytes;
+	if (c->lc->service == SVC_UPPER || c->lc->service == SVC_ECHO)
 		conn_finish(c);
 	conn_progress(c);
 }
@@ -814,14 +1102,14 @@ conn_sweep(struct conn *c, int64_t now)
 		conn_close(c, "idle timeout");
 }
 
-/* Bytes this connection holds for its client: queued and unwritten. */
+/* Bytes this connection holds for its client: input, queued, unwritten. */
 size_t
 conn_holds(struct conn *c)
 {
-	return c->state == CONN_CLOSED ? 0 : conn_held(c);
+	return c->state == CONN_CLOSED ? 0 : conn_held(c) + c->in_bytes;
 }
 
-/* The worker is over its reply memory and c holds the most: let it go. */
+/* The worker is over its memory cap and c holds the most: let it go. */
 void
 conn_shed(struct conn *c)
 {

@@ -1,896 +1,505 @@
 /*
- * http.c: the http service, on libevent's evhttp.
+ * http.c: HTTP/1.1 as a framing of a connection (conn.c), beside lines.
  *
- * Each worker that has an http listener runs one evhttp on its own base,
- * accepting on its own reuseport socket of each such listener. Requests go
- * through route.c, then the same paths as the line protocol: cheap answers
- * on the loop, PRIME through the worker's compute queue (the reply is sent
- * from the loop when the job comes back), UPPER after the IO delay.
+ * conn.c reads, keeps the reply order, the limits, the drain and the
+ * cancel when a client leaves; this file cuts HTTP requests out of the
+ * input (hparse.c reads them, strictly), routes them (route.c) to the
+ * work every framing shares (command.c) or to the few answers only HTTP
+ * has (health, readiness, metrics), and writes each answer as a response.
  *
- * evhttp in libevent 2.1 tells nobody about a new connection, so primed
- * learns of it in two steps: the bufferevent callback (evhttp_set_bevcb)
- * makes each connection's bufferevent, holds a reference on it and notes
- * it; right after the accept, still in the same loop turn, http_fresh finds
- * the evhttp connection behind it (the bufferevent's callback argument)
- * and adopts it: counts it against max-connections, registers a close
- * callback and keeps an hconn for it. That is what lets max-connections,
- * the read timeout, graceful stop and "a client that leaves cancels its
- * job" apply here as they do to the line services.
- *
- * evhttp reads nothing more from a connection while a request waits for
- * its reply, so a client that leaves then would go unnoticed: such a
- * connection is put in the worker's hangup watch, and a hangup cancels the
- * request's job or timer and frees the connection.
+ * A request is read in place: when it lies whole in one piece of the
+ * input it is parsed there, else the input is made one piece first. A
+ * request that is refused (malformed, ambiguous, too large) is answered
+ * with its status and a JSON body, and the connection takes no more:
+ * after it, where the next request starts is unknown. Keep-alive and
+ * pipelining come with conn.c's reply order; "Connection: close" goes on
+ * the last response a connection sends. The Date header is the worker's,
+ * formatted once a second.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
-#include <sys/epoll.h>
-#include <sys/socket.h>
-
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
-#include <event2/listener.h>
 
 #include "primed.h"
 
-#define HEADERS_MAX	(64 * 1024)	/* evhttp stops reading past this */
-#define HEADER_BYTES	(8 * 1024)	/* past this: 431 */
-#define HEADER_FIELDS	100		/* past this: 431 */
-#define RETRY_AFTER	"1"		/* seconds, with 503 */
+#define RESPONSE_HEAD_MAX 512	/* a response's head, at most */
+#define SMALL_BODY	  (PROTO_ERR_MAX + 64)
 
-struct hreq;
+#define TYPE_JSON	"application/json"
+#define TYPE_TEXT	"text/plain"
+#define TYPE_METRICS	"text/plain; version=0.0.4; charset=utf-8"
 
-/* One HTTP connection, adopted from evhttp. */
-struct hconn {
-	TAILQ_ENTRY(hconn)	 entry;
-	struct httpd		*hd;
-	struct evhttp_connection *evcon;
-	struct bufferevent	*bev;
-	struct watch		 watch;
-	uint64_t		 id;		/* jobs of one client take turns */
-	struct hreq		*req;		/* the request waiting, if any */
-	int64_t			 partial_since;	/* a request half read */
-	unsigned		 closing:1;	/* close after this reply */
+/* The status line of each status primed sends. */
+static const struct {
+	int		 status;
+	const char	*line;
+} statuses[] = {
+	{ 200, "HTTP/1.1 200 OK\r\n" },
+	{ 400, "HTTP/1.1 400 Bad Request\r\n" },
+	{ 404, "HTTP/1.1 404 Not Found\r\n" },
+	{ 405, "HTTP/1.1 405 Method Not Allowed\r\n" },
+	{ 413, "HTTP/1.1 413 Content Too Large\r\n" },
+	{ 414, "HTTP/1.1 414 URI Too Long\r\n" },
+	{ 417, "HTTP/1.1 417 Expectation Failed\r\n" },
+	{ 431, "HTTP/1.1 431 Request Header Fields Too Large\r\n" },
+	{ 501, "HTTP/1.1 501 Not Implemented\r\n" },
+	{ 503, "HTTP/1.1 503 Service Unavailable\r\n" },
+	{ 504, "HTTP/1.1 504 Gateway Timeout\r\n" },
+	{ 505, "HTTP/1.1 505 HTTP Version Not Supported\r\n" },
 };
 
-/* One request; a copy on the heap while its reply waits. */
-struct hreq {
-	struct httpd		*hd;
-	struct hconn		*hc;		/* NULL once the client is gone */
-	struct evhttp_request	*req;
-	struct job		*job;
-	struct event		*timer;		/* IO delay or job deadline */
-	enum cmd		 cmd;		/* what it counts as */
-	int			 text;		/* ?format=text */
-	uint64_t		 n;
-	uint64_t		 t0_us;
-};
-
-struct httpd {
-	struct worker		*w;
-	struct evhttp		*http;
-	TAILQ_HEAD(, hconn)	 conns;
-	int			 nconns;
-	struct hconn		**byfd;
-	int			 nbyfd;
-	struct bufferevent	**fresh;	/* made, not yet adopted */
-	int			 nfresh;
-	int			 capfresh;
-	struct event		*ev_fresh;
-};
-
-static void	http_closed(struct evhttp_connection *, void *);
-static void	http_hangup(struct watch *);
-
-/* The reason phrase of a status. */
+/* The status line of status (500's for one not in the table). */
 static const char *
-http_reason(int code)
+http_status_line(int status)
 {
-	switch (code) {
-	case 200:	return "OK";
-	case 400:	return "Bad Request";
-	case 404:	return "Not Found";
-	case 405:	return "Method Not Allowed";
-	case 413:	return "Payload Too Large";
-	case 431:	return "Request Header Fields Too Large";
-	case 503:	return "Service Unavailable";
-	case 504:	return "Gateway Timeout";
-	default:	return "Internal Server Error";
+	size_t	i;
+
+	for (i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
+		if (statuses[i].status == status)
+			return statuses[i].line;
+	return "HTTP/1.1 500 Internal Server Error\r\n";
+}
+
+/* The status of answer a: its own, or its error's. */
+static int
+http_status(const struct answer *a)
+{
+	if (a->status != 0)
+		return a->status;
+	if (a->kind != ANSWER_ERR)
+		return 200;
+	switch (a->err) {
+	case ERR_UNKNOWN_CMD:
+		return 404;
+	case ERR_TOO_LONG:
+		return 413;
+	case ERR_BUSY:
+	case ERR_SHUTTING_DOWN:
+		return 503;
+	case ERR_TIMEOUT:
+		return 504;
+	default:
+		return 400;
 	}
+}
+
+/* The error code a refusal with status counts as. */
+static enum err
+http_err_of(int status)
+{
+	switch (status) {
+	case 413:
+	case 414:
+	case 431:
+		return ERR_TOO_LONG;
+	case 503:
+		return ERR_BUSY;
+	default:
+		return ERR_BAD_REQUEST;
+	}
+}
+
+/* Append len bytes of s at buf + *n (the caller made room). */
+static void
+put(char *buf, size_t *n, const char *s, size_t len)
+{
+	memcpy(buf + *n, s, len);
+	*n += len;
+}
+
+#define PUTS(buf, n, s)	put((buf), (n), (s), strlen(s))
+
+/* {"error":"code","message":"why"} and a line end, into buf; its length. */
+static size_t
+http_err_body(char *buf, size_t size, enum err e, const char *why)
+{
+	size_t	n = 0, i;
+
+	n = (size_t)snprintf(buf, size, "{\"error\":\"%s\",\"message\":\"",
+	    proto_err_name(e));
+	/* Our reasons are plain text; keep them so (no quotes, no controls). */
+	for (i = 0; why != NULL && why[i] != '\0' && n + 4 < size; i++)
+		buf[n++] = (why[i] == '"' || why[i] == '\\' ||
+		    (unsigned char)why[i] < 0x20) ? ' ' : why[i];
+	PUTS(buf, &n, "\"}\n");
+	return n;
+}
+
+/* The body of a prime: {"n":N,"prime":P}, or P as text; its length. */
+static size_t
+http_prime_body(char *buf, const struct ask *ask, uint64_t p)
+{
+	char	num[PROTO_NUMBER_MAX];
+	size_t	n = 0;
+
+	if (ask->text)
+		return proto_number(buf, p);
+	PUTS(buf, &n, "{\"n\":");
+	put(buf, &n, num, proto_number(num, ask->n) - 1);
+	PUTS(buf, &n, ",\"prime\":");
+	put(buf, &n, num, proto_number(num, p) - 1);
+	PUTS(buf, &n, "}\n");
+	return n;
 }
 
 /*
- * Send the reply to hr: status code, a content type and body (emptied).
- * Counts it and times it. A connection that is closing says so, and evhttp
- * closes it once the reply is written.
+ * The head of a response into buf (RESPONSE_HEAD_MAX bytes): status line,
+ * Date, type and length, then what the case asks for. Its length.
  */
-static void
-http_send(struct hreq *hr, int code, const char *type, struct evbuffer *body)
+static size_t
+http_head(char *buf, int status, const char *date, const char *type,
+    size_t len, int close, int http10, const char *allow)
 {
-	struct evhttp_request	*req = hr->req;
-	struct evkeyvalq	*out = evhttp_request_get_output_headers(req);
-	struct worker		*w = hr->hd->w;
-	struct hconn		*hc = hr->hc;
-	char			 len[32];
+	char	num[PROTO_NUMBER_MAX];
+	size_t	n = 0;
 
-	evhttp_add_header(out, "Content-Type", type);
-	if (code == 503)
-		evhttp_add_header(out, "Retry-After", RETRY_AFTER);
-	if (w->stopping || (hc != NULL && hc->closing))
-		evhttp_add_header(out, "Connection", "close");
-	stats_add(w->slot, STAT_requests, 1);
-	stats_add(w->slot, STAT_bytes_out, evbuffer_get_length(body));
-	stats_http(w->slot, code);
-	stats_observe(w->slot, hr->cmd, stats_now_us() - hr->t0_us);
-	if (hc != NULL && hc->req != NULL && hc->req->req == req)
-		hc->req = NULL;
-	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
-		/* evhttp 2.1 would send HEAD a body and no length: say it. */
-		snprintf(len, sizeof(len), "%zu", evbuffer_get_length(body));
-		evhttp_add_header(out, "Content-Length", len);
-		evbuffer_drain(body, evbuffer_get_length(body));
+	PUTS(buf, &n, http_status_line(status));
+	PUTS(buf, &n, "Date: ");
+	PUTS(buf, &n, date);
+	PUTS(buf, &n, "\r\nContent-Type: ");
+	PUTS(buf, &n, type);
+	PUTS(buf, &n, "\r\nContent-Length: ");
+	put(buf, &n, num, proto_number(num, len) - 1);
+	if (close)
+		PUTS(buf, &n, "\r\nConnection: close");
+	else if (http10)
+		PUTS(buf, &n, "\r\nConnection: keep-alive");
+	if (status == 503)
+		PUTS(buf, &n, "\r\nRetry-After: 1");
+	if (status == 405 && allow != NULL) {
+		PUTS(buf, &n, "\r\nAllow: ");
+		PUTS(buf, &n, allow);
 	}
-	evhttp_send_reply(req, code, http_reason(code), body);
+	PUTS(buf, &n, "\r\n\r\n");
+	return n;
 }
 
-/* Send a short body given as a string. */
-static void
-http_send_text(struct hreq *hr, int code, const char *type, const char *text)
+/*
+ * Write answer a to the request ask as a response into out; close: the
+ * connection ends after it. Counts its status. -1 on failure.
+ */
+int
+http_write(struct conn *c, struct evbuffer *out, const struct ask *ask,
+    const struct answer *a, int close)
 {
-	struct evbuffer	*body;
+	char		 head[RESPONSE_HEAD_MAX + SMALL_BODY], small[SMALL_BODY];
+	const char	*type = TYPE_TEXT, *body = a->text;
+	size_t		 len = a->len, n;
+	int		 status = http_status(a);
 
-	if ((body = evbuffer_new()) == NULL) {
-		evhttp_send_error(hr->req, 500, NULL);
-		return;
+	switch (a->kind) {
+	case ANSWER_NUMBER:
+		body = small;
+		len = http_prime_body(small, ask, a->value);
+		type = ask->text ? TYPE_TEXT : TYPE_JSON;
+		break;
+	case ANSWER_ERR:
+		body = small;
+		len = http_err_body(small, sizeof(small), a->err, a->text);
+		type = TYPE_JSON;
+		break;
+	case ANSWER_JSON:
+		type = TYPE_JSON;
+		break;
+	case ANSWER_METRICS:
+		type = TYPE_METRICS;
+		break;
+	default:
+		break;
 	}
-	evbuffer_add(body, text, strlen(text));
-	http_send(hr, code, type, body);
-	evbuffer_free(body);
+	stats_http(c->w->slot, status);
+	n = http_head(head, status, c->w->date, type, len, close, ask->http10,
+	    a->allow);
+	if (ask->head)
+		len = 0;	/* the head of the GET, with its length */
+	if (len <= SMALL_BODY) {
+		/* One piece: most answers are a few bytes. */
+		put(head, &n, body, len);
+		return evbuffer_add(out, head, n);
+	}
+	if (evbuffer_add(out, head, n) == -1)
+		return -1;
+	return evbuffer_add(out, body, len);
 }
 
-/* Reply {"error":code,"message":why} with an HTTP status. */
-static void
-http_send_err(struct hreq *hr, int code, enum err e, const char *why)
+/*
+ * A whole 503 response that refuses a connection (at accept, or when its
+ * memory runs out), with Connection: close; its length.
+ */
+size_t
+http_refusal(char *buf, size_t size, const char *date, const char *why)
 {
-	char	buf[PROTO_ERR_MAX + 64];
-	size_t	i, n;
+	char	body[SMALL_BODY], head[RESPONSE_HEAD_MAX];
+	size_t	blen, hlen;
 
-	atomic_fetch_add_explicit(&hr->hd->w->slot->err[e], 1,
-	    memory_order_relaxed);
-	n = (size_t)snprintf(buf, sizeof(buf), "{\"error\":\"%s\","
-	    "\"message\":\"", proto_err_name(e));
-	/* Our reasons are plain text; keep them so (no quotes, no controls). */
-	for (i = 0; why != NULL && why[i] != '\0' && n + 4 < sizeof(buf); i++)
-		buf[n++] = (why[i] == '"' || why[i] == '\\' ||
-		    (unsigned char)why[i] < 0x20) ? ' ' : why[i];
-	snprintf(buf + n, sizeof(buf) - n, "\"}\n");
-	http_send_text(hr, code, "application/json", buf);
+	blen = http_err_body(body, sizeof(body), ERR_BUSY, why);
+	hlen = http_head(head, 503, date, TYPE_JSON, blen, 1, 0, NULL);
+	if (hlen + blen > size)
+		return 0;
+	memcpy(buf, head, hlen);
+	memcpy(buf + hlen, body, blen);
+	return hlen + blen;
 }
 
-/* Answer an error and close the connection after it; -1. */
+/* The Date header's value for now, into buf (32 bytes at least). */
+void
+http_date(char *buf, size_t size)
+{
+	time_t		now = time(NULL);
+	struct tm	tm;
+
+	if (gmtime_r(&now, &tm) == NULL ||
+	    strftime(buf, size, "%a, %d %b %Y %H:%M:%S GMT", &tm) == 0)
+		snprintf(buf, size, "Thu, 01 Jan 1970 00:00:00 GMT");
+}
+
+/*
+ * The most input an HTTP connection buffers: a head, the longest body,
+ * and what chunked framing may add to it (hparse_chunked's bound).
+ */
+size_t
+http_input_max(size_t max_line)
+{
+	return 2 * HTTP_HEAD_MAX + 3 * max_line + 64;
+}
+
+/* Refuse the request being read with status and why; take no more. */
 static int
-http_fail(struct hreq *hr, int code, enum err e, const char *why)
+http_refuse(struct conn *c, int status, const char *why)
 {
-	if (hr->hc != NULL)
-		hr->hc->closing = 1;
-	http_send_err(hr, code, e, why);
+	struct answer	a = { .kind = ANSWER_ERR, .status = status,
+			    .err = http_err_of(status), .text = why };
+
+	conn_begin(c, CMD_OTHER);
+	c->cur.close = 1;
+	conn_finish(c);
+	conn_answer(c, &a);
 	return -1;
 }
 
-/* Send the answer to PRIME n as JSON, or as text when asked. */
+/* GET /readyz: ready, unless the worker drains or its queue is full. */
 static void
-http_send_prime(struct hreq *hr, uint64_t p)
+http_readyz(struct conn *c)
 {
-	char	buf[2 * PROTO_NUMBER_MAX + 32], num[PROTO_NUMBER_MAX];
-	size_t	len;
+	struct worker	*w = c->w;
+	struct answer	 a = { .kind = ANSWER_TEXT, .text = "ready\n",
+			    .len = 6 };
 
-	len = proto_number(num, p) - 1;	/* without its "\n" */
-	if (hr->text)
-		snprintf(buf, sizeof(buf), "%.*s\n", (int)len, num);
+	if (w->draining) {
+		a.status = 503;
+		a.text = "draining\n";
+		a.len = 9;
+	} else if (w->queue != NULL &&
+	    queue_length(w->queue) >= w->cfg->queue_limit) {
+		a.status = 503;
+		a.text = "busy\n";
+		a.len = 5;
+	}
+	conn_answer(c, &a);
+}
+
+/* GET /metrics: every worker's counters in Prometheus's format. */
+static void
+http_metrics(struct conn *c)
+{
+	struct evbuffer	*buf;
+
+	if ((buf = evbuffer_new()) == NULL ||
+	    metrics_format(buf, c->w->stats, c->w->cfg) == -1)
+		conn_answer_err(c, ERR_BUSY, "out of memory");
 	else
-		snprintf(buf, sizeof(buf), "{\"n\":%llu,\"prime\":%.*s}\n",
-		    (unsigned long long)hr->n, (int)len, num);
-	http_send_text(hr, 200, hr->text ? "text/plain" : "application/json",
-	    buf);
+		conn_answer_text(c, ANSWER_METRICS,
+		    (const char *)evbuffer_pullup(buf, -1),
+		    evbuffer_get_length(buf));
+	if (buf != NULL)
+		evbuffer_free(buf);
 }
 
-/* Stop the job and the timer of a waiting request. */
-static void
-http_cancel_work(struct hreq *hr)
-{
-	if (hr->timer != NULL) {
-		event_free(hr->timer);
-		hr->timer = NULL;
-	}
-	if (hr->job != NULL) {
-		hr->job->owner = NULL;
-		if (queue_cancel(hr->hd->w->queue, hr->job))
-			free(hr->job);
-		hr->job = NULL;
-	}
-}
-
-/* Free a waiting request that has been answered (or whose client left). */
-static void
-http_free_req(struct hreq *hr)
-{
-	http_cancel_work(hr);
-	if (hr->hc != NULL && hr->hc->req == hr)
-		hr->hc->req = NULL;
-	free(hr);
-}
-
-/* A reply will come later: keep a copy of hr and watch its client. */
-static struct hreq *
-http_defer(struct hreq *hr)
-{
-	struct hconn	*hc = hr->hc;
-	struct hreq	*late;
-
-	if (hc == NULL || (late = malloc(sizeof(*late))) == NULL)
-		return NULL;
-	*late = *hr;
-	hc->req = late;
-	/* A half-close counts: an HTTP client that shuts its side is gone. */
-	if (!hc->watch.on &&
-	    worker_watch(hr->hd->w, &hc->watch, EPOLLRDHUP) == -1)
-		log_warn("cannot watch an http client for a hangup");
-	return late;
-}
-
-/* On the loop: the job of a waiting /prime/N came back. */
-static void
-http_job_done(struct job *job)
-{
-	struct hreq	*hr = job->owner;
-
-	hr->job = NULL;
-	if (job->result == 0)
-		http_send_err(hr, 503, ERR_BUSY, "out of memory for the job");
-	else
-		http_send_prime(hr, job->result);
-	free(job);
-	http_free_req(hr);
-}
-
-/* Timer: a job ran past its deadline. */
-static void
-http_job_timeout(evutil_socket_t fd, short what, void *arg)
-{
-	struct hreq	*hr = arg;
-
-	http_cancel_work(hr);
-	http_send_err(hr, 504, ERR_TIMEOUT, "job ran past job-timeout");
-	http_free_req(hr);
-}
-
-/* Start the timer of hr: ms, then cb. */
-static int
-http_timer(struct hreq *hr, int ms, event_callback_fn cb)
-{
-	struct timeval	tv;
-
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	if ((hr->timer = evtimer_new(hr->hd->w->base, cb, hr)) == NULL)
-		return -1;
-	return evtimer_add(hr->timer, &tv);
-}
-
-/* GET /prime/N: from the table or the loop when cheap, else a job. */
-static void
-http_prime(struct hreq *hr, const struct route *r)
-{
-	const struct config	*cfg = hr->hd->w->cfg;
-	struct hreq		*late;
-	struct job		*job;
-	uint64_t		 p;
-
-	hr->n = r->n;
-	hr->text = r->text;
-	if (command_prime_cheap(hr->hd->w, r->n, &p)) {
-		http_send_prime(hr, p);
-		return;
-	}
-	if ((job = calloc(1, sizeof(*job))) == NULL ||
-	    (late = http_defer(hr)) == NULL) {
-		free(job);
-		http_send_err(hr, 503, ERR_BUSY, "out of memory");
-		return;
-	}
-	job->owner = late;
-	job->done = http_job_done;
-	job->client = hr->hc->id;
-	job->kernel = cfg->kernel;
-	job->n = r->n;
-	if (queue_submit(hr->hd->w->queue, job) == -1) {
-		free(job);
-		http_free_req(late);
-		http_send_err(hr, 503, ERR_BUSY, "compute queue full");
-		return;
-	}
-	late->job = job;
-	if (cfg->job_timeout_ms > 0 &&
-	    http_timer(late, cfg->job_timeout_ms, http_job_timeout) == -1)
-		log_warn("no timer for a job deadline");
-}
-
-/* Timer: the IO wait of POST /upper is over. */
-static void
-http_upper_done(evutil_socket_t fd, short what, void *arg)
-{
-	struct hreq	*hr = arg;
-
-	http_send(hr, 200, "text/plain",
-	    evhttp_request_get_input_buffer(hr->req));
-	http_free_req(hr);
-}
-
-/*
- * POST /upper and /echo: the body back, upper-cased after the IO delay.
- * The reply is the request's own body, which evhttp leaves alone once
- * the request is read.
- */
-static void
-http_body(struct hreq *hr, const struct route *r)
-{
-	const struct config	*cfg = hr->hd->w->cfg;
-	struct evbuffer		*in = evhttp_request_get_input_buffer(hr->req);
-	struct hreq		*late;
-	size_t			 len = evbuffer_get_length(in);
-	char			*p;
-
-	if (hr->cmd == CMD_ECHO) {
-		http_send(hr, 200, "text/plain", in);
-		return;
-	}
-	if ((p = (char *)evbuffer_pullup(in, -1)) == NULL && len > 0) {
-		http_send_err(hr, 503, ERR_BUSY, "out of memory");
-		return;
-	}
-	proto_upper(p, p, len);
-	if (cfg->io == IO_BLOCKING) {
-		/* The blocking server of the lesson: the whole loop waits. */
-		usleep((useconds_t)cfg->io_delay_ms * 1000);
-		http_send(hr, 200, "text/plain", in);
-		return;
-	}
-	if ((late = http_defer(hr)) == NULL) {
-		http_send_err(hr, 503, ERR_BUSY, "out of memory");
-		return;
-	}
-	if (http_timer(late, cfg->io_delay_ms, http_upper_done) == -1) {
-		http_free_req(late);
-		http_send_err(hr, 503, ERR_BUSY, "out of timers");
-	}
-}
-
-/* GET /healthz (the loop answers) and /readyz (serving, queue has room). */
-static void
-http_probe(struct hreq *hr, const struct route *r)
-{
-	struct worker	*w = hr->hd->w;
-
-	if (r->id == ROUTE_HEALTHZ)
-		http_send_text(hr, 200, "text/plain", "ok\n");
-	else if (w->draining)
-		http_send_text(hr, 503, "text/plain", "draining\n");
-	else if (w->queue != NULL &&
-	    queue_length(w->queue) >= w->cfg->queue_limit)
-		http_send_text(hr, 503, "text/plain", "busy\n");
-	else
-		http_send_text(hr, 200, "text/plain", "ready\n");
-}
-
-/* GET /stats and /metrics: the whole server's counters. */
-static void
-http_counters(struct hreq *hr, const struct route *r)
-{
-	struct worker		*w = hr->hd->w;
-	struct stats_sum	 sum;
-	struct evbuffer		*body;
-	int			 rc;
-
-	if ((body = evbuffer_new()) == NULL) {
-		evhttp_send_error(hr->req, 500, NULL);
-		return;
-	}
-	if (r->id == ROUTE_METRICS)
-		rc = metrics_format(body, w->stats, w->cfg);
-	else {
-		stats_sum(w->stats, &sum);
-		sum.pid = (long)getpid();
-		sum.worker = w->id;
-		rc = stats_json(body, &sum);
-	}
-	if (rc == -1)
-		http_send_err(hr, 503, ERR_BUSY, "out of memory");
-	else
-		http_send(hr, 200, r->id == ROUTE_METRICS ?
-		    "text/plain; version=0.0.4; charset=utf-8" :
-		    "application/json", body);
-	evbuffer_free(body);
-}
-
-/*
- * True for a request target that is neither a path nor an http(s) URL:
- * evhttp would read "//x/metrics" as host x and path /metrics, past any
- * front end that filters by path.
- */
-static int
-http_odd_target(struct evhttp_request *req)
-{
-	const char	*t = evhttp_request_get_uri(req);
-
-	if (t == NULL || t[0] == '\0')
-		return 1;
-	if (t[0] == '/')
-		return t[1] == '/';
-	return strncasecmp(t, "http://", 7) != 0 &&
-	    strncasecmp(t, "https://", 8) != 0;
-}
-
-/* The METHOD_* bit of a request. */
-static int
-http_method(struct evhttp_request *req)
-{
-	switch (evhttp_request_get_command(req)) {
-	case EVHTTP_REQ_GET:
-		return METHOD_GET;
-	case EVHTTP_REQ_HEAD:
-		return METHOD_HEAD;
-	case EVHTTP_REQ_POST:
-		return METHOD_POST;
-	default:
-		return METHOD_OTHER;
-	}
-}
-
-/* True for the methods evhttp reads a body for. */
-static int
-http_has_body(struct evhttp_request *req)
-{
-	return (evhttp_request_get_command(req) & (EVHTTP_REQ_POST |
-	    EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH)) != 0;
-}
-
-/*
- * Refuse headers that are too many or too big (431), and a request with
- * both Content-Length and Transfer-Encoding, two Content-Lengths, a
- * Transfer-Encoding other than chunked, a field name with blanks in it,
- * a length on a request without a body, or a target that is not a path:
- * the stuff of request smuggling, where a front end and evhttp could read
- * the message differently (400, and the connection is closed).
- */
-static int
-http_check(struct hreq *hr)
-{
-	struct evkeyvalq	*hs = evhttp_request_get_input_headers(hr->req);
-	struct evkeyval		*h;
-	size_t			 bytes = 0;
-	int			 n = 0, cl = 0, te = 0, odd = 0;
-
-	TAILQ_FOREACH(h, hs, next) {
-		n++;
-		bytes += strlen(h->key) + strlen(h->value) + 4;
-		cl += strcasecmp(h->key, "Content-Length") == 0;
-		if (strcasecmp(h->key, "Transfer-Encoding") == 0) {
-			te++;
-			/* evhttp knows only chunked; anything else it ignores. */
-			odd += strcasecmp(h->value, "chunked") != 0;
-		}
-		/* "Content-Length :" is not Content-Length to us: refuse it. */
-		odd += strpbrk(h->key, " \t") != NULL;
-	}
-	/* A length on a request evhttp reads no body for is a second one. */
-	if ((cl > 0 || te > 0) && !http_has_body(hr->req))
-		odd++;
-	if (n > HEADER_FIELDS || bytes > HEADER_BYTES)
-		return http_fail(hr, 431, ERR_TOO_LONG,
-		    "request headers too large");
-	if (cl > 1 || (cl > 0 && te > 0) || odd > 0)
-		return http_fail(hr, 400, ERR_BAD_REQUEST,
-		    "ambiguous message length");
-	if (http_odd_target(hr->req))
-		return http_fail(hr, 400, ERR_BAD_REQUEST,
-		    "request target must be a path");
-	return 0;
-}
-
-/* What each route counts as, and what answers it. */
-static const struct {
-	enum cmd	 cmd;
-	void		(*answer)(struct hreq *, const struct route *);
-} routes[] = {
-	[ROUTE_NONE] =		{ CMD_COUNT,	NULL },
-	[ROUTE_PRIME] =		{ CMD_PRIME,	http_prime },
-	[ROUTE_UPPER] =		{ CMD_UPPER,	http_body },
-	[ROUTE_ECHO] =		{ CMD_ECHO,	http_body },
-	[ROUTE_HEALTHZ] =	{ CMD_PING,	http_probe },
-	[ROUTE_READYZ] =	{ CMD_PING,	http_probe },
-	[ROUTE_STATS] =		{ CMD_STATS,	http_counters },
-	[ROUTE_METRICS] =	{ CMD_STATS,	http_counters },
+/* What each route counts as. */
+static const enum cmd route_cmds[] = {
+	[ROUTE_NONE] = CMD_OTHER,	[ROUTE_PRIME] = CMD_PRIME,
+	[ROUTE_UPPER] = CMD_UPPER,	[ROUTE_ECHO] = CMD_ECHO,
+	[ROUTE_HEALTHZ] = CMD_PING,	[ROUTE_READYZ] = CMD_PING,
+	[ROUTE_STATS] = CMD_STATS,	[ROUTE_METRICS] = CMD_STATS,
 };
 
-/* True when the client prefers text/plain to JSON. */
-static int
-http_wants_text(struct evhttp_request *req)
-{
-	const char	*a = evhttp_find_header(
-			    evhttp_request_get_input_headers(req), "Accept");
-
-	return a != NULL && strstr(a, "text/plain") != NULL &&
-	    strstr(a, "application/json") == NULL;
-}
-
-/* The hconn of the connection req came on, or NULL. */
-static struct hconn *
-http_conn_of(struct httpd *hd, struct evhttp_request *req)
-{
-	struct evhttp_connection	*evcon;
-	struct hconn			*hc;
-	int				 fd;
-
-	if ((evcon = evhttp_request_get_connection(req)) == NULL)
-		return NULL;
-	fd = bufferevent_getfd(evhttp_connection_get_bufferevent(evcon));
-	if (fd < 0 || fd >= hd->nbyfd || (hc = hd->byfd[fd]) == NULL ||
-	    hc->evcon != evcon)
-		return NULL;
-	return hc;
-}
-
-/*
- * evhttp: a whole request has arrived. It is answered from hr, on the
- * stack; one whose reply waits takes a copy (http_defer).
- */
+/* Route a whole request and do what it asks; body is its content. */
 static void
-http_request(struct evhttp_request *req, void *arg)
+http_dispatch(struct conn *c, const struct http_head *h, const char *body,
+    size_t len)
 {
-	struct httpd		*hd = arg;
-	struct hreq		 hr = { .hd = hd, .req = req,
-				    .cmd = CMD_COUNT };
-	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
-	struct route		 r;
-	const char		*path = uri ? evhttp_uri_get_path(uri) : NULL;
+	struct answer	a = { .kind = ANSWER_ERR };
+	struct route	r;
 
-	hr.t0_us = stats_now_us();
-	if ((hr.hc = http_conn_of(hd, req)) != NULL)
-		hr.hc->partial_since = 0;
-	if (http_check(&hr) == -1)
-		return;
-	route_parse(http_method(req), path != NULL && path[0] != '\0' ? path :
-	    "/", uri ? evhttp_uri_get_query(uri) : NULL, hd->w->cfg->max_n, &r);
-	if ((hr.cmd = routes[r.id].cmd) != CMD_COUNT)
-		stats_request(hd->w->slot, SVC_HTTP, hr.cmd);
+	route_parse(h->method, h->path, h->pathlen, h->query, h->querylen,
+	    c->w->cfg->max_n, &r);
+	conn_begin(c, route_cmds[r.id]);
 	/* Accept: text/plain asks for the bare number, unless format= says. */
-	if (r.id == ROUTE_PRIME && !r.format_set && http_wants_text(req))
-		r.text = 1;
-	if (r.status == 405)
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Allow", r.allow);
-	if (r.status != 0)
-		http_send_err(&hr, r.status, r.err, r.why);
-	else
-		routes[r.id].answer(&hr, &r);
-}
-
-/* Bytes arrived on an idle connection: a request has begun. */
-static void
-http_input(struct evbuffer *buf, const struct evbuffer_cb_info *info,
-    void *arg)
-{
-	struct hconn	*hc = arg;
-
-	if (info->n_added == 0)
+	c->cur.text = r.text || (!r.format_set && h->text);
+	c->cur.n = r.n;
+	if (r.status != 0) {
+		a.status = r.status;
+		a.err = r.err;
+		a.text = r.why;
+		a.allow = r.allow;
+		conn_answer(c, &a);
 		return;
-	stats_add(hc->hd->w->slot, STAT_bytes_in, info->n_added);
-	if (hc->req == NULL && hc->partial_since == 0)
-		hc->partial_since = worker_now(hc->hd->w);
+	}
+	switch (r.id) {
+	case ROUTE_PRIME:
+		command_prime(c, r.n);
+		break;
+	case ROUTE_UPPER:
+		command_delay(c, c->w->cfg->io_delay_ms, body, len, 1);
+		break;
+	case ROUTE_ECHO:
+		conn_answer_text(c, ANSWER_TEXT, body, len);
+		break;
+	case ROUTE_HEALTHZ:
+		conn_answer_text(c, ANSWER_TEXT, "ok\n", 3);
+		break;
+	case ROUTE_READYZ:
+		http_readyz(c);
+		break;
+	case ROUTE_STATS:
+		command_stats(c);
+		break;
+	default:
+		http_metrics(c);
+		break;
+	}
 }
 
-/* Keep hc findable by its descriptor. */
+/*
+ * The body of a request whose head h is whole: where it is (*body, *len)
+ * and the bytes the request takes in all (*used). 1 when it is all here,
+ * 0 when more must come, -1 when it is refused.
+ */
 static int
-http_index(struct httpd *hd, struct hconn *hc, int fd)
+http_body(struct conn *c, char *buf, size_t avail,
+    const struct http_head *h, const char **body, size_t *len,
+    size_t *used)
 {
-	struct hconn	**t;
-	int		  n;
+	size_t			max = (size_t)c->w->cfg->max_line;
+	struct http_body	b;
 
-	if (fd >= hd->nbyfd) {
-		n = hd->nbyfd ? hd->nbyfd : 1024;
-		while (n <= fd)
-			n *= 2;
-		if ((t = realloc(hd->byfd, (size_t)n * sizeof(*t))) == NULL)
-			return -1;
-		memset(t + hd->nbyfd, 0, (size_t)(n - hd->nbyfd) * sizeof(*t));
-		hd->byfd = t;
-		hd->nbyfd = n;
-	}
-	hd->byfd[fd] = hc;
-	return 0;
-}
-
-/* Refuse a fresh connection with 503 in one write, and let it go. */
-static void
-http_refuse(struct httpd *hd, struct evhttp_connection *evcon, int fd,
-    const char *why)
-{
-	char	body[128], buf[512];
-	int	n;
-
-	snprintf(body, sizeof(body), "{\"error\":\"busy\",\"message\":\"%s\"}\n",
-	    why);
-	n = snprintf(buf, sizeof(buf), "HTTP/1.1 503 Service Unavailable\r\n"
-	    "Content-Type: application/json\r\nRetry-After: " RETRY_AFTER
-	    "\r\nConnection: close\r\nContent-Length: %zu\r\n\r\n%s",
-	    strlen(body), body);
-	(void)send(fd, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
-	stats_add(hd->w->slot, STAT_connections_rejected, 1);
-	atomic_fetch_add_explicit(&hd->w->slot->err[ERR_BUSY], 1,
-	    memory_order_relaxed);
-	stats_http(hd->w->slot, 503);
-	evhttp_connection_free(evcon);
-}
-
-/* Adopt a connection evhttp has just made. */
-static void
-http_adopt(struct httpd *hd, struct evhttp_connection *evcon,
-    struct bufferevent *bev)
-{
-	struct worker	*w = hd->w;
-	struct hconn	*hc;
-	int		 fd = bufferevent_getfd(bev);
-
-	if (w->stopping) {
-		http_refuse(hd, evcon, fd, "server is stopping");
-		return;
-	}
-	if (w->nconns + hd->nconns >= w->cfg->max_connections) {
-		http_refuse(hd, evcon, fd, "too many connections");
-		return;
-	}
-	if ((hc = calloc(1, sizeof(*hc))) == NULL ||
-	    http_index(hd, hc, fd) == -1 || evbuffer_add_cb(
-	    bufferevent_get_input(bev), http_input, hc) == NULL) {
-		if (hc != NULL && fd < hd->nbyfd)
-			hd->byfd[fd] = NULL;
-		free(hc);
-		http_refuse(hd, evcon, fd, "out of memory");
-		return;
-	}
-	hc->hd = hd;
-	hc->id = ++w->next_conn_id;
-	hc->evcon = evcon;
-	hc->bev = bev;
-	hc->watch.hangup = http_hangup;
-	hc->watch.fd = fd;
-	TAILQ_INSERT_TAIL(&hd->conns, hc, entry);
-	hd->nconns++;
-	evhttp_connection_set_closecb(evcon, http_closed, hc);
-	stats_add(w->slot, STAT_connections_open, 1);
-	stats_add(w->slot, STAT_connections_total, 1);
-}
-
-/*
- * Right after the accepts of this turn: find the evhttp connection behind
- * each bufferevent made for it, and adopt it. One evhttp let go of already
- * (it failed at once) has no callbacks left.
- */
-static void
-http_fresh(evutil_socket_t fd, short what, void *arg)
-{
-	struct httpd			*hd = arg;
-	struct bufferevent		*bev;
-	bufferevent_data_cb		 readcb;
-	void				*cbarg;
-	int				 i;
-
-	for (i = 0; i < hd->nfresh; i++) {
-		bev = hd->fresh[i];
-		bufferevent_getcb(bev, &readcb, NULL, NULL, &cbarg);
-		if (readcb != NULL && cbarg != NULL)
-			http_adopt(hd, cbarg, bev);
-		bufferevent_decref(bev);
-	}
-	hd->nfresh = 0;
-}
-
-/* evhttp: make the bufferevent of a new connection (and note it). */
-static struct bufferevent *
-http_new_bev(struct event_base *base, void *arg)
-{
-	struct httpd		*hd = arg;
-	struct bufferevent	*bev, **t;
-	int			 n;
-
-	if (hd->nfresh == hd->capfresh) {
-		n = hd->capfresh ? 2 * hd->capfresh : 64;
-		if ((t = realloc(hd->fresh, (size_t)n * sizeof(*t))) == NULL)
-			return NULL;
-		hd->fresh = t;
-		hd->capfresh = n;
-	}
-	if ((bev = bufferevent_socket_new(base, -1, 0)) == NULL)
-		return NULL;
-	/*
-	 * evhttp reads on while it writes a reply (to see a close): without
-	 * a mark, a client that pipelines and never reads fills our memory.
-	 */
-	bufferevent_setwatermark(bev, EV_READ, 0, HEADERS_MAX +
-	    (size_t)hd->w->cfg->max_line + 4096);
-	bufferevent_incref(bev);
-	hd->fresh[hd->nfresh++] = bev;
-	event_active(hd->ev_fresh, EV_READ, 1);
-	return bev;
-}
-
-/* evhttp: a connection goes away; forget it and what it waited for. */
-static void
-http_closed(struct evhttp_connection *evcon, void *arg)
-{
-	struct hconn	*hc = arg;
-	struct httpd	*hd = hc->hd;
-	struct hreq	*hr = hc->req;
-	int		 fd = hc->watch.fd;
-
-	if (hr != NULL) {
-		/*
-		 * Left on its own by evhttp (the client went): ours to free.
-		 * Still on the connection (we free it): evhttp frees it.
-		 */
-		if (evhttp_request_get_connection(hr->req) == NULL)
-			evhttp_request_free(hr->req);
-		hc->req = NULL;
-		hr->hc = NULL;
-		http_free_req(hr);	/* and its job or timer */
-	}
-	worker_unwatch(hd->w, &hc->watch);
-	evbuffer_remove_cb(bufferevent_get_input(hc->bev), http_input, hc);
-	if (fd >= 0 && fd < hd->nbyfd && hd->byfd[fd] == hc)
-		hd->byfd[fd] = NULL;
-	TAILQ_REMOVE(&hd->conns, hc, entry);
-	hd->nconns--;
-	stats_sub(hd->w->slot, STAT_connections_open, 1);
-	free(hc);
-	worker_check_done(hd->w);
-}
-
-/* The hangup watch: the client of a waiting request is gone. */
-static void
-http_hangup(struct watch *wt)
-{
-	struct hconn	*hc = (struct hconn *)(void *)((char *)wt -
-			    offsetof(struct hconn, watch));
-
-	log_debug("http client gone");
-	evhttp_connection_free(hc->evcon);	/* http_closed does the rest */
-}
-
-/* Make the worker's evhttp; NULL on failure. */
-struct httpd *
-http_create(struct worker *w)
-{
-	const struct config	*cfg = w->cfg;
-	struct httpd		*hd;
-	struct timeval		 tv;
-
-	if ((hd = calloc(1, sizeof(*hd))) == NULL)
-		return NULL;
-	hd->w = w;
-	TAILQ_INIT(&hd->conns);
-	if ((hd->http = evhttp_new(w->base)) == NULL ||
-	    (hd->ev_fresh = event_new(w->base, -1, 0, http_fresh, hd)) ==
-	    NULL) {
-		http_free(hd);
-		return NULL;
-	}
-	evhttp_set_gencb(hd->http, http_request, hd);
-	evhttp_set_bevcb(hd->http, http_new_bev, hd);
-	evhttp_set_max_headers_size(hd->http, HEADERS_MAX);
-	evhttp_set_max_body_size(hd->http, cfg->max_line);
-	evhttp_set_allowed_methods(hd->http, EVHTTP_REQ_GET |
-	    EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
-	    EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
-	    EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
-	evhttp_set_default_content_type(hd->http, "text/plain");
-	/* evhttp's own timer is the idle timeout; the read timeout is ours. */
-	if (cfg->idle_timeout_ms > 0) {
-		tv.tv_sec = cfg->idle_timeout_ms / 1000;
-		tv.tv_usec = (cfg->idle_timeout_ms % 1000) * 1000;
-		evhttp_set_timeout_tv(hd->http, &tv);
-	}
-	return hd;
-}
-
-/* Accept HTTP on fd (already listening) into l; -1 on failure. */
-int
-http_listen(struct httpd *hd, struct listener *l, int fd)
-{
-	if ((l->bound = evhttp_accept_socket_with_handle(hd->http, fd)) ==
-	    NULL)
-		return -1;
-	l->evl = evhttp_bound_socket_get_listener(l->bound);
-	return 0;
-}
-
-/* Stop accepting on l. */
-void
-http_unlisten(struct httpd *hd, struct listener *l)
-{
-	if (l->bound != NULL)
-		evhttp_del_accept_socket(hd->http, l->bound);
-	l->bound = NULL;
-	l->evl = NULL;
-}
-
-/*
- * Graceful stop: an idle connection (no request waiting for its reply)
- * is closed now; a busy one closes once its reply is written.
- */
-void
-http_stop(struct httpd *hd)
-{
-	struct hconn	*hc, *next;
-
-	for (hc = TAILQ_FIRST(&hd->conns); hc != NULL; hc = next) {
-		next = TAILQ_NEXT(hc, entry);
-		if (hc->req != NULL)
-			hc->closing = 1;
-		else
-			evhttp_connection_free(hc->evcon);
-	}
-}
-
-/* A few times a second: close connections that take too long to ask. */
-void
-http_sweep(struct httpd *hd, int64_t now)
-{
-	const struct config	*cfg = hd->w->cfg;
-	struct hconn		*hc, *next;
-
-	if (cfg->read_timeout_ms <= 0)
-		return;
-	for (hc = TAILQ_FIRST(&hd->conns); hc != NULL; hc = next) {
-		next = TAILQ_NEXT(hc, entry);
-		if (hc->req == NULL && hc->partial_since != 0 &&
-		    now - hc->partial_since >= cfg->read_timeout_ms) {
-			log_debug("http read timeout");
-			evhttp_connection_free(hc->evcon);
+	*body = buf + h->size;
+	*len = 0;
+	*used = h->size;
+	if (h->chunked) {
+		switch (hparse_chunked(buf + h->size, avail - h->size, max,
+		    &b)) {
+		case -1:
+			return http_refuse(c, b.status, b.why);
+		case 0:
+			return 0;
 		}
+		*len = hparse_unchunk(buf + h->size, b.wire);
+		*used += b.wire;
+		return 1;
 	}
+	if (h->length > max)
+		return http_refuse(c, 413, "body longer than max-line");
+	if (avail - h->size < h->length)
+		return 0;
+	*len = (size_t)h->length;
+	*used += *len;
+	return 1;
 }
 
-/* Connections open. */
-int
-http_count(const struct httpd *hd)
+/*
+ * A client that asked to be told before it sends its body: "100
+ * Continue", once, when every earlier answer has gone out (it must not
+ * overtake them).
+ */
+static void
+http_continue(struct conn *c, const struct http_head *h)
 {
-	return hd != NULL ? hd->nconns : 0;
-}
+	static const char	cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
-/* Free the worker's evhttp and every connection it has. */
-void
-http_free(struct httpd *hd)
-{
-	if (hd == NULL)
+	if (!h->expect || c->continued || c->npending > 0)
 		return;
-	if (hd->http != NULL)
-		evhttp_free(hd->http);	/* closes every connection */
-	http_fresh(-1, 0, hd);
-	if (hd->ev_fresh != NULL)
-		event_free(hd->ev_fresh);
-	free(hd->fresh);
-	free(hd->byfd);
-	free(hd);
+	c->continued = 1;
+	conn_emit_raw(c, cont, sizeof(cont) - 1);
+}
+
+/*
+ * The request at buf (avail bytes; all: the input holds no more after
+ * them). 1 when one was handled (its bytes added to *done), 0 when more
+ * must come, 2 when it may go on past avail (try again in one piece), -1
+ * when it was refused.
+ */
+static int
+http_take(struct conn *c, char *buf, size_t avail, int all, size_t *done)
+{
+	struct http_head	 h;
+	const char		*body = NULL;
+	size_t			 len = 0, used = 0;
+	int			 rc;
+
+	rc = hparse_head(buf, avail, &h);
+	/* An answer to HEAD has no body, a refusal's neither. */
+	c->cur.head = h.method == METHOD_HEAD;
+	c->cur.http10 = h.minor == 0 && h.method != 0;
+	if (rc == -1)
+		return http_refuse(c, h.status, h.why);
+	if (rc == 1 && (rc = http_body(c, buf, avail, &h, &body, &len,
+	    &used)) == -1)
+		return -1;
+	if (rc == 0) {
+		if (!all)
+			return 2;
+		if (h.size > 0)
+			http_continue(c, &h);
+		return 0;
+	}
+	*done += used;
+	(void)conn_took(c, used);
+	c->continued = 0;
+	c->cur.close = h.close;
+	c->cur.text = 0;
+	c->cur.n = 0;
+	/* Connection: close: this is the last request taken. */
+	if (h.close)
+		conn_finish(c);
+	http_dispatch(c, &h, body, len);
+	return 1;
+}
+
+/*
+ * HTTP framing: take the next request from the input, past the done bytes
+ * handled this turn. Returns 1 when one was handled, 0 when the input
+ * holds no whole request yet, -1 when one was refused (and the connection
+ * takes no more).
+ */
+int
+http_next(struct conn *c, struct evbuffer *in, size_t *done)
+{
+	struct evbuffer_ptr	 at;
+	struct evbuffer_iovec	 v;
+	size_t			 len;
+	char			*buf;
+	int			 rc;
+
+	/* Fast path: the request lies in one piece of the input. */
+	if (evbuffer_ptr_set(in, &at, *done, EVBUFFER_PTR_SET) == 0 &&
+	    evbuffer_peek(in, -1, &at, &v, 1) >= 1) {
+		len = evbuffer_get_length(in) - *done;
+		if ((rc = http_take(c, v.iov_base, v.iov_len,
+		    v.iov_len >= len, done)) != 2)
+			return rc;
+	}
+	/* Slow path: make the rest of the input one piece, then again. */
+	evbuffer_drain(in, *done);
+	*done = 0;
+	len = evbuffer_get_length(in);
+	if ((buf = (char *)evbuffer_pullup(in, (ev_ssize_t)len)) == NULL)
+		return http_refuse(c, 503, "out of memory for a request");
+	return http_take(c, buf, len, 1, done);
 }

@@ -392,23 +392,7 @@ listener_name(int fd, char *buf, size_t len)
 		snprintf(buf, len, "%s:%s", host, port);
 }
 
-/* The worker's listeners, for listener_of. */
-static struct worker	*listener_worker;
-
-/* Our listener that accepts with evl, or NULL. */
-static struct listener *
-listener_of(struct evconnlistener *evl)
-{
-	struct worker	*w = listener_worker;
-	int		 i;
-
-	for (i = 0; w != NULL && i < w->nlisteners; i++)
-		if (w->listeners[i].evl == evl)
-			return &w->listeners[i];
-	return NULL;
-}
-
-/* A new connection on one of our sockets. */
+/* A new connection on one of our sockets: the service's handler has it. */
 static void
 listener_accept(struct evconnlistener *evl, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
@@ -417,7 +401,7 @@ listener_accept(struct evconnlistener *evl, evutil_socket_t fd,
 	int		 on = 1;
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-	conn_accept(l->w, l->lc, fd);
+	l->handler(l->w, l->lc, fd);
 }
 
 /* The pause after running out of descriptors is over. */
@@ -430,19 +414,13 @@ listener_resume(evutil_socket_t fd, short what, void *arg)
 		evconnlistener_enable(l->evl);
 }
 
-/*
- * accept failed: pause on EMFILE/ENFILE, shrug off the rest. evhttp's
- * listeners carry evhttp's own argument, so the listener is looked up.
- */
+/* accept failed: pause on EMFILE/ENFILE, shrug off the rest. */
 static void
 listener_error(struct evconnlistener *evl, void *arg)
 {
-	struct listener	*l = listener_of(evl);
+	struct listener	*l = arg;
 	struct timeval	 tv = { 0, EMFILE_PAUSE_MS * 1000 };
 	int		 e = EVUTIL_SOCKET_ERROR();
-
-	if (l == NULL)
-		return;
 
 	if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
 		log_warn("accept: %s: pausing %d ms", strerror(e),
@@ -454,21 +432,20 @@ listener_error(struct evconnlistener *evl, void *arg)
 	log_debug("accept: %s", strerror(e));
 }
 
-/* Accept on fd (already listening) for worker w. */
+/*
+ * Accept on fd (already listening) for worker w; handler takes each new
+ * socket, whatever its service.
+ */
 int
 listener_start(struct worker *w, struct listener *l,
-    const struct listen_conf *lc, int fd)
+    const struct listen_conf *lc, int fd, listener_handler handler)
 {
 	l->w = w;
 	l->lc = lc;
-	listener_worker = w;
+	l->handler = handler;
 	l->backoff = evtimer_new(w->base, listener_resume, l);
-	if (lc->service == SVC_HTTP) {
-		if (http_listen(w->httpd, l, fd) == -1)
-			l->evl = NULL;
-	} else
-		l->evl = evconnlistener_new(w->base, listener_accept, l,
-		    LEV_OPT_CLOSE_ON_FREE, 0, fd);
+	l->evl = evconnlistener_new(w->base, listener_accept, l,
+	    LEV_OPT_CLOSE_ON_FREE, 0, fd);
 	if (l->backoff == NULL || l->evl == NULL) {
 		log_error("cannot accept on fd %d", fd);
 		return -1;
@@ -481,9 +458,7 @@ listener_start(struct worker *w, struct listener *l,
 void
 listener_stop(struct listener *l)
 {
-	if (l->bound != NULL)
-		http_unlisten(l->w->httpd, l);
-	else if (l->evl != NULL)
+	if (l->evl != NULL)
 		evconnlistener_free(l->evl);
 	if (l->backoff != NULL)
 		event_free(l->backoff);

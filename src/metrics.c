@@ -28,10 +28,11 @@
 /* The commands each service counts, for primed_requests_total. */
 static const unsigned svc_cmds[SVC_COUNT] = {
 	[SVC_PRIME] = (1u << CMD_COUNT) - 1,
-	[SVC_UPPER] = 1u << CMD_UPPER,
-	[SVC_ECHO] = 0,
+	[SVC_UPPER] = (1u << CMD_UPPER) | (1u << CMD_OTHER),
+	[SVC_ECHO] = 1u << CMD_OTHER,
 	[SVC_HTTP] = (1u << CMD_PRIME) | (1u << CMD_UPPER) |
-	    (1u << CMD_ECHO) | (1u << CMD_PING) | (1u << CMD_STATS),
+	    (1u << CMD_ECHO) | (1u << CMD_PING) | (1u << CMD_STATS) |
+	    (1u << CMD_OTHER),
 };
 
 /* "# HELP" and "# TYPE" lines of one metric. */
@@ -127,6 +128,8 @@ metrics_counters(struct evbuffer *out, const struct stats_sum *s)
 	    c[STAT_connections_waiting]);
 	metrics_one(out, "primed_reply_bytes", "gauge",
 	    "Bytes of replies held for clients.", c[STAT_reply_bytes]);
+	metrics_one(out, "primed_input_bytes", "gauge",
+	    "Bytes of requests read and not yet taken.", c[STAT_input_bytes]);
 	metrics_one(out, "primed_received_bytes_total", "counter",
 	    "Bytes received from clients.", c[STAT_bytes_in]);
 	metrics_one(out, "primed_sent_bytes_total", "counter",

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
+#include <time.h>
 
 struct event_base;
 struct event;
@@ -30,7 +31,7 @@ struct evconnlistener;
 #define MAX_GENS	4
 
 enum service	{ SVC_PRIME, SVC_UPPER, SVC_ECHO, SVC_HTTP, SVC_COUNT };
-enum framing	{ FRAMING_LINE, FRAMING_RAW };
+enum framing	{ FRAMING_LINE, FRAMING_RAW, FRAMING_HTTP };
 enum compute	{ COMPUTE_POOL, COMPUTE_INLINE };
 enum io_mode	{ IO_TIMER, IO_BLOCKING };
 enum kernel	{ KERNEL_SIEVE, KERNEL_TRIAL, KERNEL_COUNT };
@@ -140,9 +141,10 @@ int	 prime_count_available(void);
 int	 prime_trial_is_prime(uint64_t);
 
 /* proto.c: the wire protocol, parsed and formatted; no sockets. */
+/* CMD_OTHER counts requests that name no command (unknown, malformed). */
 enum cmd {
 	CMD_PRIME, CMD_UPPER, CMD_ECHO, CMD_SLEEP, CMD_PING, CMD_STATS,
-	CMD_QUIT, CMD_COUNT
+	CMD_QUIT, CMD_OTHER, CMD_COUNT
 };
 
 #define ERRORS(X)							\
@@ -206,8 +208,46 @@ struct route {
 	const char	*allow;		/* with 405: the Allow header */
 };
 
-void	 route_parse(int, const char *, const char *, uint64_t,
-	    struct route *);
+void	 route_parse(int, const char *, size_t, const char *, size_t,
+	    uint64_t, struct route *);
+
+/* hparse.c: HTTP/1.1 request heads and chunked bodies, strictly; pure. */
+#define HTTP_HEAD_MAX	8192	/* request line and fields, bytes */
+#define HTTP_FIELDS_MAX	100
+
+struct http_head {
+	int		 method;	/* METHOD_* */
+	const char	*path;		/* the target's path, as sent */
+	size_t		 pathlen;
+	const char	*query;		/* after '?', or NULL */
+	size_t		 querylen;
+	int		 minor;		/* HTTP/1.minor */
+	uint64_t	 length;	/* Content-Length */
+	size_t		 size;		/* bytes of the head, with its end */
+	int		 hosts;		/* Host fields seen */
+	unsigned	 close:1;	/* no keep-alive after the answer */
+	unsigned	 chunked:1;
+	unsigned	 expect:1;	/* Expect: 100-continue, with a body */
+	unsigned	 text:1;	/* Accept: text/plain rather than JSON */
+	unsigned	 has_length:1;
+	unsigned	 coded:1;	/* Transfer-Encoding seen */
+	unsigned	 absolute:1;	/* absolute-form target */
+	unsigned	 conn_close:1;	/* Connection: close */
+	unsigned	 keep_alive:1;	/* Connection: keep-alive */
+	int		 status;	/* refused: the status to answer */
+	const char	*why;
+};
+
+struct http_body {
+	size_t		 wire;		/* chunked: bytes on the wire */
+	size_t		 len;		/* decoded */
+	int		 status;	/* refused: the status to answer */
+	const char	*why;
+};
+
+int	 hparse_head(const char *, size_t, struct http_head *);
+int	 hparse_chunked(const char *, size_t, size_t, struct http_body *);
+size_t	 hparse_unchunk(char *, size_t);
 
 /* stats.c: counters in one shared-memory region made before fork. */
 #define STATS_COUNTERS(X)						\
@@ -231,7 +271,8 @@ void	 route_parse(int, const char *, const char *, uint64_t,
 	X(bytes_in)							\
 	X(bytes_out)							\
 	X(connections_waiting)						\
-	X(reply_bytes)
+	X(reply_bytes)							\
+	X(input_bytes)
 
 enum stat_counter {
 #define X(c) STAT_##c,
@@ -258,8 +299,8 @@ enum {
 
 /* HTTP statuses counted apart; anything else counts as the last. */
 #define HTTP_CODES(X)							\
-	X(200) X(400) X(404) X(405) X(413) X(431) X(500) X(501) X(503)	\
-	X(504)
+	X(200) X(400) X(404) X(405) X(413) X(414) X(417) X(431) X(500)	\
+	X(501) X(503) X(504) X(505)
 enum {
 #define X(c) HTTP_CODE_##c,
 	HTTP_CODES(X)
@@ -391,13 +432,15 @@ uint64_t queue_cost(enum kernel, uint64_t);
 void	 job_run(struct job *);
 
 /* listener.c: sockets bound by the master, accepted on by the workers. */
-struct evhttp_bound_socket;
+struct worker;
+typedef void (*listener_handler)(struct worker *, const struct listen_conf *,
+	    int);
 
 struct listener {
 	const struct listen_conf *lc;
 	struct worker		*w;
+	listener_handler	 handler;	/* takes each accepted socket */
 	struct evconnlistener	*evl;
-	struct evhttp_bound_socket *bound;	/* http: evhttp accepts */
 	struct event		*backoff;
 };
 
@@ -408,26 +451,58 @@ int	 listener_fd(int, int);
 void	 listener_close_all(void);
 void	 listener_name(int, char *, size_t);
 int	 listener_start(struct worker *, struct listener *,
-	    const struct listen_conf *, int);
+	    const struct listen_conf *, int, listener_handler);
 void	 listener_stop(struct listener *);
 
-/* conn.c: one client connection of a line service. */
+/* conn.c: one client connection, whatever its service and framing. */
+
+/* What a request is answered, before its framing writes it. */
+enum answer_kind {
+	ANSWER_NUMBER,		/* a prime: value */
+	ANSWER_TEXT,		/* text: a line's, or a text/plain body */
+	ANSWER_JSON,		/* a JSON document, with its "\n" */
+	ANSWER_METRICS,		/* Prometheus's text format */
+	ANSWER_ERR,		/* err, and text: why (a static string) */
+	ANSWER_NONE		/* nothing (QUIT) */
+};
+
+struct answer {
+	enum answer_kind kind;
+	int		 status;	/* HTTP; 0: 200, or the error's own */
+	enum err	 err;
+	const char	*text;
+	size_t		 len;
+	uint64_t	 value;
+	const char	*allow;		/* HTTP 405: the methods allowed */
+};
+
+/* What the framing must know of a request to write its answer. */
+struct ask {
+	enum cmd	 cmd;		/* for the counts and the histogram */
+	uint64_t	 t0_us;		/* when it came */
+	uint64_t	 n;		/* HTTP: the n of /prime/N */
+	unsigned	 head:1;	/* HTTP HEAD: no body */
+	unsigned	 text:1;	/* HTTP: the prime as text/plain */
+	unsigned	 close:1;	/* HTTP: no keep-alive after it */
+	unsigned	 http10:1;	/* HTTP/1.0 */
+};
 
 /*
  * A place in a connection's reply order. conn.c owns it; what works for
- * it belongs to it too: its timer (freed with it) and its job (handed back
- * to the queue with queue_cancel when the reply is no longer wanted).
+ * it belongs to it too: its timer (freed with it), its job (handed back
+ * to the queue with queue_cancel when the answer is no longer wanted) and
+ * its answer's text (body).
  */
 struct pending {
 	TAILQ_ENTRY(pending)	 entry;
 	struct conn		*conn;
 	int			 ready;
-	char			*reply;
-	size_t			 replylen;
+	struct ask		 ask;
+	struct answer		 ans;
+	char			*body;		/* ans.text, owned */
+	size_t			 cost;		/* bytes counted for it */
 	struct job		*job;		/* while the pool has it */
 	struct event		*timer;		/* IO delay or job deadline */
-	enum cmd		 cmd;		/* for the latency histogram */
-	uint64_t		 t0_us;		/* when the request came */
 };
 TAILQ_HEAD(pendingq, pending);
 
@@ -452,7 +527,8 @@ struct conn {
 	TAILQ_ENTRY(conn)	 entry;		/* w->conns, then w->dead */
 	TAILQ_ENTRY(conn)	 resume_entry;
 	struct worker		*w;
-	struct bufferevent	*bev;
+	struct bufferevent	*bev;		/* output, and its buffers */
+	struct event		*rev;		/* the socket is readable */
 	struct evbuffer		*out;		/* replies of this turn */
 	int			 fd;
 	uint64_t		 id;
@@ -461,16 +537,19 @@ struct conn {
 	struct watch		 watch;		/* for a reset while paused */
 	struct pendingq		 pending;
 	int			 npending;
-	size_t			 pending_bytes;	/* ready replies not yet out */
+	size_t			 inmax;		/* input buffered, at most */
+	size_t			 in_bytes;	/* in the input buffer */
+	size_t			 pending_bytes;	/* answers not yet out */
 	size_t			 out_bytes;	/* in the bufferevent's output */
-	size_t			 in_counted;	/* input bytes counted in stats */
 	size_t			 stop_left;	/* input read before the stop */
 	int64_t			 last_active;	/* ms, worker_now() */
 	int64_t			 partial_since;	/* a request half read */
 	int64_t			 linger_since;
-	enum cmd		 cur_cmd;	/* the request being handled */
-	uint64_t		 cur_t0_us;	/* when this turn's requests came */
-	unsigned		 cur_deferred:1;	/* its reply waits */
+	struct ask		 cur;		/* the request being handled */
+	unsigned		 reading:1;	/* rev is added */
+	unsigned		 asked:1;	/* a whole request came */
+	unsigned		 drained:1;	/* the last read emptied the socket */
+	unsigned		 continued:1;	/* HTTP: 100 Continue sent */
 	unsigned		 resume_queued:1;
 	unsigned		 in_progress:1;	/* inside conn_progress */
 	unsigned		 stopping:1;	/* graceful stop began */
@@ -485,27 +564,32 @@ void	 conn_sweep(struct conn *, int64_t);
 void	 conn_finish(struct conn *);
 size_t	 conn_holds(struct conn *);
 void	 conn_shed(struct conn *);
-struct pending *conn_defer(struct conn *);
-void	 conn_reply(struct conn *, const char *, size_t);
-void	 conn_reply_err(struct conn *, enum err, const char *);
-void	 conn_complete(struct pending *, const char *, size_t);
+void	 conn_begin(struct conn *, enum cmd);
+int	 conn_took(struct conn *, size_t);
+struct pending *conn_defer(struct conn *, const struct answer *);
+void	 conn_answer(struct conn *, const struct answer *);
+void	 conn_answer_text(struct conn *, enum answer_kind, const char *,
+	    size_t);
+void	 conn_answer_err(struct conn *, enum err, const char *);
+void	 conn_complete(struct pending *, const struct answer *);
 void	 conn_complete_err(struct pending *, enum err, const char *);
 void	 conn_cancel_work(struct pending *);
+void	 conn_emit_raw(struct conn *, const char *, size_t);
 
-/* command.c: what each request does. */
+/* command.c: the work a request asks for, shared by every framing. */
 void	 command_run(struct conn *, const char *, size_t);
 void	 command_upper(struct conn *, const char *, size_t);
-int	 command_prime_cheap(struct worker *, uint64_t, uint64_t *);
+void	 command_prime(struct conn *, uint64_t);
+void	 command_delay(struct conn *, int, const char *, size_t, int);
+void	 command_stats(struct conn *);
 
-/* http.c: the http service, on evhttp. */
-struct httpd;
-struct httpd *http_create(struct worker *);
-int	 http_listen(struct httpd *, struct listener *, int);
-void	 http_unlisten(struct httpd *, struct listener *);
-void	 http_stop(struct httpd *);
-void	 http_sweep(struct httpd *, int64_t);
-int	 http_count(const struct httpd *);
-void	 http_free(struct httpd *);
+/* http.c: the HTTP/1.1 framing of a connection. */
+size_t	 http_input_max(size_t);
+int	 http_next(struct conn *, struct evbuffer *, size_t *);
+int	 http_write(struct conn *, struct evbuffer *, const struct ask *,
+	    const struct answer *, int);
+size_t	 http_refusal(char *, size_t, const char *, const char *);
+void	 http_date(char *, size_t);
 
 /* priv.c: the user workers run as. */
 struct priv {
@@ -537,7 +621,6 @@ struct worker {
 	struct stats		*stats;		/* every worker's counters */
 	struct stats_slot	*slot;		/* this worker's own */
 	struct queue		*queue;
-	struct httpd		*httpd;		/* when an http listener is */
 	int			 id;
 	struct listener		 listeners[MAX_LISTENERS];
 	int			 nlisteners;
@@ -547,7 +630,9 @@ struct worker {
 	int			 nconns;
 	int			 nresume;	/* length of resume */
 	uint64_t		 next_conn_id;
-	size_t			 reply_bytes;	/* replies held, every conn */
+	size_t			 held;		/* for clients, every conn */
+	char			 date[32];	/* HTTP Date, this second's */
+	time_t			 date_sec;
 	int			 draining;	/* stop began, still serving */
 	int			 stopping;	/* no longer accepting */
 	int			 retiring;	/* stopping for a reload */
@@ -568,7 +653,7 @@ void	 worker_resume(struct worker *, struct conn *);
 void	 worker_unresume(struct worker *, struct conn *);
 int	 worker_watch(struct worker *, struct watch *, int);
 void	 worker_unwatch(struct worker *, struct watch *);
-void	 worker_reply_bytes(struct worker *, ssize_t);
+void	 worker_held(struct worker *, enum stat_counter, ssize_t);
 void	 worker_check_done(struct worker *);
 int	 worker_over_memory(struct worker *);
 int64_t	 worker_now(struct worker *);

@@ -13,7 +13,7 @@
 #include "primed.h"
 
 static const char *cmd_names[CMD_COUNT] = {
-	"prime", "upper", "echo", "sleep", "ping", "stats", "quit"
+	"prime", "upper", "echo", "sleep", "ping", "stats", "quit", "other"
 };
 
 static const char *err_names[ERR_COUNT] = {
@@ -91,13 +91,13 @@ proto_parse_n(const char *s, size_t len, uint64_t max_n, uint64_t *n,
 	return req.err;
 }
 
-/* Which command the first word names, or -1. */
+/* Which command the first word names, or -1 ("other" names none). */
 static int
 lookup_cmd(const char *w, size_t len)
 {
 	int	c;
 
-	for (c = 0; c < CMD_COUNT; c++)
+	for (c = 0; c < CMD_OTHER; c++)
 		if (strlen(cmd_names[c]) == len &&
 		    strncasecmp(w, cmd_names[c], len) == 0)
 			return c;
@@ -138,7 +138,7 @@ proto_parse(const char *line, size_t len, uint64_t max_n, struct request *req)
 		return;
 	}
 	if ((c = lookup_cmd(line, wlen)) == -1) {
-		req->cmd = CMD_COUNT;
+		req->cmd = CMD_OTHER;
 		fail(req, ERR_UNKNOWN_CMD, "try PRIME, UPPER, ECHO, SLEEP, "
 		    "PING, STATS or QUIT");
 		return;

@@ -38,27 +38,27 @@ route_fail(struct route *r, int status, enum err e, const char *why)
 	r->why = why;
 }
 
-/* Read format= from the query; 0, or -1 when its value is unknown. */
+/* Read format= from the query (qlen bytes); 0, or -1 when unknown. */
 static int
-route_format(const char *query, struct route *r)
+route_format(const char *query, size_t qlen, struct route *r)
 {
-	const char	*p = query, *end, *v;
+	const char	*p = query, *end = query + qlen, *amp, *v;
 	size_t		 n;
 
-	while (p != NULL && *p != '\0') {
-		end = strchr(p, '&');
-		n = end != NULL ? (size_t)(end - p) : strlen(p);
-		if (n >= 7 && strncmp(p, "format=", 7) == 0) {
+	while (p != NULL && p < end) {
+		amp = memchr(p, '&', (size_t)(end - p));
+		n = amp != NULL ? (size_t)(amp - p) : (size_t)(end - p);
+		if (n >= 7 && memcmp(p, "format=", 7) == 0) {
 			v = p + 7;
 			r->format_set = 1;
-			if (n == 11 && strncmp(v, "text", 4) == 0)
+			if (n == 11 && memcmp(v, "text", 4) == 0)
 				r->text = 1;
-			else if (n == 11 && strncmp(v, "json", 4) == 0)
+			else if (n == 11 && memcmp(v, "json", 4) == 0)
 				r->text = 0;
 			else
 				return -1;
 		}
-		p = end != NULL ? end + 1 : NULL;
+		p = amp != NULL ? amp + 1 : NULL;
 	}
 	return 0;
 }
@@ -75,39 +75,40 @@ route_method(struct route *r, int method, int allowed)
 }
 
 /*
- * Route one request: method is one METHOD_* bit, path and query as in the
- * request line (query may be NULL). Sets r->id, and r->n for /prime/N;
- * r->status is 0 when the request is good, else the status to answer with
- * r->err and r->why (and r->allow for 405).
+ * Route one request: method is one METHOD_* bit, path (plen bytes) and
+ * query (qlen bytes; NULL for none) as in the request line. Sets r->id,
+ * and r->n for /prime/N; r->status is 0 when the request is good, else
+ * the status to answer with r->err and r->why (and r->allow for 405).
  */
 void
-route_parse(int method, const char *path, const char *query, uint64_t max_n,
-    struct route *r)
+route_parse(int method, const char *path, size_t plen, const char *query,
+    size_t qlen, uint64_t max_n, struct route *r)
 {
-	size_t	i;
+	const size_t	pre = sizeof(PRIME_PREFIX) - 1;
+	size_t		i;
 
 	memset(r, 0, sizeof(*r));
 	r->err = ERR_NONE;
-	if (path == NULL || path[0] != '/') {
+	if (path == NULL || plen == 0 || path[0] != '/') {
 		route_fail(r, 400, ERR_BAD_REQUEST, "bad path");
 		return;
 	}
-	if (strncmp(path, PRIME_PREFIX, sizeof(PRIME_PREFIX) - 1) == 0) {
+	if (plen >= pre && memcmp(path, PRIME_PREFIX, pre) == 0) {
 		r->id = ROUTE_PRIME;
 		if (route_method(r, method, METHOD_GET | METHOD_HEAD) == -1)
 			return;
-		path += sizeof(PRIME_PREFIX) - 1;
-		r->err = proto_parse_n(path, strlen(path), max_n, &r->n,
+		r->err = proto_parse_n(path + pre, plen - pre, max_n, &r->n,
 		    &r->why);
 		if (r->err != ERR_NONE)
 			r->status = 400;
-		else if (route_format(query, r) == -1)
+		else if (route_format(query, qlen, r) == -1)
 			route_fail(r, 400, ERR_BAD_REQUEST,
 			    "format must be json or text");
 		return;
 	}
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		if (strcmp(path, routes[i].path) != 0)
+		if (strlen(routes[i].path) != plen ||
+		    memcmp(path, routes[i].path, plen) != 0)
 			continue;
 		r->id = routes[i].id;
 		(void)route_method(r, method, routes[i].methods);

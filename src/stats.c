@@ -174,6 +174,7 @@ stats_reset_gauges(struct stats *st, int slot)
 	atomic_store(&s->c[STAT_connections_open], 0);
 	atomic_store(&s->c[STAT_connections_waiting], 0);
 	atomic_store(&s->c[STAT_reply_bytes], 0);
+	atomic_store(&s->c[STAT_input_bytes], 0);
 	atomic_store(&s->c[STAT_jobs_queued], 0);
 	atomic_store(&s->c[STAT_jobs_running], 0);
 }

@@ -77,7 +77,7 @@ worker_del_conn(struct worker *w, struct conn *c)
 void
 worker_check_done(struct worker *w)
 {
-	if (w->stopping && w->nconns + http_count(w->httpd) == 0)
+	if (w->stopping && w->nconns == 0)
 		event_base_loopexit(w->base, NULL);
 }
 
@@ -219,23 +219,27 @@ worker_job_done(struct job *job, void *arg)
 	job->done(job);
 }
 
-/* Replies held for clients grew (or shrank) by delta bytes. */
+/*
+ * What the worker holds for its clients grew (or shrank) by delta bytes:
+ * replies (STAT_reply_bytes) or requests read and not yet taken
+ * (STAT_input_bytes). Both count against the cap.
+ */
 void
-worker_reply_bytes(struct worker *w, ssize_t delta)
+worker_held(struct worker *w, enum stat_counter what, ssize_t delta)
 {
-	w->reply_bytes += delta;
+	w->held += delta;
 	if (delta >= 0)
-		stats_add(w->slot, STAT_reply_bytes, (uint64_t)delta);
+		stats_add(w->slot, what, (uint64_t)delta);
 	else
-		stats_sub(w->slot, STAT_reply_bytes, (uint64_t)-delta);
+		stats_sub(w->slot, what, (uint64_t)-delta);
 }
 
-/* True when the replies held pass the worker's cap. */
+/* True when what the worker holds for clients passes its cap. */
 int
 worker_over_memory(struct worker *w)
 {
 	return w->cfg->reply_memory_mb > 0 &&
-	    w->reply_bytes > (size_t)w->cfg->reply_memory_mb << 20;
+	    w->held > (size_t)w->cfg->reply_memory_mb << 20;
 }
 
 /*
@@ -260,7 +264,22 @@ worker_shed(struct worker *w)
 	}
 }
 
-/* Four times a second: close idle, slow and lingering connections. */
+/* The HTTP Date of this second, formatted when the second changes. */
+static void
+worker_date(struct worker *w)
+{
+	time_t	now = time(NULL);
+
+	if (now == w->date_sec)
+		return;
+	w->date_sec = now;
+	http_date(w->date, sizeof(w->date));
+}
+
+/*
+ * Four times a second: close idle, slow and lingering connections, and
+ * keep the Date header current.
+ */
 static void
 worker_sweep(evutil_socket_t fd, short what, void *arg)
 {
@@ -268,12 +287,11 @@ worker_sweep(evutil_socket_t fd, short what, void *arg)
 	struct conn	*c, *next;
 	int64_t		 now = worker_now(w);
 
+	worker_date(w);
 	for (c = TAILQ_FIRST(&w->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
 		conn_sweep(c, now);
 	}
-	if (w->httpd != NULL)
-		http_sweep(w->httpd, now);
 	worker_shed(w);
 }
 
@@ -297,8 +315,6 @@ worker_stop_accepting(struct worker *w)
 		next = TAILQ_NEXT(c, entry);
 		conn_stop(c);
 	}
-	if (w->httpd != NULL)
-		http_stop(w->httpd);
 	worker_check_done(w);
 }
 
@@ -393,12 +409,10 @@ worker_setup(struct worker *w, const struct worker_spec *spec)
 		return -1;
 	if (w->queue != NULL)
 		queue_set_order(w->queue, w->cfg->pool_order, w->cfg->slice_ms);
+	worker_date(w);
 	for (i = 0; i < spec->nfds; i++) {
-		if (spec->lc[i]->service == SVC_HTTP && w->httpd == NULL &&
-		    (w->httpd = http_create(w)) == NULL)
-			return -1;
 		if (listener_start(w, &w->listeners[i], spec->lc[i],
-		    spec->fds[i]) == -1)
+		    spec->fds[i], conn_accept) == -1)
 			return -1;
 		w->nlisteners++;
 	}
@@ -416,7 +430,6 @@ worker_teardown(struct worker *w)
 
 	for (i = 0; i < (size_t)w->nlisteners; i++)
 		listener_stop(&w->listeners[i]);
-	http_free(w->httpd);
 	queue_destroy(w->queue);
 	worker_reap(-1, 0, w);
 	for (i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)

@@ -392,8 +392,10 @@ START_TEST(test_unknown_command)
 	expect_err("PING\t", ERR_UNKNOWN_CMD);
 	expect_err("\tPING", ERR_UNKNOWN_CMD);
 	expect_err("HELLO", ERR_UNKNOWN_CMD);
+	/* "other": counted apart, and no command of its own. */
+	expect_err("OTHER", ERR_UNKNOWN_CMD);
 	parse("FOO", &req);
-	ck_assert_int_eq(req.cmd, CMD_COUNT);
+	ck_assert_int_eq(req.cmd, CMD_OTHER);
 }
 END_TEST
 
@@ -492,7 +494,8 @@ END_TEST
 START_TEST(test_cmd_names)
 {
 	static const char *names[] = {
-		"prime", "upper", "echo", "sleep", "ping", "stats", "quit"
+		"prime", "upper", "echo", "sleep", "ping", "stats", "quit",
+		"other"
 	};
 	int	c;
 
@@ -504,6 +507,7 @@ START_TEST(test_cmd_names)
 	ck_assert_str_eq(proto_cmd_name(CMD_PING), "ping");
 	ck_assert_str_eq(proto_cmd_name(CMD_STATS), "stats");
 	ck_assert_str_eq(proto_cmd_name(CMD_QUIT), "quit");
+	ck_assert_str_eq(proto_cmd_name(CMD_OTHER), "other");
 	ck_assert_str_eq(proto_cmd_name(CMD_COUNT), "?");
 	ck_assert_str_eq(proto_cmd_name((enum cmd)-1), "?");
 	for (c = 0; c < CMD_COUNT; c++)
@@ -519,7 +523,7 @@ START_TEST(test_cmd_names_parse)
 	int		c;
 	size_t		i;
 
-	for (c = 0; c < CMD_COUNT; c++) {
+	for (c = 0; c < CMD_OTHER; c++) {
 		snprintf(line, sizeof(line), "%s", proto_cmd_name(c));
 		for (i = 0; line[i] != '\0'; i++)
 			line[i] = (char)(line[i] - 'a' + 'A');

@@ -28,12 +28,12 @@ static const char *counter_keys[STAT_COUNT] = {
 	"jobs_cancelled", "jobs_late", "jobs_sliced", "job_yields",
 	"jobs_small", "jobs_medium", "jobs_large", "wait_us_small",
 	"wait_us_medium", "wait_us_large", "bytes_in", "bytes_out",
-	"connections_waiting", "reply_bytes"
+	"connections_waiting", "reply_bytes", "input_bytes"
 };
 
 /* Keys of "commands", by enum cmd. */
 static const char *command_keys[CMD_COUNT] = {
-	"prime", "upper", "echo", "sleep", "ping", "stats", "quit"
+	"prime", "upper", "echo", "sleep", "ping", "stats", "quit", "other"
 };
 
 /* Keys of "errors", by enum err. */
@@ -513,7 +513,7 @@ START_TEST(test_reset_gauges)
 
 		if (i == STAT_connections_open || i == STAT_jobs_queued ||
 		    i == STAT_jobs_running || i == STAT_connections_waiting ||
-		    i == STAT_reply_bytes)
+		    i == STAT_reply_bytes || i == STAT_input_bytes)
 			want = 0;
 		ck_assert_msg(get(stats_slot_use(st, 2), i) == want,
 		    "slot 2 %s = %llu, want %llu", counter_keys[i],
