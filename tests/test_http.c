@@ -446,6 +446,256 @@ START_TEST(odd_requests)
 END_TEST
 
 /*
+ * Send len bytes of req on a fresh connection; read the response into r.
+ * close_after: expect the server to close the connection after it.
+ */
+static void
+exchange(const char *req, size_t len, struct resp *r, int close_after)
+{
+	int	fd = connect_http();
+
+	ck_assert_int_eq(client_send(fd, req, len), 0);
+	ck_assert_msg(read_resp(fd, r) == 0, "no response to \"%.40s\"", req);
+	if (close_after) {
+		ck_assert_ptr_nonnull(header(r, "Connection"));
+		ck_assert_str_eq(header(r, "Connection"), "close");
+		ck_assert_msg(client_eof(fd, 5), "open after \"%.40s\"", req);
+	}
+	close(fd);
+}
+
+/* Expect status, a JSON error body, and the close, for req. */
+static void
+expect_refused(const char *req, size_t len, int status)
+{
+	struct resp	r;
+
+	exchange(req, len, &r, 1);
+	ck_assert_msg(r.status == status, "\"%.50s\": %d, want %d", req,
+	    r.status, status);
+	ck_assert_str_eq(header(&r, "Content-Type"), "application/json");
+	ck_assert_msg(strncmp(r.body, "{\"error\":\"", 10) == 0,
+	    "\"%.40s\": body %s", req, r.body);
+	ck_assert_ptr_nonnull(header(&r, "Content-Length"));
+}
+
+#define REFUSED(req, status)	expect_refused((req), sizeof(req) - 1, (status))
+
+/*
+ * What the evhttp face got wrong, each a test: framing it read leniently,
+ * refusals without a length or a close, statuses of HTTP/1.9.
+ */
+START_TEST(strict_framing)
+{
+	/* CONNECT: answered with a length, then closed. */
+	REFUSED("CONNECT 127.0.0.1:80 HTTP/1.1\r\nHost: x\r\n\r\n", 501);
+	REFUSED("CONNECT /x HTTP/1.1\r\nHost: x\r\n\r\n", 501);
+	/* Lengths and chunk sizes: digits only. */
+	REFUSED("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: +5\r\n\r\n"
+	    "hello", 400);
+	REFUSED("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5, 5\r\n"
+	    "\r\nhello", 400);
+	REFUSED("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: "
+	    "99999999999999999999999\r\n\r\n", 400);
+	REFUSED("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked"
+	    "\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n", 400);
+	REFUSED("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked"
+	    "\r\n\r\n+5\r\nhello\r\n0\r\n\r\n", 400);
+	REFUSED("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked"
+	    "\r\n\r\n 5\r\nhello\r\n0\r\n\r\n", 400);
+	/* A NUL in a value, an empty name, a folded line, a bare LF. */
+	REFUSED("GET /healthz HTTP/1.1\r\nHost: t\r\nX: a\0b\r\n\r\n", 400);
+	REFUSED("GET /healthz HTTP/1.1\r\nHost: t\r\n: x\r\n\r\n", 400);
+	REFUSED("GET /healthz HTTP/1.1\r\nHost: t\r\nX: a\r\n b\r\n\r\n", 400);
+	REFUSED("GET /healthz HTTP/1.1\nHost: t\r\n\r\n", 400);
+	/* Codings: unknown 501, chunked not last 400. */
+	REFUSED("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, "
+	    "chunked\r\n\r\n0\r\n\r\n", 501);
+	REFUSED("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: "
+	    "chunked, gzip\r\n\r\n0\r\n\r\n", 400);
+	/* Versions: 1.0 and 1.1 only. */
+	REFUSED("GET /healthz HTTP/1.9\r\nHost: t\r\n\r\n", 505);
+	REFUSED("GET /healthz HTTP/2.0\r\nHost: t\r\n\r\n", 505);
+	/* HTTP/1.1 needs one Host. */
+	REFUSED("GET /healthz HTTP/1.1\r\n\r\n", 400);
+	REFUSED("GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400);
+	/* Expect: something else than 100-continue. */
+	REFUSED("POST /echo HTTP/1.1\r\nHost: t\r\nExpect: fly\r\n"
+	    "Content-Length: 1\r\n\r\nx", 417);
+	assert_same_worker();
+}
+END_TEST
+
+START_TEST(chunked_bodies)
+{
+	static const char ext[] = "POST /echo HTTP/1.1\r\nHost: t\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n5;a=b\r\nhello\r\n"
+	    "1;q=\"x y\"\r\n!\r\n0\r\nX-Trailer: 1\r\n\r\n";
+	static const char old[] = "POST /echo HTTP/1.0\r\nConnection: "
+	    "keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n"
+	    "\r\n";
+	struct resp	r;
+
+	/* A chunk extension and a trailer are fine. */
+	exchange(ext, sizeof(ext) - 1, &r, 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(r.body, "hello!");
+	/* HTTP/1.0 with a coding: answered, then closed (RFC 9112 6.1). */
+	exchange(old, sizeof(old) - 1, &r, 1);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(r.body, "hi");
+	assert_same_worker();
+}
+END_TEST
+
+START_TEST(continue_and_keepalive)
+{
+	struct resp	r;
+	char		buf[64];
+	int		fd = connect_http();
+
+	/* Expect: 100-continue gets its interim answer, then the response. */
+	ck_assert_int_eq(client_sends(fd, "POST /echo HTTP/1.1\r\nHost: t\r\n"
+	    "Expect: 100-continue\r\nContent-Length: 3\r\n\r\n"), 0);
+	ck_assert_int_eq(recv(fd, buf, 25, MSG_WAITALL), 25);
+	ck_assert_int_eq(memcmp(buf, "HTTP/1.1 100 Continue\r\n\r\n", 25), 0);
+	ask_http(fd, "abc", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(r.body, "abc");
+	/* A Date in RFC 1123's form. */
+	ck_assert_uint_eq(strlen(header(&r, "Date")), 29);
+	ck_assert_str_eq(header(&r, "Date") + 25, " GMT");
+	/* Connection: close is honoured, and said. */
+	ask_http(fd, "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+	    "\r\n", &r);
+	ck_assert_str_eq(header(&r, "Connection"), "close");
+	ck_assert(client_eof(fd, 5));
+	close(fd);
+	/* HTTP/1.0 that asks for keep-alive gets it, and is told so. */
+	fd = connect_http();
+	ask_http(fd, "GET /prime/2 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+	    &r);
+	ck_assert_str_eq(header(&r, "Connection"), "keep-alive");
+	ask_http(fd, "GET /prime/3 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+	    &r);
+	ck_assert_str_eq(r.body, "{\"n\":3,\"prime\":5}\n");
+	close(fd);
+	assert_same_worker();
+}
+END_TEST
+
+/* Refusals of every kind are answered, counted as requests and errors. */
+START_TEST(refusals_counted)
+{
+	static const char bad[] = "GET /x HTTP/1.9\r\nHost: t\r\n\r\n";
+	struct resp	r;
+	int		ctl = client_connect(server_port(&srv, "prime"));
+	long		req0, other0, v505, e0;
+
+	ck_assert_int_ge(ctl, 0);
+	req0 = client_stat(ctl, "requests");
+	other0 = client_stat(ctl, "other");
+	v505 = client_stat(ctl, "505");
+	e0 = client_stat(ctl, "bad-request");
+	exchange(bad, sizeof(bad) - 1, &r, 1);
+	ck_assert_int_eq(r.status, 505);
+	expect_get("/nope", 404, NULL);
+	/* 2 answers, and the STATS asked in between: 4 more requests. */
+	ck_assert_int_eq(client_wait_stat(ctl, "505", v505 + 1, 5), v505 + 1);
+	ck_assert_int_eq(client_stat(ctl, "other"), other0 + 2);
+	ck_assert_int_eq(client_stat(ctl, "bad-request"), e0 + 1);
+	ck_assert_int_ge(client_stat(ctl, "requests"), req0 + 4);
+	close(ctl);
+}
+END_TEST
+
+/*
+ * A half request behind one whose answer waits (a job of a day) is under
+ * the read timeout (2 s here) all the same.
+ */
+START_TEST(half_request_behind_a_job)
+{
+	int	fd = connect_http(), ctl;
+	long	cancelled0;
+
+	ctl = client_connect(server_port(&srv, "prime"));
+	cancelled0 = client_stat(ctl, "jobs_cancelled");
+	ck_assert_int_eq(client_sends(fd, "GET /prime/10000000 HTTP/1.1\r\n"
+	    "Host: t\r\n\r\nGET /prime/1 HTTP/1.1\r\nHo"), 0);
+	ck_assert_int_eq(client_wait_stat(ctl, "jobs_running", 1, 10), 1);
+	ck_assert_msg(client_eof(fd, 10), "not closed by the read timeout");
+	ck_assert_int_eq(client_wait_stat(ctl, "jobs_cancelled",
+	    cancelled0 + 1, 10), cancelled0 + 1);
+	close(fd);
+	close(ctl);
+	assert_same_worker();
+}
+END_TEST
+
+/* Poll STATS until key is at most most; its last value. */
+static long
+wait_stat_at_most(int fd, const char *key, long most, double t)
+{
+	double	deadline = now_s() + t;
+	long	v;
+
+	while ((v = client_stat(fd, key)) > most && now_s() < deadline)
+		sleep_s(0.05);
+	return v;
+}
+
+/*
+ * Unfinished heads count against the worker's memory (here 1 MiB): of
+ * 200 connections with 7 KiB of head each, those that hold the most are
+ * closed (with a 503) until the worker is under it, and the rest are let
+ * go when their clients leave. The asking STATS line itself (6 bytes) is
+ * input too.
+ */
+START_TEST(unfinished_heads_counted)
+{
+	enum { N = 200, PART = 7 * KIB };
+	struct server	 small;
+	struct resp	 r;
+	char		*part = malloc(PART);
+	int		 fds[N], i, ctl, shed = 0;
+	long		 held;
+
+	ck_assert_ptr_nonnull(part);
+	memset(&small, 0, sizeof(small));
+	ck_assert_int_eq(server_start(&small, "--workers", "1",
+	    "--read-timeout", "60", "--max-reply-memory", "1",
+	    "--log-level", "error", "--listen", "prime=127.0.0.1:0",
+	    "--listen", "http=127.0.0.1:0", (char *)NULL), 0);
+	ctl = client_connect(server_port(&small, "prime"));
+	ck_assert_int_ge(ctl, 0);
+	memcpy(part, "GET /healthz HTTP/1.1\r\nX: ", 26);
+	memset(part + 26, 'a', PART - 26);
+	for (i = 0; i < N; i++) {
+		fds[i] = client_connect(server_port(&small, "http"));
+		ck_assert_int_ge(fds[i], 0);
+		ck_assert_int_eq(client_send(fds[i], part, PART), 0);
+	}
+	held = wait_stat_at_most(ctl, "input_bytes", 1024 * KIB + 6, 10);
+	ck_assert_msg(held <= 1024 * KIB + 6 && held > 100 * PART,
+	    "input_bytes %ld", held);
+	for (i = 0; i < N; i++) {
+		if (!client_readable(fds[i], 0))
+			continue;
+		ck_assert_int_eq(read_resp(fds[i], &r), 0);
+		ck_assert_int_eq(r.status, 503);
+		shed++;
+	}
+	ck_assert_msg(shed >= N - 1024 * KIB / PART, "%d shed", shed);
+	for (i = 0; i < N; i++)
+		client_reset(fds[i]);
+	ck_assert_int_eq(wait_stat_at_most(ctl, "input_bytes", 6, 10), 6);
+	free(part);
+	close(ctl);
+	server_stop(&small);
+}
+END_TEST
+
+/*
  * A client that pipelines without end and never reads: evhttp reads on
  * while it writes a reply, so without a bound the worker would buffer all
  * of it. The server stops taking bytes, and its memory stays put.
@@ -774,6 +1024,12 @@ http_suite(void)
 	tcase_add_test(tc, pipeline_never_read);
 	tcase_add_test(tc, client_gone_cancels_job);
 	tcase_add_test(tc, many_connections);
+	tcase_add_test(tc, strict_framing);
+	tcase_add_test(tc, chunked_bodies);
+	tcase_add_test(tc, continue_and_keepalive);
+	tcase_add_test(tc, refusals_counted);
+	tcase_add_test(tc, half_request_behind_a_job);
+	tcase_add_test(tc, unfinished_heads_counted);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("small");

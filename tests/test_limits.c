@@ -404,8 +404,37 @@ start_read_timeout(void)
 {
 	ck_assert_int_eq(server_start(&srv, "--workers", "1",
 	    "--read-timeout", "1", "--idle-timeout", "30",
-	    "--max-inflight", "2", "--log-level", "error", (char *)NULL), 0);
+	    "--max-inflight", "2", "--log-level", "error",
+	    "--listen", "prime=127.0.0.1:0", "--listen", "upper=127.0.0.1:0",
+	    "--listen", "echo=127.0.0.1:0", "--listen", "http=127.0.0.1:0",
+	    "--listen", "prime=127.0.0.1:0,framing=raw", (char *)NULL), 0);
 }
+
+/*
+ * A connection that sends nothing is under the read timeout from accept,
+ * whatever its service: it cannot hold a place for the idle timeout.
+ */
+START_TEST(silent_connections_read_timeout)
+{
+	int	fds[5], i;
+	double	t0, t;
+
+	/* Connected just before a second ticks over: a full second to go. */
+	sleep_until_frac(0.98);
+	for (i = 0; i < srv.nl; i++) {
+		fds[i] = client_connect(srv.port[i]);
+		ck_assert_int_ge(fds[i], 0);
+	}
+	t0 = now_s();
+	for (i = 0; i < srv.nl; i++) {
+		expect_clean_close(fds[i], 5);
+		t = now_s() - t0;
+		ck_assert_msg(t >= 0.9 && t < 3.5, "%s closed after %.2f s",
+		    srv.service[i], t);
+		close(fds[i]);
+	}
+}
+END_TEST
 
 START_TEST(slowloris_half_line)
 {
@@ -673,6 +702,7 @@ limits_suite(void)
 	tcase_add_unchecked_fixture(tc, start_read_timeout, stop_servers);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, slowloris_half_line);
+	tcase_add_test(tc, silent_connections_read_timeout);
 	tcase_add_test(tc, slowloris_trickle);
 	tcase_add_test(tc, read_timeout_spares_throttled_client);
 	tcase_add_test(tc, read_timeout_spares_streaming_client);
