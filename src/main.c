@@ -38,7 +38,7 @@ check_config(const struct config *cfg)
 	char		err[1024];
 
 	if (priv_lookup(cfg->user, &pv, err, sizeof(err)) == -1 ||
-	    listener_check(cfg, err, sizeof(err)) == -1) {
+	    sockets_check(cfg, err, sizeof(err)) == -1) {
 		fprintf(stderr, "primed: %s\n", err);
 		return EXIT_CONFIG;
 	}

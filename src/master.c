@@ -218,7 +218,7 @@ master_gen_free(struct gen *g)
 		master_close_ready(&g->procs[i]);
 		master_cancel_respawn(&g->procs[i]);
 	}
-	listener_release(g->ls, g->nls, g->cfg.workers);
+	sockets_release(g->ls, g->nls, g->cfg.workers);
 	g->nls = 0;
 	if (g->timer != NULL)
 		event_free(g->timer);
@@ -237,9 +237,9 @@ master_gen_prepare(struct gen *g, const struct config *cfg, char *err,
 {
 	g->cfg = *cfg;
 	if (priv_lookup(cfg->user, &g->priv, err, errlen) == -1 ||
-	    listener_check(cfg, err, errlen) == -1)
+	    sockets_check(cfg, err, errlen) == -1)
 		return EXIT_CONFIG;
-	if (listener_acquire(cfg, g->ls, err, errlen) == -1)
+	if (sockets_acquire(cfg, g->ls, err, errlen) == -1)
 		return EXIT_CRASH;
 	g->nls = cfg->nlisten;
 	return 0;
@@ -279,7 +279,7 @@ master_write_port_file(const struct gen *g)
 	if ((fd = master_create(tmp)) == -1)
 		return;
 	for (i = 0; i < g->nls && rc >= 0; i++) {
-		listener_name(listener_fd(g->ls[i], 0), name, sizeof(name));
+		sockets_name(sockets_fd(g->ls[i], 0), name, sizeof(name));
 		rc = dprintf(fd, "%s %s\n",
 		    config_service_name(g->cfg.listen[i].service), name);
 	}
@@ -297,7 +297,7 @@ master_announce(const struct gen *g, const struct gen *old)
 	int	i;
 
 	for (i = 0; i < g->nls; i++) {
-		listener_name(listener_fd(g->ls[i], 0), name, sizeof(name));
+		sockets_name(sockets_fd(g->ls[i], 0), name, sizeof(name));
 		printf("listening on %s service=%s\n", name,
 		    config_service_name(g->cfg.listen[i].service));
 	}
@@ -363,7 +363,7 @@ master_gen_serve(struct gen *g)
 static void
 master_unbind(evutil_socket_t fd, short what, void *arg)
 {
-	listener_close_all();
+	sockets_close_all();
 }
 
 /* Graceful stop of everything; the loop ends when the last worker is gone. */
@@ -394,7 +394,7 @@ master_stop(const char *why)
 	 */
 	drain = ms_tv(M.current->cfg.drain_delay_ms);
 	if (M.current->cfg.drain_delay_ms <= 0)
-		listener_close_all();
+		sockets_close_all();
 	else
 		event_base_once(M.base, -1, EV_TIMEOUT, master_unbind, NULL,
 		    &drain);
@@ -517,7 +517,7 @@ master_child(const struct wproc *p, int wfd, struct worker_spec *spec)
 	spec->priv = g->priv;
 	for (i = 0; i < g->nls; i++) {
 		spec->lc[i] = &g->cfg.listen[i];
-		spec->fds[i] = listener_fd(g->ls[i], p->id);
+		spec->fds[i] = sockets_fd(g->ls[i], p->id);
 	}
 	spec->nfds = g->nls;
 	master_child_close(spec);
@@ -861,7 +861,7 @@ master_teardown(void)
 	for (i = 0; i < MAX_GENS; i++)
 		if (M.gens[i].state != GEN_FREE)
 			master_gen_free(&M.gens[i]);
-	listener_close_all();
+	sockets_close_all();
 	for (i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		if (evs[i] != NULL)
 			event_free(evs[i]);

@@ -431,7 +431,15 @@ void	 queue_destroy(struct queue *);
 uint64_t queue_cost(enum kernel, uint64_t);
 void	 job_run(struct job *);
 
-/* listener.c: sockets bound by the master, accepted on by the workers. */
+/* sockets.c: the master's listening sockets, one per listener and slot. */
+int	 sockets_check(const struct config *, char *, size_t);
+int	 sockets_acquire(const struct config *, int *, char *, size_t);
+void	 sockets_release(const int *, int, int);
+int	 sockets_fd(int, int);
+void	 sockets_close_all(void);
+void	 sockets_name(int, char *, size_t);
+
+/* listener.c: a worker accepting on its socket of a listener. */
 struct worker;
 typedef void (*listener_handler)(struct worker *, const struct listen_conf *,
 	    int);
@@ -444,12 +452,6 @@ struct listener {
 	struct event		*backoff;
 };
 
-int	 listener_check(const struct config *, char *, size_t);
-int	 listener_acquire(const struct config *, int *, char *, size_t);
-void	 listener_release(const int *, int, int);
-int	 listener_fd(int, int);
-void	 listener_close_all(void);
-void	 listener_name(int, char *, size_t);
 int	 listener_start(struct worker *, struct listener *,
 	    const struct listen_conf *, int, listener_handler);
 void	 listener_stop(struct listener *);
