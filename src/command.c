@@ -191,27 +191,32 @@ command_prime(struct conn *c, uint64_t n)
 		command_submit(c, n);
 }
 
-/* STATS: the counters of every worker, summed. */
+/*
+ * STATS, and HTTP's /metrics: the counters of every worker, summed, as
+ * JSON (kind ANSWER_JSON) or in Prometheus's format (ANSWER_METRICS).
+ */
 void
-command_stats(struct conn *c)
+command_stats(struct conn *c, enum answer_kind kind)
 {
 	struct stats_sum	 sum;
 	struct evbuffer		*buf;
+	int			 rc = -1;
 
-	if ((buf = evbuffer_new()) == NULL) {
-		conn_answer_err(c, ERR_BUSY, "out of memory");
-		return;
+	if ((buf = evbuffer_new()) != NULL && kind == ANSWER_METRICS)
+		rc = metrics_format(buf, c->w->stats, c->w->cfg);
+	else if (buf != NULL) {
+		stats_sum(c->w->stats, &sum);
+		sum.pid = (long)getpid();
+		sum.worker = c->w->id;
+		rc = stats_json(buf, &sum);
 	}
-	stats_sum(c->w->stats, &sum);
-	sum.pid = (long)getpid();
-	sum.worker = c->w->id;
-	if (stats_json(buf, &sum) == -1)
+	if (rc == -1)
 		conn_answer_err(c, ERR_BUSY, "out of memory");
 	else
-		conn_answer_text(c, ANSWER_JSON,
-		    (const char *)evbuffer_pullup(buf, -1),
-		    evbuffer_get_length(buf));
-	evbuffer_free(buf);
+		conn_answer_text(c, kind, (const char *)evbuffer_pullup(buf,
+		    -1), evbuffer_get_length(buf));
+	if (buf != NULL)
+		evbuffer_free(buf);
 }
 
 /* Do what a good line request asks. */
@@ -243,7 +248,7 @@ command_dispatch(struct conn *c, const struct request *req)
 			conn_answer_text(c, ANSWER_TEXT, "PONG", 4);
 		break;
 	case CMD_STATS:
-		command_stats(c);
+		command_stats(c, ANSWER_JSON);
 		break;
 	case CMD_QUIT:
 		/* Earlier answers go out, then the connection closes. */

@@ -304,23 +304,6 @@ http_readyz(struct conn *c)
 	conn_answer(c, &a);
 }
 
-/* GET /metrics: every worker's counters in Prometheus's format. */
-static void
-http_metrics(struct conn *c)
-{
-	struct evbuffer	*buf;
-
-	if ((buf = evbuffer_new()) == NULL ||
-	    metrics_format(buf, c->w->stats, c->w->cfg) == -1)
-		conn_answer_err(c, ERR_BUSY, "out of memory");
-	else
-		conn_answer_text(c, ANSWER_METRICS,
-		    (const char *)evbuffer_pullup(buf, -1),
-		    evbuffer_get_length(buf));
-	if (buf != NULL)
-		evbuffer_free(buf);
-}
-
 /* What each route counts as. */
 static const enum cmd route_cmds[] = {
 	[ROUTE_NONE] = CMD_OTHER,	[ROUTE_PRIME] = CMD_PRIME,
@@ -368,10 +351,10 @@ http_dispatch(struct conn *c, const struct http_head *h, const char *body,
 		http_readyz(c);
 		break;
 	case ROUTE_STATS:
-		command_stats(c);
+		command_stats(c, ANSWER_JSON);
 		break;
 	default:
-		http_metrics(c);
+		command_stats(c, ANSWER_METRICS);
 		break;
 	}
 }

@@ -583,7 +583,7 @@ void	 command_run(struct conn *, const char *, size_t);
 void	 command_upper(struct conn *, const char *, size_t);
 void	 command_prime(struct conn *, uint64_t);
 void	 command_delay(struct conn *, int, const char *, size_t, int);
-void	 command_stats(struct conn *);
+void	 command_stats(struct conn *, enum answer_kind);
 
 /* http.c: the HTTP/1.1 framing of a connection. */
 size_t	 http_input_max(size_t);

@@ -636,6 +636,18 @@ wait_stat_at_most(int fd, const char *key, long most, double t)
 	return v;
 }
 
+/* Poll STATS until key is at least least; its last value. */
+static long
+wait_stat_at_least(int fd, const char *key, long least, double t)
+{
+	double	deadline = now_s() + t;
+	long	v;
+
+	while ((v = client_stat(fd, key)) < least && now_s() < deadline)
+		sleep_s(0.05);
+	return v;
+}
+
 /*
  * Unfinished heads count against the worker's memory (here 1 MiB): of
  * 200 connections with 7 KiB of head each, those that hold the most are
@@ -650,7 +662,7 @@ START_TEST(unfinished_heads_counted)
 	struct resp	 r;
 	char		*part = malloc(PART);
 	int		 fds[N], i, ctl, shed = 0;
-	long		 held;
+	long		 held, in0;
 
 	ck_assert_ptr_nonnull(part);
 	memset(&small, 0, sizeof(small));
@@ -662,11 +674,15 @@ START_TEST(unfinished_heads_counted)
 	ck_assert_int_ge(ctl, 0);
 	memcpy(part, "GET /healthz HTTP/1.1\r\nX: ", 26);
 	memset(part + 26, 'a', PART - 26);
+	in0 = client_stat(ctl, "bytes_in");
 	for (i = 0; i < N; i++) {
 		fds[i] = client_connect(server_port(&small, "http"));
 		ck_assert_int_ge(fds[i], 0);
 		ck_assert_int_eq(client_send(fds[i], part, PART), 0);
 	}
+	/* Every byte read, then the worker back under its cap. */
+	ck_assert_int_ge(wait_stat_at_least(ctl, "bytes_in", in0 + N * PART,
+	    10), in0 + N * PART);
 	held = wait_stat_at_most(ctl, "input_bytes", 1024 * KIB + 6, 10);
 	ck_assert_msg(held <= 1024 * KIB + 6 && held > 100 * PART,
 	    "input_bytes %ld", held);
