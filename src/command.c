@@ -35,10 +35,8 @@
 static int
 command_timer(struct conn *c, struct pending *p, int ms, event_callback_fn cb)
 {
-	struct timeval	tv;
+	struct timeval	tv = ms_tv(ms);
 
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
 	if ((p->timer = evtimer_new(c->w->base, cb, p)) == NULL)
 		return -1;
 	return evtimer_add(p->timer, &tv);

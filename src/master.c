@@ -110,17 +110,6 @@ elapsed_ms(const struct timespec *a, const struct timespec *b)
 	    (b->tv_nsec - a->tv_nsec) / 1000000L;
 }
 
-/* A duration in milliseconds as a timeval. */
-static struct timeval
-ms_tv(long ms)
-{
-	struct timeval	tv;
-
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	return tv;
-}
-
 /* p's index in the process table, which is its stats slot. */
 static int
 master_slot(const struct wproc *p)

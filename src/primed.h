@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/time.h>
 
 #include <stdatomic.h>
 #include <stddef.h>
@@ -24,6 +25,15 @@ struct evconnlistener;
 #define EXIT_CRASH	1	/* unexpected: the master respawns the worker */
 #define EXIT_USAGE	64	/* bad command line (EX_USAGE) */
 #define EXIT_CONFIG	78	/* bad configuration (EX_CONFIG): never respawned */
+
+/* A duration in milliseconds as a timeval, for every timer. */
+static inline struct timeval
+ms_tv(long ms)
+{
+	struct timeval	tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	return tv;
+}
 
 #define MAX_LISTENERS	16
 #define MAX_WORKERS	256

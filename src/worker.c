@@ -359,8 +359,7 @@ worker_stop(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	log_info("draining for %d ms", ms);
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
+	tv = ms_tv(ms);
 	if ((w->ev_drain = evtimer_new(w->base, worker_drain_done, w)) ==
 	    NULL || evtimer_add(w->ev_drain, &tv) == -1)
 		worker_stop_accepting(w);
