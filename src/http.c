@@ -484,5 +484,12 @@ http_next(struct conn *c, struct evbuffer *in, size_t *done)
 	len = evbuffer_get_length(in);
 	if ((buf = (char *)evbuffer_pullup(in, (ev_ssize_t)len)) == NULL)
 		return http_refuse(c, 503, "out of memory for a request");
-	return http_take(c, buf, len, 1, done);
+	if ((rc = http_take(c, buf, len, 1, done)) == 0)
+		/*
+		 * Room behind it, so that the rest of the request lands in
+		 * the same piece: a request sent a byte at a time costs one
+		 * copy, not one a read.
+		 */
+		(void)evbuffer_expand(in, HTTP_HEAD_MAX);
+	return rc;
 }
