@@ -15,8 +15,8 @@
  * framing writes: a line, or an HTTP response. Answers leave in request
  * order: one that is ready while nothing is pending goes straight to this
  * turn's output, anything else waits in the pending FIFO until every
- * earlier one has gone out. The answers of one turn gather in c->out and
- * leave in one write (conn_send).
+ * earlier one has gone out. The answers of one turn gather in the turn
+ * buffer and leave in one write (conn_send).
  *
  * Every event that may let a connection move on (bytes in, output drained,
  * end of input, an answer completed, a turn given back, a stop) calls the
@@ -76,13 +76,28 @@
  */
 #define PENDING_COST	256
 
+#define TURN_MAX	16384		/* the turn buffer */
+
 /* Where each recv() lands before its bytes join a connection's input. */
 static char	conn_scratch[READ_MAX];
+
+/*
+ * The answers of the connection in progress, this turn: written with one
+ * send() when its bufferevent's output is empty. One is enough, as one
+ * connection at a time is in progress (conn_progress), and each turn
+ * ends with conn_send, which empties it.
+ */
+static struct {
+	struct conn	*c;		/* whose answers they are */
+	size_t		 len;
+	size_t		 bytes;		/* written this turn, for the count */
+	char		 buf[TURN_MAX];
+} turn;
 
 static void	conn_read_cb(evutil_socket_t, short, void *);
 static void	conn_write_cb(struct bufferevent *, void *);
 static void	conn_event_cb(struct bufferevent *, short, void *);
-static void	conn_held_cb(struct evbuffer *,
+static void	conn_output_cb(struct evbuffer *,
 		    const struct evbuffer_cb_info *, void *);
 static void	conn_hangup(struct watch *);
 
@@ -135,8 +150,6 @@ conn_unmake(struct conn *c)
 {
 	if (c->rev != NULL)
 		event_free(c->rev);
-	if (c->out != NULL)
-		evbuffer_free(c->out);
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);
 	else
@@ -178,12 +191,10 @@ conn_accept(struct worker *w, const struct listen_conf *lc, int fd)
 	c->last_active = c->partial_since = worker_now(w);
 	TAILQ_INIT(&c->pending);
 	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	c->out = evbuffer_new();
 	c->rev = event_new(w->base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
-	if (c->bev == NULL || c->out == NULL || c->rev == NULL ||
-	    evbuffer_add_cb(bufferevent_get_output(c->bev), conn_held_cb,
-	    c) == NULL || evbuffer_add_cb(bufferevent_get_input(c->bev),
-	    conn_held_cb, c) == NULL || event_add(c->rev, NULL) == -1) {
+	if (c->bev == NULL || c->rev == NULL ||
+	    evbuffer_add_cb(bufferevent_get_output(c->bev), conn_output_cb,
+	    c) == NULL || event_add(c->rev, NULL) == -1) {
 		log_warn("out of memory for a connection");
 		conn_unmake(c);
 		return;
@@ -198,25 +209,35 @@ conn_accept(struct worker *w, const struct listen_conf *lc, int fd)
 	stats_add(w->slot, STAT_connections_total, 1);
 }
 
-/*
- * The input or the bufferevent's output grew or shrank: keep the counts
- * of what the connection holds for its client.
- */
+/* The bufferevent's output grew or shrank: keep the count of it. */
 static void
-conn_held_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+conn_output_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
     void *arg)
 {
 	struct conn	*c = arg;
 	ssize_t		 delta;
 
 	delta = (ssize_t)info->n_added - (ssize_t)info->n_deleted;
-	if (buf == bufferevent_get_input(c->bev)) {
-		c->in_bytes += delta;
-		worker_held(c->w, STAT_input_bytes, delta);
-	} else {
-		c->out_bytes += delta;
-		worker_held(c->w, STAT_reply_bytes, delta);
-	}
+	c->out_bytes += delta;
+	worker_held(c->w, STAT_reply_bytes, delta);
+}
+
+/* The input held grew (or shrank) by delta bytes: count it. */
+static void
+conn_input_held(struct conn *c, ssize_t delta)
+{
+	c->in_bytes += delta;
+	worker_held(c->w, STAT_input_bytes, delta);
+}
+
+/* Let go of the first n bytes of the input (requests taken). */
+void
+conn_drain(struct conn *c, struct evbuffer *in, size_t n)
+{
+	if (n == 0)
+		return;
+	evbuffer_drain(in, n);
+	conn_input_held(c, -(ssize_t)n);
 }
 
 /* Read again (the socket's readiness is watched). */
@@ -304,15 +325,14 @@ conn_close(struct conn *c, const char *reason)
 	worker_unwatch(w, &c->watch);
 	event_free(c->rev);
 	c->rev = NULL;
-	evbuffer_remove_cb(bufferevent_get_output(c->bev), conn_held_cb, c);
-	evbuffer_remove_cb(bufferevent_get_input(c->bev), conn_held_cb, c);
+	evbuffer_remove_cb(bufferevent_get_output(c->bev), conn_output_cb, c);
 	worker_held(w, STAT_reply_bytes, -(ssize_t)c->out_bytes);
-	worker_held(w, STAT_input_bytes, -(ssize_t)c->in_bytes);
-	c->out_bytes = c->in_bytes = 0;
+	conn_input_held(c, -(ssize_t)c->in_bytes);
+	c->out_bytes = 0;
+	if (turn.c == c)
+		turn.len = 0;	/* its answers of this turn go with it */
 	bufferevent_free(c->bev);
 	c->bev = NULL;
-	evbuffer_free(c->out);
-	c->out = NULL;
 	worker_del_conn(w, c);
 	stats_sub(w->slot, STAT_connections_open, 1);
 }
@@ -339,7 +359,7 @@ conn_abort(struct conn *c, const char *why)
 		return;
 	log_warn("conn %llu: closed: %s", (unsigned long long)c->id, why);
 	conn_count_err(c->w, ERR_BUSY);
-	if (c->state != CONN_LINGERING && evbuffer_get_length(c->out) == 0 &&
+	if (c->state != CONN_LINGERING && (turn.c != c || turn.len == 0) &&
 	    c->out_bytes == 0) {
 		if (c->lc->framing == FRAMING_HTTP)
 			len = http_refusal(buf, sizeof(buf), c->w->date, why);
@@ -350,27 +370,48 @@ conn_abort(struct conn *c, const char *why)
 	conn_close(c, why);
 }
 
+/*
+ * Add len bytes to c's output of this turn; -1 on failure. What does not
+ * fit in the turn buffer goes to the bufferevent, behind what was there.
+ */
+int
+conn_out(struct conn *c, const void *buf, size_t len)
+{
+	turn.bytes += len;
+	if (turn.len + len > sizeof(turn.buf)) {
+		if (turn.len > 0 && bufferevent_write(c->bev, turn.buf,
+		    turn.len) == -1)
+			return -1;
+		turn.len = 0;
+		if (len > sizeof(turn.buf))
+			return bufferevent_write(c->bev, buf, len);
+	}
+	memcpy(turn.buf + turn.len, buf, len);
+	turn.len += len;
+	return 0;
+}
+
 /* Write answer a as a line of the line and raw framings; -1 on failure. */
 static int
-conn_write_line(struct evbuffer *out, const struct answer *a)
+conn_write_line(struct conn *c, const struct answer *a)
 {
 	char	buf[PROTO_ERR_MAX];
 
 	switch (a->kind) {
 	case ANSWER_NUMBER:
-		return evbuffer_add(out, buf, proto_number(buf, a->value));
+		return conn_out(c, buf, proto_number(buf, a->value));
 	case ANSWER_ERR:
-		return evbuffer_add(out, buf, proto_err_line(buf, sizeof(buf),
+		return conn_out(c, buf, proto_err_line(buf, sizeof(buf),
 		    a->err, a->text));
 	case ANSWER_NONE:
 		return 0;
 	case ANSWER_JSON:
 		/* It ends with its "\n". */
-		return evbuffer_add(out, a->text, a->len);
+		return conn_out(c, a->text, a->len);
 	default:
-		if (evbuffer_add(out, a->text, a->len) == -1)
+		if (conn_out(c, a->text, a->len) == -1)
 			return -1;
-		return evbuffer_add(out, "\n", 1);
+		return conn_out(c, "\n", 1);
 	}
 }
 
@@ -390,69 +431,65 @@ static void
 conn_emit(struct conn *c, const struct ask *ask, const struct answer *a,
     int last)
 {
-	size_t	before = evbuffer_get_length(c->out);
 	int	rc;
 
 	if (a->kind == ANSWER_ERR)
 		conn_count_err(c->w, a->err);
 	if (c->lc->framing == FRAMING_HTTP)
-		rc = http_write(c, c->out, ask, a, ask->close ||
+		rc = http_write(c, ask, a, ask->close ||
 		    (last && conn_taking_no_more(c)));
 	else
-		rc = conn_write_line(c->out, a);
+		rc = conn_write_line(c, a);
 	if (rc == -1) {
 		conn_abort(c, "out of memory for a reply");
 		return;
 	}
 	stats_add(c->w->slot, STAT_requests, 1);
-	stats_add(c->w->slot, STAT_bytes_out,
-	    evbuffer_get_length(c->out) - before);
 }
 
 /* Add bytes that are no answer (HTTP's 100 Continue) to this turn's output. */
 void
 conn_emit_raw(struct conn *c, const char *buf, size_t len)
 {
-	if (evbuffer_add(c->out, buf, len) == -1)
+	if (conn_out(c, buf, len) == -1)
 		conn_abort(c, "out of memory for output");
 }
 
 /*
  * Write this turn's answers. When the bufferevent's output is empty the
- * socket is written directly: nothing of ours is queued before these
- * bytes, so the order holds, and an answer costs no epoll change and no
- * extra loop turn. One piece goes with send(), several with writev().
- * What the socket does not take, and everything behind earlier output,
- * goes to the bufferevent, which writes it when the socket can take it
- * and reports any error.
+ * socket is written directly, with one send(): nothing of ours is queued
+ * before these bytes, so the order holds, and an answer costs no epoll
+ * change and no extra loop turn. What the socket does not take, and
+ * everything behind earlier output, goes to the bufferevent, which writes
+ * it when the socket can take it and reports any error.
  */
 static void
 conn_send(struct conn *c)
 {
-	size_t		len = evbuffer_get_length(c->out);
-	ssize_t		n;
+	ssize_t		n = 0;
 
-	if (len == 0)
+	stats_add(c->w->slot, STAT_bytes_out, turn.bytes);
+	turn.bytes = 0;
+	if (turn.len == 0)
 		return;
-	if (c->out_bytes == 0) {
-		if (evbuffer_peek(c->out, -1, NULL, NULL, 0) == 1) {
-			n = send(c->fd, evbuffer_pullup(c->out, -1), len,
-			    MSG_NOSIGNAL);
-			if (n > 0)
-				evbuffer_drain(c->out, (size_t)n);
-		} else
-			(void)evbuffer_write(c->out, c->fd);
-	}
-	if (evbuffer_get_length(c->out) > 0 &&
-	    bufferevent_write_buffer(c->bev, c->out) == -1)
+	if (c->out_bytes == 0 &&
+	    (n = send(c->fd, turn.buf, turn.len, MSG_NOSIGNAL)) < 0)
+		n = 0;	/* the bufferevent tries again, and says why */
+	if ((size_t)n < turn.len && bufferevent_write(c->bev, turn.buf + n,
+	    turn.len - (size_t)n) == -1) {
+		turn.len = 0;
 		conn_abort(c, "out of memory for output");
+		return;
+	}
+	turn.len = 0;
 }
 
 /* Bytes this connection holds for its client: queued and unwritten. */
 static size_t
 conn_held(struct conn *c)
 {
-	return c->pending_bytes + c->out_bytes + evbuffer_get_length(c->out);
+	return c->pending_bytes + c->out_bytes +
+	    (turn.c == c ? turn.len : 0);
 }
 
 /* True when the connection may take another request now. */
@@ -703,7 +740,7 @@ conn_next_line(struct conn *c, struct evbuffer *in, size_t *done)
 		conn_request(c, fast, n, used);
 		return 1;
 	}
-	evbuffer_drain(in, *done);
+	conn_drain(c, in, *done);
 	*done = 0;
 	eol = evbuffer_search_eol(in, NULL, &eollen, EVBUFFER_EOL_LF);
 	if (eol.pos >= 0) {
@@ -768,7 +805,9 @@ conn_echo(struct conn *c, struct evbuffer *in)
 
 	(void)conn_took(c, len);
 	stats_add(c->w->slot, STAT_bytes_out, len);
-	if (evbuffer_add_buffer(c->out, in) == -1)
+	/* Behind this turn's output (none: echo has no answers). */
+	conn_input_held(c, -(ssize_t)len);
+	if (bufferevent_write_buffer(c->bev, in) == -1)
 		conn_abort(c, "out of memory for output");
 }
 
@@ -829,7 +868,7 @@ conn_take_requests(struct conn *c)
 		if (rc != 1)
 			break;
 	}
-	evbuffer_drain(in, done);
+	conn_drain(c, in, done);
 	return rc != 0;
 }
 
@@ -885,8 +924,7 @@ conn_settle(struct conn *c, int whole)
 	    (c->stopping && c->stop_left == 0 && c->npending == 0)))
 		conn_finish(c);
 	if (c->state == CONN_FINISHING) {
-		if (left > 0)
-			evbuffer_drain(in, left);
+		conn_drain(c, in, left);
 		if (c->npending == 0 && c->out_bytes == 0) {
 			conn_linger(c);
 			return;
@@ -924,6 +962,7 @@ conn_progress(struct conn *c)
 	    c->in_progress)
 		return;
 	c->in_progress = 1;
+	turn.c = c;
 	conn_flush(c);
 	if (c->state == CONN_READING)
 		whole = conn_take_requests(c);
@@ -966,11 +1005,13 @@ conn_recv(struct conn *c)
 	}
 	c->drained = (size_t)n < room;
 	stats_add(c->w->slot, STAT_bytes_in, (uint64_t)n);
-	if (c->state != CONN_LINGERING &&
-	    evbuffer_add(in, conn_scratch, (size_t)n) == -1) {
+	if (c->state == CONN_LINGERING)
+		return n;
+	if (evbuffer_add(in, conn_scratch, (size_t)n) == -1) {
 		conn_abort(c, "out of memory for a request");
 		return -1;
 	}
+	conn_input_held(c, n);
 	return n;
 }
 

@@ -181,12 +181,12 @@ http_head(char *buf, int status, const char *date, const char *type,
 }
 
 /*
- * Write answer a to the request ask as a response into out; close: the
+ * Write answer a to the request ask as a response of c; close: the
  * connection ends after it. Counts its status. -1 on failure.
  */
 int
-http_write(struct conn *c, struct evbuffer *out, const struct ask *ask,
-    const struct answer *a, int close)
+http_write(struct conn *c, const struct ask *ask, const struct answer *a,
+    int close)
 {
 	char		 head[RESPONSE_HEAD_MAX + SMALL_BODY], small[SMALL_BODY];
 	const char	*type = TYPE_TEXT, *body = a->text;
@@ -221,11 +221,11 @@ http_write(struct conn *c, struct evbuffer *out, const struct ask *ask,
 	if (len <= SMALL_BODY) {
 		/* One piece: most answers are a few bytes. */
 		put(head, &n, body, len);
-		return evbuffer_add(out, head, n);
+		return conn_out(c, head, n);
 	}
-	if (evbuffer_add(out, head, n) == -1)
+	if (conn_out(c, head, n) == -1)
 		return -1;
-	return evbuffer_add(out, body, len);
+	return conn_out(c, body, len);
 }
 
 /*
@@ -479,7 +479,7 @@ http_next(struct conn *c, struct evbuffer *in, size_t *done)
 			return rc;
 	}
 	/* Slow path: make the rest of the input one piece, then again. */
-	evbuffer_drain(in, *done);
+	conn_drain(c, in, *done);
 	*done = 0;
 	len = evbuffer_get_length(in);
 	if ((buf = (char *)evbuffer_pullup(in, (ev_ssize_t)len)) == NULL)

@@ -541,7 +541,6 @@ struct conn {
 	struct worker		*w;
 	struct bufferevent	*bev;		/* output, and its buffers */
 	struct event		*rev;		/* the socket is readable */
-	struct evbuffer		*out;		/* replies of this turn */
 	int			 fd;
 	uint64_t		 id;
 	const struct listen_conf *lc;
@@ -587,6 +586,8 @@ void	 conn_complete(struct pending *, const struct answer *);
 void	 conn_complete_err(struct pending *, enum err, const char *);
 void	 conn_cancel_work(struct pending *);
 void	 conn_emit_raw(struct conn *, const char *, size_t);
+int	 conn_out(struct conn *, const void *, size_t);
+void	 conn_drain(struct conn *, struct evbuffer *, size_t);
 
 /* command.c: the work a request asks for, shared by every framing. */
 void	 command_run(struct conn *, const char *, size_t);
@@ -598,8 +599,8 @@ void	 command_stats(struct conn *, enum answer_kind);
 /* http.c: the HTTP/1.1 framing of a connection. */
 size_t	 http_input_max(size_t);
 int	 http_next(struct conn *, struct evbuffer *, size_t *);
-int	 http_write(struct conn *, struct evbuffer *, const struct ask *,
-	    const struct answer *, int);
+int	 http_write(struct conn *, const struct ask *, const struct answer *,
+	    int);
 size_t	 http_refusal(char *, size_t, const char *, const char *);
 void	 http_date(char *, size_t);
 
