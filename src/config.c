@@ -23,6 +23,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -962,23 +963,33 @@ config_read_line(FILE *fp, char *buf, size_t cap, size_t *len)
 	return (ch == EOF && n == 0) ? 0 : 1;
 }
 
-/* Open path for reading if it is a regular file; NULL with err if not. */
+/*
+ * Open path for reading if it is a regular file; NULL with err if not.
+ * The open does not block: a FIFO would wait for a writer in open(), at
+ * start or, on SIGHUP, in the master, which then neither respawned nor
+ * stopped. O_NONBLOCK changes nothing for reads of a regular file.
+ */
 static FILE *
 config_open(const char *path, char *err, size_t errlen)
 {
 	struct stat	 st;
 	FILE		*fp;
+	int		 fd;
 
-	if ((fp = fopen(path, "r")) == NULL) {
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	/* /dev/null stays usable for "no configuration file". */
-	if (fstat(fileno(fp), &st) == -1 || (!S_ISREG(st.st_mode) &&
+	if (fstat(fd, &st) == -1 || (!S_ISREG(st.st_mode) &&
 	    strcmp(path, "/dev/null") != 0)) {
 		snprintf(err, errlen, "%s: not a regular file", path);
-		fclose(fp);
+		close(fd);
 		return NULL;
+	}
+	if ((fp = fdopen(fd, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
 	}
 	return fp;
 }

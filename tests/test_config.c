@@ -883,6 +883,28 @@ START_TEST(test_file_not_regular)
 }
 END_TEST
 
+/*
+ * A FIFO is refused at once, with no writer: opening it used to wait for
+ * one (the test's timeout ends such a wait).
+ */
+START_TEST(test_file_fifo)
+{
+	struct config	cfg;
+	char		dir[64], path[96], err[ERRLEN], want[ERRLEN];
+
+	snprintf(dir, sizeof(dir), "/tmp/test_config.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	config_defaults(&cfg);
+	ck_assert_int_eq(config_load_file(&cfg, path, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s: not a regular file", path);
+	ck_assert_str_eq(err, want);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
 /* A regular file with one huge line: refused after max bytes, not read whole. */
 START_TEST(test_file_huge_line)
 {
@@ -1289,6 +1311,7 @@ config_suite(void)
 	tcase_add_test(tc, test_file_long_line);
 	tcase_add_test(tc, test_file_missing);
 	tcase_add_test(tc, test_file_not_regular);
+	tcase_add_test(tc, test_file_fifo);
 	tcase_add_test(tc, test_file_huge_line);
 	tcase_add_test(tc, test_sample_conf);
 	tcase_add_test(tc, test_sample_lists_every_key);
