@@ -789,13 +789,13 @@ config_listen_port(struct listen_conf *lc, const char *s, char *err,
 	return 0;
 }
 
-/* Parse ",framing=..." options after the address. */
+/* Parse ",framing=..." options after the address, each at most once. */
 static int
 config_listen_options(struct listen_conf *lc, char *opt, char *err,
     size_t errlen)
 {
 	char	*item, *v;
-	int	 i;
+	int	 i, framing_seen = 0;
 
 	while ((item = strsep(&opt, ",")) != NULL) {
 		if ((v = strchr(item, '=')) != NULL)
@@ -816,6 +816,15 @@ config_listen_options(struct listen_conf *lc, char *opt, char *err,
 		if ((i = config_choice(framing_names, v)) == -1)
 			return config_bad_choice(framing_names, "framing ", v,
 			    err, errlen);
+		if (framing_seen++) {
+			snprintf(err, errlen, "framing given twice");
+			return -1;
+		}
+		if (lc->service == SVC_HTTP && i == FRAMING_RAW) {
+			snprintf(err, errlen, "framing=raw does not apply to "
+			    "http, which frames its own requests");
+			return -1;
+		}
 		lc->framing = (enum framing)i;
 	}
 	return 0;

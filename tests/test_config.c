@@ -526,6 +526,7 @@ START_TEST(test_listen_good)
 	    "my-host.example.org", "80", FRAMING_LINE);
 	listen_ok("prime=h:007", SVC_PRIME, "h", "7", FRAMING_LINE);
 	listen_ok("PRIME=h:1,framing=LINE", SVC_PRIME, "h", "1", FRAMING_LINE);
+	listen_ok("http=h:1,framing=line", SVC_HTTP, "h", "1", FRAMING_LINE);
 }
 END_TEST
 
@@ -573,6 +574,14 @@ START_TEST(test_listen_bad)
 	listen_fails("echo=[::1]:1,framing=auto", "framing=auto is gone: "
 	    "use framing=line (the default) and a listener of its own with "
 	    "framing=raw for clients that send no line end");
+	/* Given twice, even alike: refused, not the last one winning. */
+	listen_fails("prime=h:1,framing=raw,framing=line",
+	    "framing given twice");
+	listen_fails("upper=h:1,framing=line,framing=line",
+	    "framing given twice");
+	/* HTTP frames its own requests. */
+	listen_fails("http=h:1,framing=raw", "framing=raw does not apply to "
+	    "http, which frames its own requests");
 	listen_fails("prime=h:1,framing",
 	    "unknown listen option \"framing\" (framing=line|raw)");
 	listen_fails("prime=h:1,backlog=5",
