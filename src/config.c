@@ -558,7 +558,7 @@ static const struct opt opts[] = {
 	{ "pool-nice", 0, OPT_NUM, set_nice, NULL, OFF(pool_nice), 0, 19,
 	    NULL, "N|idle", "compute thread niceness" },
 	O_ENUM("pool-order", pool_order, order_names,
-	    "compute queue: cheapest first or FIFO"),
+	    "compute queue: FIFO or cheapest first"),
 	O_INT("slice-ms", slice_ms, 0, 60000, "MS",
 	    "long jobs yield after this, 0: never"),
 	{ "monitor", 0, OPT_OPTARG, set_bool, NULL, OFF(monitor), 0, 0,

@@ -1025,6 +1025,10 @@ START_TEST(test_usage)
 	ck_assert_ptr_nonnull(strstr(text, "(default: none)\n"));
 	ck_assert_ptr_nonnull(strstr(text, "  -V, --version "));
 	ck_assert_ptr_nonnull(strstr(text, "--monitor[=yes|no] "));
+	/* The words in the order of the values. */
+	ck_assert_ptr_nonnull(strstr(text, "--pool-order fifo|cost "));
+	ck_assert_ptr_nonnull(strstr(text, " FIFO or cheapest first "
+	    "(default: cost)\n"));
 }
 END_TEST
 
