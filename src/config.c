@@ -1073,6 +1073,15 @@ config_service_name(enum service svc)
 	return service_names[svc];
 }
 
+/* A listener's framing, as the port file shows it: none for echo and http. */
+const char *
+config_framing_name(const struct listen_conf *lc)
+{
+	if (lc->service == SVC_ECHO || lc->service == SVC_HTTP)
+		return "none";
+	return framing_names[lc->framing];
+}
+
 /* "  -w, --workers N" for the usage message. */
 static void
 config_synopsis(const struct opt *o, char *buf, size_t len)

@@ -632,6 +632,42 @@ START_TEST(port_zero_listeners_get_a_port_each)
 }
 END_TEST
 
+/*
+ * Every line of the port file is "SERVICE HOST:PORT framing=F": two
+ * listeners of one service are told apart by their framing, and services
+ * where none applies say none.
+ */
+START_TEST(port_file_names_the_framing)
+{
+	static const char *const want[][2] = {
+		{ "prime", "line" }, { "prime", "raw" }, { "upper", "line" },
+		{ "echo", "none" }, { "http", "none" },
+	};
+	struct msrv	 m;
+	char		 line[256], expect[256];
+	FILE		*f;
+	int		 ports[8], n, i;
+
+	msrv_init(&m);
+	msrv_config(&m, "workers = 1\nlisten = prime=127.0.0.1:0\n"
+	    "listen = prime=127.0.0.1:0,framing=raw\n"
+	    "listen = upper=127.0.0.1:0\nlisten = echo=127.0.0.1:0\n"
+	    "listen = http=127.0.0.1:0\n");
+	msrv_start(&m, (char *)NULL);
+	ck_assert_int_eq(n = msrv_ports(&m, ports, 8), 5);
+	ck_assert_ptr_nonnull(f = fopen(m.s.port_file, "r"));
+	for (i = 0; i < n; i++) {
+		ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+		snprintf(expect, sizeof(expect), "%s 127.0.0.1:%d framing=%s\n",
+		    want[i][0], ports[i], want[i][1]);
+		ck_assert_str_eq(line, expect);
+	}
+	ck_assert_ptr_null(fgets(line, sizeof(line), f));
+	fclose(f);
+	msrv_done(&m, 0);
+}
+END_TEST
+
 START_TEST(port_file_never_written_through_a_link)
 {
 	struct msrv	m;
@@ -1084,6 +1120,7 @@ master_suite(void)
 	tcase_add_test(tc, port_of_a_reuseport_socket_refused);
 	tcase_add_test(tc, same_address_written_twice_refused);
 	tcase_add_test(tc, port_zero_listeners_get_a_port_each);
+	tcase_add_test(tc, port_file_names_the_framing);
 	tcase_add_test(tc, port_file_never_written_through_a_link);
 	suite_add_tcase(s, tc);
 
