@@ -23,6 +23,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -557,7 +558,7 @@ static const struct opt opts[] = {
 	{ "pool-nice", 0, OPT_NUM, set_nice, NULL, OFF(pool_nice), 0, 19,
 	    NULL, "N|idle", "compute thread niceness" },
 	O_ENUM("pool-order", pool_order, order_names,
-	    "compute queue: cheapest first or FIFO"),
+	    "compute queue: FIFO or cheapest first"),
 	O_INT("slice-ms", slice_ms, 0, 60000, "MS",
 	    "long jobs yield after this, 0: never"),
 	{ "monitor", 0, OPT_OPTARG, set_bool, NULL, OFF(monitor), 0, 0,
@@ -788,13 +789,13 @@ config_listen_port(struct listen_conf *lc, const char *s, char *err,
 	return 0;
 }
 
-/* Parse ",framing=..." options after the address. */
+/* Parse ",framing=..." options after the address, each at most once. */
 static int
 config_listen_options(struct listen_conf *lc, char *opt, char *err,
     size_t errlen)
 {
 	char	*item, *v;
-	int	 i;
+	int	 i, framing_seen = 0;
 
 	while ((item = strsep(&opt, ",")) != NULL) {
 		if ((v = strchr(item, '=')) != NULL)
@@ -815,7 +816,18 @@ config_listen_options(struct listen_conf *lc, char *opt, char *err,
 		if ((i = config_choice(framing_names, v)) == -1)
 			return config_bad_choice(framing_names, "framing ", v,
 			    err, errlen);
-		lc->framing = (enum framing)i;
+		if (framing_seen++) {
+			snprintf(err, errlen, "framing given twice");
+			return -1;
+		}
+		if (lc->service == SVC_HTTP && i == FRAMING_RAW) {
+			snprintf(err, errlen, "framing=raw does not apply to "
+			    "http, which frames its own requests");
+			return -1;
+		}
+		/* http frames its own requests; line, once its default, is let be. */
+		if (lc->service != SVC_HTTP)
+			lc->framing = (enum framing)i;
 	}
 	return 0;
 }
@@ -967,23 +979,33 @@ config_read_line(FILE *fp, char *buf, size_t cap, size_t *len)
 	return (ch == EOF && n == 0) ? 0 : 1;
 }
 
-/* Open path for reading if it is a regular file; NULL with err if not. */
+/*
+ * Open path for reading if it is a regular file; NULL with err if not.
+ * The open does not block: a FIFO would wait for a writer in open(), at
+ * start or, on SIGHUP, in the master, which then neither respawned nor
+ * stopped. O_NONBLOCK changes nothing for reads of a regular file.
+ */
 static FILE *
 config_open(const char *path, char *err, size_t errlen)
 {
 	struct stat	 st;
 	FILE		*fp;
+	int		 fd;
 
-	if ((fp = fopen(path, "r")) == NULL) {
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	/* /dev/null stays usable for "no configuration file". */
-	if (fstat(fileno(fp), &st) == -1 || (!S_ISREG(st.st_mode) &&
+	if (fstat(fd, &st) == -1 || (!S_ISREG(st.st_mode) &&
 	    strcmp(path, "/dev/null") != 0)) {
 		snprintf(err, errlen, "%s: not a regular file", path);
-		fclose(fp);
+		close(fd);
 		return NULL;
+	}
+	if ((fp = fdopen(fd, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
 	}
 	return fp;
 }
@@ -1056,6 +1078,17 @@ config_service_name(enum service svc)
 	if ((unsigned)svc >= SVC_COUNT)
 		return "unknown";
 	return service_names[svc];
+}
+
+/* A listener's framing, as the port file shows it: none for echo. */
+const char *
+config_framing_name(const struct listen_conf *lc)
+{
+	if (lc->service == SVC_ECHO)
+		return "none";
+	if (lc->framing == FRAMING_HTTP)
+		return "http";
+	return framing_names[lc->framing];
 }
 
 /* "  -w, --workers N" for the usage message. */

@@ -254,7 +254,10 @@ master_create(const char *path)
 	return fd;
 }
 
-/* Write "SERVICE HOST:PORT" per listener of g to its port file, atomically. */
+/*
+ * Write "SERVICE HOST:PORT framing=F" per listener of g to its port file,
+ * atomically: the framing tells two listeners of one service apart.
+ */
 static void
 master_write_port_file(const struct gen *g)
 {
@@ -269,8 +272,9 @@ master_write_port_file(const struct gen *g)
 		return;
 	for (i = 0; i < g->nls && rc >= 0; i++) {
 		sockets_name(sockets_fd(g->ls[i], 0), name, sizeof(name));
-		rc = dprintf(fd, "%s %s\n",
-		    config_service_name(g->cfg.listen[i].service), name);
+		rc = dprintf(fd, "%s %s framing=%s\n",
+		    config_service_name(g->cfg.listen[i].service), name,
+		    config_framing_name(&g->cfg.listen[i]));
 	}
 	if (close(fd) != 0 || rc < 0 || rename(tmp, path) == -1) {
 		log_error("%s: %s", path, strerror(errno));

@@ -49,8 +49,17 @@
  * Counting.  Each finished segment is counted with popcount; the segment
  * where the running count reaches n is scanned word by word, then byte by
  * byte, then bit by bit for the exact prime.  Counting always starts at 0,
- * so the answer is exact; an upper bound of p_n only sizes the list of
+ * so the answer is exact; an upper bound of p_n only bounds the list of
  * sieving primes, which are activated as the segments pass their squares.
+ *
+ * Memory.  The list of sieving primes grows with the sieve, not with n: it
+ * holds the primes up to twice the square root of how far the sieve has
+ * come (sieve_grow, called as segments need more), so a run holds 8 bytes
+ * per prime below about 2 sqrt(x) after sieving up to x, plus its segment
+ * and presieve patterns (under 0.5 MiB).  Listing them all up front made a
+ * run for n = 10^15 hold 85 MiB before its first segment, and a stopped
+ * run keeps its state: many such jobs took a worker past 1 GiB.  Now the
+ * memory follows the work done, which the job timeout bounds.
  *
  * Everything lives in a struct sieve allocated per run: the kernel is
  * re-entrant and safe from any thread.  The stop flag is read at every
@@ -153,6 +162,8 @@ struct sieve {
 	uint64_t	 lo;		/* byte index of seg[0] */
 
 	struct sprime	*sp;		/* sieving primes, grouped by class */
+	uint64_t	 sp_to;		/* ... listed up to here */
+	uint64_t	 sp_max;	/* ... needed up to here, at most */
 	size_t		 first[8];	/* class c is sp[first[c] .. end[c]) */
 	size_t		 small[8];	/* ... small primes end here */
 	size_t		 dense[8];	/* ... primes below SPARSE_LIMIT */
@@ -481,44 +492,72 @@ small_primes(uint32_t from, uint32_t to, size_t *np)
 }
 
 /*
- * Sort the sieving primes, the primes past the presieved ones up to
- * sqrt(limit), into their class lists.
+ * Make room for cnt[c] more primes after each class list of s, keeping
+ * the primes listed and their state; -1 if out of memory.
  */
 static int
-sieve_primes(struct sieve *s, uint64_t limit)
+sieve_widen(struct sieve *s, const size_t cnt[8])
 {
-	uint32_t	*v, from = 7;
-	size_t		 n, i, c, at[8], cnt[8] = { 0 };
+	struct sprime	*sp;
+	size_t		 c, i, len, total = s->end[7];
 
-	for (i = 0; i < (size_t)s->ngroup * 3; i++) {
-		if (presieve_group[i / 3][i % 3] >= from)
-			from = presieve_group[i / 3][i % 3] + 1;
-	}
-	if ((v = small_primes(from, (uint32_t)isqrt(limit) + 1, &n)) == NULL)
+	for (c = 0; c < 8; c++)
+		total += cnt[c];
+	if ((sp = malloc((total + 1) * sizeof *sp)) == NULL)
 		return (-1);
-	if ((s->sp = malloc((n + 1) * sizeof *s->sp)) == NULL) {
+	/* Classes only move up: the lists before them only grow. */
+	for (c = 0, i = 0; c < 8; c++) {
+		len = s->end[c] - s->first[c];
+		if (len > 0)
+			memcpy(sp + i, s->sp + s->first[c], len * sizeof *sp);
+		s->small[c] += i - s->first[c];
+		s->dense[c] += i - s->first[c];
+		s->active[c] += i - s->first[c];
+		s->first[c] = i;
+		s->end[c] = i + len;
+		i += len + cnt[c];
+	}
+	free(s->sp);
+	s->sp = sp;
+	return (0);
+}
+
+/*
+ * List the sieving primes up to at least need (at most s->sp_max) at the
+ * ends of their class lists: twice as far as before, or need if further.
+ */
+static int
+sieve_grow(struct sieve *s, uint64_t need)
+{
+	uint32_t	*v;
+	uint64_t	 to = 2 * s->sp_to;
+	size_t		 n, i, c, at, cnt[8] = { 0 };
+
+	if (to < need)
+		to = need;
+	if (to > s->sp_max)
+		to = s->sp_max;
+	if ((v = small_primes((uint32_t)s->sp_to + 1, (uint32_t)to, &n)) ==
+	    NULL)
+		return (-1);
+	for (i = 0; i < n; i++)
+		cnt[BITOF(v[i] % 30)]++;
+	if (sieve_widen(s, cnt) == -1) {
 		free(v);
 		return (-1);
 	}
-	for (i = 0; i < n; i++)
-		cnt[BITOF(v[i] % 30)]++;
-	for (c = 0, i = 0; c < 8; c++) {
-		s->first[c] = s->active[c] = s->small[c] = s->dense[c] = i;
-		at[c] = i;
-		i += cnt[c];
-		s->end[c] = i;
-	}
 	for (i = 0; i < n; i++) {
 		c = BITOF(v[i] % 30);
-		s->sp[at[c]].a = v[i] / 30;
-		s->sp[at[c]].next = 0;
+		at = s->end[c]++;
+		s->sp[at].a = v[i] / 30;
+		s->sp[at].next = 0;
 		if (v[i] < SMALL_LIMIT)
-			s->small[c] = at[c] + 1;
+			s->small[c] = at + 1;
 		if (v[i] < SPARSE_LIMIT)
-			s->dense[c] = at[c] + 1;
-		at[c]++;
+			s->dense[c] = at + 1;
 	}
 	free(v);
+	s->sp_to = to;
 	return (0);
 }
 
@@ -576,6 +615,7 @@ static int
 sieve_init(struct sieve *s, uint64_t limit)
 {
 	uint64_t	 bytes = (limit / 30 + 64) & ~(uint64_t)63, span;
+	int		 i;
 
 	memset(s, 0, sizeof *s);
 	s->seglen = bytes < SIEVE_SEGMENT ? bytes : SIEVE_SEGMENT;
@@ -591,8 +631,12 @@ sieve_init(struct sieve *s, uint64_t limit)
 			goto fail;
 		s->ngroup++;
 	}
-	if (sieve_primes(s, limit) == -1)
-		goto fail;
+	/* Sieving primes start past the presieved ones. */
+	s->sp_to = 6;
+	for (i = 0; i < s->ngroup * 3; i++)
+		if (presieve_group[i / 3][i % 3] > s->sp_to)
+			s->sp_to = presieve_group[i / 3][i % 3];
+	s->sp_max = isqrt(limit) + 1;
 	return (0);
 fail:
 	sieve_free(s);
@@ -663,13 +707,20 @@ presieve(struct sieve *s, uint8_t *buf, uint64_t lo, size_t len)
 	}
 }
 
-/* Put the primes whose square falls in this segment to work. */
-static void
+/*
+ * Put the primes whose square falls in this segment to work, listing more
+ * first if they are not all listed yet; -1 if out of memory.
+ */
+static int
 sieve_activate(struct sieve *s)
 {
 	uint64_t	 hi = 30 * (s->lo + s->seglen), p, sq;
 	struct sprime	*sp;
 	size_t		 c;
+
+	if (s->sp_to < s->sp_max && (s->sp_to + 1) * (s->sp_to + 1) < hi &&
+	    sieve_grow(s, isqrt(hi) + 1) == -1)
+		return (-1);
 
 	for (c = 0; c < 8; c++) {
 		while (s->active[c] < s->end[c]) {
@@ -682,15 +733,17 @@ sieve_activate(struct sieve *s)
 			s->active[c]++;
 		}
 	}
+	return (0);
 }
 
-/* Sieve the segment starting at byte s->lo. */
-static void
+/* Sieve the segment starting at byte s->lo; -1 if out of memory. */
+static int
 sieve_segment(struct sieve *s)
 {
 	size_t		 off, len, c, nsmall, dense_end;
 
-	sieve_activate(s);
+	if (sieve_activate(s) == -1)
+		return (-1);
 	for (off = 0; off < s->seglen; off += len) {
 		len = s->seglen - off;
 		if (len > s->chunklen)
@@ -713,6 +766,7 @@ sieve_segment(struct sieve *s)
 			sparse_fn[c](s->seg, s->seglen, s->sp + s->dense[c],
 			    s->active[c] - s->dense[c]);
 	}
+	return (0);
 }
 
 /* The k-th (1-based) prime left in the segment; k is within its count. */
@@ -755,7 +809,8 @@ prime_state_free(struct prime_state *st)
 /*
  * The n-th prime by the segmented sieve, from st (zeroed for a new run).
  * Returns 1 with *p set, 0 if stopped (st keeps where: call again to go on,
- * or prime_state_free), -1 if out of memory or n is out of range.
+ * or prime_state_free), -1 if out of memory (st is freed) or n is out of
+ * range.
  */
 int
 prime_sieve_run(uint64_t n, struct prime_state *st,
@@ -782,7 +837,10 @@ prime_sieve_run(uint64_t n, struct prime_state *st,
 	}
 	/* A segment at least per run: a resumed run always gets on. */
 	for (;;) {
-		sieve_segment(s);
+		if (sieve_segment(s) == -1) {
+			prime_state_free(st);
+			return (-1);
+		}
 		c = s->count(s->seg, s->seglen);
 		if (st->found + c >= n) {
 			*p = sieve_locate(s, n - st->found);
@@ -849,7 +907,11 @@ prime_table_init(uint64_t count)
 		return (-1);
 	}
 	while (have < count) {
-		sieve_segment(&s);
+		if (sieve_segment(&s) == -1) {
+			sieve_free(&s);
+			free(t);
+			return (-1);
+		}
 		have = sieve_collect(&s, t, have, count);
 		s.lo += s.seglen;
 	}

@@ -101,6 +101,7 @@ int	 config_parse_listen(struct listen_conf *, const char *, char *,
 int	 config_from_args(struct config *, int, char **, char *, size_t);
 int	 config_finish(struct config *, char *, size_t);
 const char *config_service_name(enum service);
+const char *config_framing_name(const struct listen_conf *);
 void	 config_usage(FILE *);
 
 /* log.c */

@@ -46,6 +46,14 @@ expect 78 "bind the same address" --check-config \
 expect 0 "configuration ok" --check-config \
     --listen prime=127.0.0.1:0 --listen prime=127.0.0.1:0,framing=raw
 expect 78 "no such user" --check-config --user no-such-user-here
+# A framing that cannot apply, or given twice, is refused, not ignored.
+expect 64 "framing=raw does not apply to http" --check-config \
+    --listen http=127.0.0.1:0,framing=raw
+expect 64 "framing given twice" --check-config \
+    --listen prime=127.0.0.1:0,framing=raw,framing=line
+printf 'listen = prime=127.0.0.1:0,framing=line,framing=raw\n' >"$tmp/twice.conf"
+expect 78 "twice.conf:1: listen: framing given twice" --check-config \
+    --config "$tmp/twice.conf"
 
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]

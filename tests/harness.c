@@ -468,11 +468,12 @@ client_reset(int fd)
 	close(fd);
 }
 
-/* The resident set of process pid in bytes, from /proc; -1 if unknown. */
-long
-proc_rss(long pid)
+/* A "Name: N kB" line of /proc/pid/status in bytes; -1 if unknown. */
+static long
+proc_status_bytes(long pid, const char *name)
 {
 	char	 path[64], line[256];
+	size_t	 len = strlen(name);
 	long	 kb = -1;
 	FILE	*f;
 
@@ -480,10 +481,25 @@ proc_rss(long pid)
 	if ((f = fopen(path, "r")) == NULL)
 		return -1;
 	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+		if (strncmp(line, name, len) == 0 && line[len] == ':' &&
+		    sscanf(line + len + 1, "%ld kB", &kb) == 1)
 			break;
 	fclose(f);
 	return kb < 0 ? -1 : kb * 1024;
+}
+
+/* The resident set of process pid in bytes, from /proc; -1 if unknown. */
+long
+proc_rss(long pid)
+{
+	return proc_status_bytes(pid, "VmRSS");
+}
+
+/* The largest resident set process pid has had, in bytes; -1 if unknown. */
+long
+proc_peak_rss(long pid)
+{
+	return proc_status_bytes(pid, "VmHWM");
 }
 
 /* CPU seconds (user + system) process pid has used; -1 if unknown. */

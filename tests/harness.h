@@ -44,6 +44,7 @@ void	 client_reset(int);
 double	 now_s(void);
 void	 sleep_s(double);
 long	 proc_rss(long);
+long	 proc_peak_rss(long);
 double	 proc_cpu(long);
 int	 proc_fds(long);
 

@@ -13,8 +13,8 @@ stat() {
 start_server --workers 2 --threads 1 \
     --listen upper=127.0.0.1:0 --listen prime=127.0.0.1:0,framing=raw
 upper_port=$(awk '$1 == "upper" { n = split($2, a, ":"); print a[n] }' "$tmp/port")
-# The raw prime listener is the second prime line of the port file.
-raw_port=$(awk '$1 == "prime" && ++k == 2 { n = split($2, a, ":"); print a[n] }' "$tmp/port")
+# The raw prime listener: the port file names each listener's framing.
+raw_port=$(awk '$1 == "prime" && $3 == "framing=raw" { n = split($2, a, ":"); print a[n] }' "$tmp/port")
 
 # Exactly 5000 requests: the server answered exactly that many more.
 before=$(stat requests)

@@ -527,6 +527,9 @@ START_TEST(test_listen_good)
 	    "my-host.example.org", "80", FRAMING_LINE);
 	listen_ok("prime=h:007", SVC_PRIME, "h", "7", FRAMING_LINE);
 	listen_ok("PRIME=h:1,framing=LINE", SVC_PRIME, "h", "1", FRAMING_LINE);
+	/* http frames its own; framing=line, once its default, is let be. */
+	listen_ok("http=h:1,framing=line", SVC_HTTP, "h", "1", FRAMING_HTTP);
+	listen_ok("http=h:1", SVC_HTTP, "h", "1", FRAMING_HTTP);
 }
 END_TEST
 
@@ -574,6 +577,14 @@ START_TEST(test_listen_bad)
 	listen_fails("echo=[::1]:1,framing=auto", "framing=auto is gone: "
 	    "use framing=line (the default) and a listener of its own with "
 	    "framing=raw for clients that send no line end");
+	/* Given twice, even alike: refused, not the last one winning. */
+	listen_fails("prime=h:1,framing=raw,framing=line",
+	    "framing given twice");
+	listen_fails("upper=h:1,framing=line,framing=line",
+	    "framing given twice");
+	/* HTTP frames its own requests. */
+	listen_fails("http=h:1,framing=raw", "framing=raw does not apply to "
+	    "http, which frames its own requests");
 	listen_fails("prime=h:1,framing",
 	    "unknown listen option \"framing\" (framing=line|raw)");
 	listen_fails("prime=h:1,backlog=5",
@@ -884,6 +895,28 @@ START_TEST(test_file_not_regular)
 }
 END_TEST
 
+/*
+ * A FIFO is refused at once, with no writer: opening it used to wait for
+ * one (the test's timeout ends such a wait).
+ */
+START_TEST(test_file_fifo)
+{
+	struct config	cfg;
+	char		dir[64], path[96], err[ERRLEN], want[ERRLEN];
+
+	snprintf(dir, sizeof(dir), "/tmp/test_config.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	config_defaults(&cfg);
+	ck_assert_int_eq(config_load_file(&cfg, path, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s: not a regular file", path);
+	ck_assert_str_eq(err, want);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
 /* A regular file with one huge line: refused after max bytes, not read whole. */
 START_TEST(test_file_huge_line)
 {
@@ -995,6 +1028,10 @@ START_TEST(test_usage)
 	ck_assert_ptr_nonnull(strstr(text, "(default: none)\n"));
 	ck_assert_ptr_nonnull(strstr(text, "  -V, --version "));
 	ck_assert_ptr_nonnull(strstr(text, "--monitor[=yes|no] "));
+	/* The words in the order of the values. */
+	ck_assert_ptr_nonnull(strstr(text, "--pool-order fifo|cost "));
+	ck_assert_ptr_nonnull(strstr(text, " FIFO or cheapest first "
+	    "(default: cost)\n"));
 }
 END_TEST
 
@@ -1290,6 +1327,7 @@ config_suite(void)
 	tcase_add_test(tc, test_file_long_line);
 	tcase_add_test(tc, test_file_missing);
 	tcase_add_test(tc, test_file_not_regular);
+	tcase_add_test(tc, test_file_fifo);
 	tcase_add_test(tc, test_file_huge_line);
 	tcase_add_test(tc, test_sample_conf);
 	tcase_add_test(tc, test_sample_lists_every_key);

@@ -664,6 +664,76 @@ START_TEST(emfile_no_spin)
 }
 END_TEST
 
+/* --- sieve jobs for a huge n --- */
+
+/* One worker with two threads, the sieve, and n up to 10^15. */
+static void
+start_huge_sieve(void)
+{
+	ck_assert_int_eq(server_start(&srv, "--workers", "1", "--threads", "2",
+	    "--kernel", "sieve", "--max-n", "1000000000000000",
+	    "--table-n", "0", "--log-level", "error", (char *)NULL), 0);
+}
+
+/* STATS key on fd once it is at least want (20 s at most); the last value. */
+static long
+stat_at_least(int fd, const char *key, long want)
+{
+	double	deadline = now_s() + 20;
+	long	v;
+
+	while ((v = client_stat(fd, key)) < want && now_s() < deadline)
+		sleep_s(0.02);
+	return v;
+}
+
+/*
+ * Sieve jobs for a huge n, started and then sliced for cheaper ones, hold
+ * memory for the work they have done, not for their n: each held its
+ * sieving primes up to sqrt(p_n) (85 MiB for n = 10^15) from its start,
+ * and kept them while it waited for a thread again. The worker's peak
+ * counts whatever order the pool gave them.
+ */
+START_TEST(huge_sieve_jobs_hold_little)
+{
+	enum { JOBS = 8 };
+	unsigned long long	n = 1000000000000000ULL;
+	char			req[64];
+	int			fds[JOBS], ctl = connect_prime(), i;
+	long			rss0, yields, grown;
+	pid_t			worker;
+
+	ck_assert_int_eq(server_workers(&srv, &worker, 1), 1);
+	ck_assert_int_gt(rss0 = proc_rss(worker), 0);
+	/*
+	 * Each n a quarter of the one before, a cost band cheaper: once two
+	 * run, each new one makes a running one yield. Waiting for that
+	 * lets every job start in turn.
+	 */
+	for (i = 0; i < JOBS; i++, n /= 4) {
+		yields = client_stat(ctl, "job_yields");
+		fds[i] = connect_prime();
+		snprintf(req, sizeof(req), "PRIME %llu\n", n);
+		ck_assert_int_eq(client_sends(fds[i], req), 0);
+		if (i < 2)
+			ck_assert_int_eq(client_wait_stat(ctl, "jobs_running",
+			    i + 1, 20), i + 1);
+		else
+			ck_assert_int_gt(stat_at_least(ctl, "job_yields",
+			    yields + 1), yields);
+	}
+	/* Their clients reset: every job is dropped, the threads are free. */
+	for (i = 0; i < JOBS; i++)
+		client_reset(fds[i]);
+	ck_assert_int_eq(client_wait_stat(ctl, "jobs_running", 0, 20), 0);
+	ck_assert_int_eq(client_wait_stat(ctl, "jobs_queued", 0, 20), 0);
+	grown = proc_peak_rss(worker) - rss0;
+	ck_assert_msg(grown < 32 * MIB, "%d huge jobs: the worker grew by "
+	    "%ld MiB at its peak", JOBS, grown / MIB);
+	close(ctl);
+}
+END_TEST
+
 static Suite *
 limits_suite(void)
 {
@@ -712,6 +782,12 @@ limits_suite(void)
 	tcase_add_unchecked_fixture(tc, start_job_timeout, stop_servers);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, job_timeout);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("huge-sieve");
+	tcase_add_unchecked_fixture(tc, start_huge_sieve, stop_servers);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, huge_sieve_jobs_hold_little);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("emfile");

@@ -632,6 +632,42 @@ START_TEST(port_zero_listeners_get_a_port_each)
 }
 END_TEST
 
+/*
+ * Every line of the port file is "SERVICE HOST:PORT framing=F": two
+ * listeners of one service are told apart by their framing, and services
+ * where none applies say none.
+ */
+START_TEST(port_file_names_the_framing)
+{
+	static const char *const want[][2] = {
+		{ "prime", "line" }, { "prime", "raw" }, { "upper", "raw" },
+		{ "echo", "none" }, { "http", "http" },
+	};
+	struct msrv	 m;
+	char		 line[256], expect[256];
+	FILE		*f;
+	int		 ports[8], n, i;
+
+	msrv_init(&m);
+	msrv_config(&m, "workers = 1\nlisten = prime=127.0.0.1:0\n"
+	    "listen = prime=127.0.0.1:0,framing=raw\n"
+	    "listen = upper=127.0.0.1:0\nlisten = echo=127.0.0.1:0\n"
+	    "listen = http=127.0.0.1:0\n");
+	msrv_start(&m, (char *)NULL);
+	ck_assert_int_eq(n = msrv_ports(&m, ports, 8), 5);
+	ck_assert_ptr_nonnull(f = fopen(m.s.port_file, "r"));
+	for (i = 0; i < n; i++) {
+		ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+		snprintf(expect, sizeof(expect), "%s 127.0.0.1:%d framing=%s\n",
+		    want[i][0], ports[i], want[i][1]);
+		ck_assert_str_eq(line, expect);
+	}
+	ck_assert_ptr_null(fgets(line, sizeof(line), f));
+	fclose(f);
+	msrv_done(&m, 0);
+}
+END_TEST
+
 START_TEST(port_file_never_written_through_a_link)
 {
 	struct msrv	m;
@@ -830,6 +866,67 @@ START_TEST(start_whose_workers_cannot_set_up_exits_78)
 }
 END_TEST
 
+/* Replace m's configuration file by a FIFO that no one writes to. */
+static void
+msrv_config_fifo(struct msrv *m)
+{
+	ck_assert_int_eq(unlink(m->conf), 0);
+	ck_assert_int_eq(mkfifo(m->conf, 0600), 0);
+}
+
+/* Wait up to t s for m to have n workers, gone not among them; 1 if so. */
+static int
+workers_replace(const struct msrv *m, pid_t gone, int n, double t)
+{
+	pid_t	now[1024];
+	double	deadline = now_s() + t;
+	int	k;
+
+	do {
+		k = server_workers(&m->s, now, 1024);
+		if (k == n && !in_list(gone, now, k))
+			return 1;
+		sleep_s(0.05);
+	} while (now_s() < deadline);
+	return 0;
+}
+
+START_TEST(start_with_a_fifo_config_exits_78)
+{
+	struct msrv	m;
+
+	msrv_init(&m);
+	ck_assert_int_eq(mkfifo(m.conf, 0600), 0);
+	/* It waited in open() for a writer until killed (-1). */
+	ck_assert_int_eq(msrv_run(&m, 20, (char *)NULL), 78);
+	ck_assert(msrv_logged(&m, "primed.conf: not a regular file"));
+	msrv_done(&m, -1);
+}
+END_TEST
+
+START_TEST(reload_of_a_fifo_config_refused)
+{
+	struct msrv	m;
+	pid_t		pids[8];
+
+	msrv_init(&m);
+	msrv_config(&m, ONE_LISTENER);
+	msrv_start(&m, (char *)NULL);
+	ck_assert_int_eq(server_workers(&m.s, pids, 8), 2);
+	/* The master used to sleep in open() until a writer came. */
+	msrv_config_fifo(&m);
+	msrv_reload(&m);
+	expect_status(&m, "reload failed");
+	expect_status(&m, "primed.conf: not a regular file");
+	ck_assert(msrv_logged(&m, "not a regular file"));
+	/* It goes on: a killed worker is replaced, and SIGTERM stops it. */
+	ck_assert_int_eq(kill(pids[0], SIGKILL), 0);
+	ck_assert(workers_replace(&m, pids[0], 2, 20));
+	expect_serves(msrv_port(&m));
+	msrv_done(&m, 0);
+}
+END_TEST
+
 /*
  * Start m with one worker and one thread as a user of its own, then
  * allow that user spare more tasks than it has now (set on the master,
@@ -1023,6 +1120,7 @@ master_suite(void)
 	tcase_add_test(tc, port_of_a_reuseport_socket_refused);
 	tcase_add_test(tc, same_address_written_twice_refused);
 	tcase_add_test(tc, port_zero_listeners_get_a_port_each);
+	tcase_add_test(tc, port_file_names_the_framing);
 	tcase_add_test(tc, port_file_never_written_through_a_link);
 	suite_add_tcase(s, tc);
 
@@ -1037,6 +1135,8 @@ master_suite(void)
 	tcase_add_test(tc, reload_onto_a_held_port_fails);
 	tcase_add_test(tc, reload_whose_workers_cannot_set_up_fails);
 	tcase_add_test(tc, start_whose_workers_cannot_set_up_exits_78);
+	tcase_add_test(tc, start_with_a_fifo_config_exits_78);
+	tcase_add_test(tc, reload_of_a_fifo_config_refused);
 	tcase_add_test(tc, reload_that_cannot_fork_ends_at_its_deadline);
 	tcase_add_test(tc, reload_without_threads_fails_at_once);
 	tcase_add_test(tc, reload_waits_for_room_for_a_whole_generation);
