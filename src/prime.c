@@ -186,8 +186,8 @@ stop_here(const struct prime_ctl *ctl)
 {
 	if (ctl == NULL || ctl->flag == NULL ||
 	    atomic_load_explicit(ctl->flag, memory_order_relaxed) == 0)
-		return (0);
-	return (ctl->stop == NULL || ctl->stop(ctl->arg));
+		return 0;
+	return ctl->stop == NULL || ctl->stop(ctl->arg);
 }
 
 /* Integer square root, rounded down. */
@@ -197,14 +197,14 @@ isqrt(uint64_t x)
 	uint64_t	 r, y;
 
 	if (x < 2)
-		return (x);
+		return x;
 	r = x;
 	y = r / 2 + 1;
 	while (y < r) {
 		r = y;
 		y = (r + x / r) / 2;
 	}
-	return (r);
+	return r;
 }
 
 /* Natural log from above, by bit length: no libm needed. */
@@ -217,7 +217,7 @@ ln_above(double x)
 		x /= 2;
 		b++;
 	}
-	return (b * 0.69315);
+	return b * 0.69315;
 }
 
 /* An upper bound of the n-th prime: n (ln n + ln ln n) for n >= 6. */
@@ -227,9 +227,9 @@ nth_bound(uint64_t n)
 	double	 l;
 
 	if (n < 6)
-		return (13);
+		return 13;
 	l = ln_above((double)n);
-	return ((uint64_t)((double)n * (l + ln_above(l))) + 64);
+	return (uint64_t)((double)n * (l + ln_above(l))) + 64;
 }
 
 /*
@@ -431,7 +431,7 @@ static const cross_func sparse_fn[8] = {
 		memcpy(&w, buf + i, sizeof w);				\
 		c += (uint64_t)__builtin_popcountll(w);			\
 	}								\
-	return (c)
+	return c
 
 /* Bit count without assuming a popcount instruction. */
 static uint64_t
@@ -455,9 +455,9 @@ count_pick(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
 	if (__builtin_cpu_supports("popcnt"))
-		return (count_popcnt);
+		return count_popcnt;
 #endif
-	return (count_generic);
+	return count_generic;
 }
 
 /* Odd primes in [from, to], by a plain sieve; *np gets the count. */
@@ -470,7 +470,7 @@ small_primes(uint32_t from, uint32_t to, size_t *np)
 	size_t		 n = 0;
 
 	if ((comp = calloc(to / 2 + 1, 1)) == NULL)
-		return (NULL);
+		return NULL;
 	for (i = 3; i * i <= to; i += 2) {
 		if (!comp[i / 2]) {
 			for (j = i * i; j <= to; j += 2 * i)
@@ -480,7 +480,7 @@ small_primes(uint32_t from, uint32_t to, size_t *np)
 	/* Fewer than to / 4 + 4 odd primes up to to: a loose bound. */
 	if ((v = malloc((to / 4 + 4) * sizeof *v)) == NULL) {
 		free(comp);
-		return (NULL);
+		return NULL;
 	}
 	for (i = from | 1; i <= to; i += 2) {
 		if (!comp[i / 2])
@@ -488,7 +488,7 @@ small_primes(uint32_t from, uint32_t to, size_t *np)
 	}
 	free(comp);
 	*np = n;
-	return (v);
+	return v;
 }
 
 /*
@@ -504,7 +504,7 @@ sieve_widen(struct sieve *s, const size_t cnt[8])
 	for (c = 0; c < 8; c++)
 		total += cnt[c];
 	if ((sp = malloc((total + 1) * sizeof *sp)) == NULL)
-		return (-1);
+		return -1;
 	/* Classes only move up: the lists before them only grow. */
 	for (c = 0, i = 0; c < 8; c++) {
 		len = s->end[c] - s->first[c];
@@ -519,7 +519,7 @@ sieve_widen(struct sieve *s, const size_t cnt[8])
 	}
 	free(s->sp);
 	s->sp = sp;
-	return (0);
+	return 0;
 }
 
 /*
@@ -539,12 +539,12 @@ sieve_grow(struct sieve *s, uint64_t need)
 		to = s->sp_max;
 	if ((v = small_primes((uint32_t)s->sp_to + 1, (uint32_t)to, &n)) ==
 	    NULL)
-		return (-1);
+		return -1;
 	for (i = 0; i < n; i++)
 		cnt[BITOF(v[i] % 30)]++;
 	if (sieve_widen(s, cnt) == -1) {
 		free(v);
-		return (-1);
+		return -1;
 	}
 	for (i = 0; i < n; i++) {
 		c = BITOF(v[i] % 30);
@@ -558,15 +558,15 @@ sieve_grow(struct sieve *s, uint64_t need)
 	}
 	free(v);
 	s->sp_to = to;
-	return (0);
+	return 0;
 }
 
 /* Period of presieve group g, in bytes. */
 static size_t
 presieve_period(int g)
 {
-	return ((size_t)presieve_group[g][0] * presieve_group[g][1] *
-	    presieve_group[g][2]);
+	return (size_t)presieve_group[g][0] * presieve_group[g][1] *
+	    presieve_group[g][2];
 }
 
 /*
@@ -583,7 +583,7 @@ presieve_build(struct sieve *s, int g)
 
 	len = period + s->chunklen;
 	if ((pat = malloc(len)) == NULL)
-		return (-1);
+		return -1;
 	memset(pat, 0xff, len);
 	for (i = 0; i < 3 && (q = presieve_group[g][i]) != 1; i++) {
 		for (k = 0; k < 8; k++) {
@@ -594,7 +594,7 @@ presieve_build(struct sieve *s, int g)
 	}
 	s->pat[g] = pat;
 	s->period[g] = period;
-	return (0);
+	return 0;
 }
 
 /* Free what sieve_init allocated. */
@@ -637,10 +637,10 @@ sieve_init(struct sieve *s, uint64_t limit)
 		if (presieve_group[i / 3][i % 3] > s->sp_to)
 			s->sp_to = presieve_group[i / 3][i % 3];
 	s->sp_max = isqrt(limit) + 1;
-	return (0);
+	return 0;
 fail:
 	sieve_free(s);
-	return (-1);
+	return -1;
 }
 
 /* buf = AND of the NGROUP patterns p, len bytes, len a multiple of 8. */
@@ -720,7 +720,7 @@ sieve_activate(struct sieve *s)
 
 	if (s->sp_to < s->sp_max && (s->sp_to + 1) * (s->sp_to + 1) < hi &&
 	    sieve_grow(s, isqrt(hi) + 1) == -1)
-		return (-1);
+		return -1;
 
 	for (c = 0; c < 8; c++) {
 		while (s->active[c] < s->end[c]) {
@@ -733,7 +733,7 @@ sieve_activate(struct sieve *s)
 			s->active[c]++;
 		}
 	}
-	return (0);
+	return 0;
 }
 
 /* Sieve the segment starting at byte s->lo; -1 if out of memory. */
@@ -743,7 +743,7 @@ sieve_segment(struct sieve *s)
 	size_t		 off, len, c, nsmall, dense_end;
 
 	if (sieve_activate(s) == -1)
-		return (-1);
+		return -1;
 	for (off = 0; off < s->seglen; off += len) {
 		len = s->seglen - off;
 		if (len > s->chunklen)
@@ -766,7 +766,7 @@ sieve_segment(struct sieve *s)
 			sparse_fn[c](s->seg, s->seglen, s->sp + s->dense[c],
 			    s->active[c] - s->dense[c]);
 	}
-	return (0);
+	return 0;
 }
 
 /* The k-th (1-based) prime left in the segment; k is within its count. */
@@ -792,7 +792,7 @@ sieve_locate(const struct sieve *s, uint64_t k)
 		if ((b >> bit & 1) && --k == 0)
 			break;
 	}
-	return (30 * (s->lo + i) + wheel[bit]);
+	return 30 * (s->lo + i) + wheel[bit];
 }
 
 /* Release what a stopped run keeps; the state is then fresh. */
@@ -820,17 +820,17 @@ prime_sieve_run(uint64_t n, struct prime_state *st,
 	uint64_t	 c;
 
 	if (n == 0 || n > SIEVE_MAX_N)
-		return (-1);
+		return -1;
 	if (n <= 3) {
 		*p = wheel_primes[n - 1];
-		return (1);
+		return 1;
 	}
 	if (s == NULL) {
 		if ((s = malloc(sizeof *s)) == NULL)
-			return (-1);
+			return -1;
 		if (sieve_init(s, nth_bound(n)) == -1) {
 			free(s);
-			return (-1);
+			return -1;
 		}
 		st->sieve = s;
 		st->found = 3;
@@ -839,7 +839,7 @@ prime_sieve_run(uint64_t n, struct prime_state *st,
 	for (;;) {
 		if (sieve_segment(s) == -1) {
 			prime_state_free(st);
-			return (-1);
+			return -1;
 		}
 		c = s->count(s->seg, s->seglen);
 		if (st->found + c >= n) {
@@ -849,10 +849,10 @@ prime_sieve_run(uint64_t n, struct prime_state *st,
 		st->found += c;
 		s->lo += s->seglen;
 		if (stop_here(ctl))
-			return (0);
+			return 0;
 	}
 	prime_state_free(st);
-	return (1);
+	return 1;
 }
 
 /* The n-th prime by the segmented sieve; 0 if cancelled. */
@@ -865,9 +865,9 @@ prime_nth_sieve(uint64_t n, const atomic_int *cancel)
 
 	memset(&st, 0, sizeof st);
 	if (prime_sieve_run(n, &st, &ctl, &p) == 1)
-		return (p);
+		return p;
 	prime_state_free(&st);
-	return (0);
+	return 0;
 }
 
 /* Append the segment's primes to t[have ..], up to count; the new have. */
@@ -884,7 +884,7 @@ sieve_collect(const struct sieve *s, uint32_t *t, uint64_t have,
 			    wheel[__builtin_ctz(b)]);
 		}
 	}
-	return (have);
+	return have;
 }
 
 /* Build the table of the first count primes; -1 if count is 0 or too big. */
@@ -896,21 +896,21 @@ prime_table_init(uint64_t count)
 	uint64_t	 have;
 
 	if (count == 0 || count > TABLE_MAX)
-		return (-1);
+		return -1;
 	if ((t = malloc(count * sizeof *t)) == NULL)
-		return (-1);
+		return -1;
 	for (have = 0; have < 3 && have < count; have++)
 		t[have] = wheel_primes[have];
 	memset(&s, 0, sizeof s);
 	if (count > 3 && sieve_init(&s, nth_bound(count)) == -1) {
 		free(t);
-		return (-1);
+		return -1;
 	}
 	while (have < count) {
 		if (sieve_segment(&s) == -1) {
 			sieve_free(&s);
 			free(t);
-			return (-1);
+			return -1;
 		}
 		have = sieve_collect(&s, t, have, count);
 		s.lo += s.seglen;
@@ -919,14 +919,14 @@ prime_table_init(uint64_t count)
 	prime_table_free();
 	table = t;
 	table_n = count;
-	return (0);
+	return 0;
 }
 
 /* How many primes the table holds; 0 before prime_table_init. */
 uint64_t
 prime_table_count(void)
 {
-	return (table_n);
+	return table_n;
 }
 
 /* The n-th prime (1-based) from the table; 0 if n is not in it. */
@@ -934,8 +934,8 @@ uint64_t
 prime_table_get(uint64_t n)
 {
 	if (n == 0 || n > table_n)
-		return (0);
-	return (table[n - 1]);
+		return 0;
+	return table[n - 1];
 }
 
 /* Release the table. */
@@ -959,13 +959,13 @@ trial_test32(uint32_t i, uint64_t *dp, const struct prime_ctl *ctl,
 			*budget = TRIAL_CHECK;
 			if (stop_here(ctl)) {
 				*dp = d;
-				return (-1);
+				return -1;
 			}
 		}
 		if (i % d == 0)
-			return (0);
+			return 0;
 	}
-	return (1);
+	return 1;
 }
 
 /*
@@ -981,21 +981,21 @@ trial_test(uint64_t i, uint64_t *dp, const struct prime_ctl *ctl,
 	uint64_t	 d;
 
 	if (i < 2)
-		return (0);
+		return 0;
 	if (i <= UINT32_MAX)
-		return (trial_test32((uint32_t)i, dp, ctl, budget));
+		return trial_test32((uint32_t)i, dp, ctl, budget);
 	for (d = *dp; d <= i / 2; d++) {
 		if (--*budget == 0) {
 			*budget = TRIAL_CHECK;
 			if (stop_here(ctl)) {
 				*dp = d;
-				return (-1);
+				return -1;
 			}
 		}
 		if (i % d == 0)
-			return (0);
+			return 0;
 	}
-	return (1);
+	return 1;
 }
 
 /* The trial kernel's predicate: is i prime by the lesson's test? */
@@ -1005,7 +1005,7 @@ prime_trial_is_prime(uint64_t i)
 	unsigned	 budget = TRIAL_CHECK;
 	uint64_t	 d = 2;
 
-	return (trial_test(i, &d, NULL, &budget) == 1);
+	return trial_test(i, &d, NULL, &budget) == 1;
 }
 
 /*
@@ -1022,7 +1022,7 @@ prime_trial_run(uint64_t n, struct prime_state *st,
 	int		 r;
 
 	if (n == 0)
-		return (-1);
+		return -1;
 	/* A new run looks at the flag at once, a resumed one gets on first. */
 	if (st->next < 2) {
 		budget = 1;
@@ -1032,11 +1032,11 @@ prime_trial_run(uint64_t n, struct prime_state *st,
 	}
 	for (;; st->next++, st->div = 2) {
 		if ((r = trial_test(st->next, &st->div, ctl, &budget)) == -1)
-			return (0);
+			return 0;
 		if (r == 1 && ++st->found == n) {
 			*p = st->next;
 			memset(st, 0, sizeof *st);
-			return (1);
+			return 1;
 		}
 	}
 }
@@ -1050,7 +1050,7 @@ prime_nth_trial(uint64_t n, const atomic_int *cancel)
 	uint64_t		 p;
 
 	memset(&st, 0, sizeof st);
-	return (prime_trial_run(n, &st, &ctl, &p) == 1 ? p : 0);
+	return prime_trial_run(n, &st, &ctl, &p) == 1 ? p : 0;
 }
 
 #ifdef HAVE_PRIMECOUNT
@@ -1070,17 +1070,17 @@ prime_nth_count(uint64_t n)
 	int64_t	 p;
 
 	if (n == 0 || n > PRIME_COUNT_MAX_N)
-		return (0);
+		return 0;
 	pthread_once(&count_once, count_init);
 	p = primecount_nth_prime((int64_t)n);
-	return (p > 0 ? (uint64_t)p : 0);
+	return p > 0 ? (uint64_t)p : 0;
 }
 #else
 /* Built without libprimecount: no count kernel. */
 uint64_t
 prime_nth_count(uint64_t n)
 {
-	return (0);
+	return 0;
 }
 #endif
 
@@ -1089,8 +1089,8 @@ int
 prime_count_available(void)
 {
 #ifdef HAVE_PRIMECOUNT
-	return (1);
+	return 1;
 #else
-	return (0);
+	return 0;
 #endif
 }

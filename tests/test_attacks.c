@@ -2,7 +2,7 @@
  * test_attacks.c: hostile clients against a real primed.
  *
  * One test per kind of bad input or bad behaviour. Each expects the reply
- * DESIGN.md gives (or a clean close), and then checks that the very same
+ * primed(8) gives (or a clean close), and then checks that the very same
  * worker still answers PING on a fresh connection. Every server here runs
  * one worker, so all connections land on it; its pid is taken from STATS
  * when the TCase starts, and must not change (no crash, no respawn).

@@ -152,7 +152,7 @@ START_TEST(test_bare_number_syntax)
 }
 END_TEST
 
-/* DESIGN: n has no sign; a signed number is bad number syntax. */
+/* primed(8): n has no sign; a signed number is bad number syntax. */
 START_TEST(test_bare_minus)
 {
 	expect_err("-1", ERR_BAD_REQUEST);
