@@ -506,9 +506,10 @@ hparse_chunked(const char *buf, size_t len, size_t max, struct http_body *b)
 	for (;;) {
 		if ((end = line_end(buf, len, at, &next)) == -2)
 			return refuse_body(b, 400, "line ends must be CRLF");
+		/* Unfinished: too long once past the bound and a CR. */
 		if (end == -1)
-			return len - at > CHUNK_LINE_MAX ? refuse_body(b, 400,
-			    "chunk line too long") : 0;
+			return len - at > CHUNK_LINE_MAX + 1 ? refuse_body(b,
+			    400, "chunk line too long") : 0;
 		if ((size_t)end - at > CHUNK_LINE_MAX ||
 		    chunk_size(buf + at, (size_t)end - at, &size) == -1)
 			return refuse_body(b, 400, "bad chunk size");

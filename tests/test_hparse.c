@@ -26,6 +26,9 @@
 /* The longest decoded chunked body these tests allow (max-line). */
 #define MAX	1024
 
+/* hparse.c's bound on a chunk's size line, extensions included. */
+#define CHUNK_LINE_MAX	1024
+
 /* Heads: a POST or a GET with Host and the fields given. */
 #define POST(fields)	"POST /echo HTTP/1.1\r\nHost: t\r\n" fields "\r\n"
 #define GET(fields)	"GET /x HTTP/1.1\r\nHost: t\r\n" fields "\r\n"
@@ -293,6 +296,19 @@ chunked_bad_n(const char *what, const char *s, size_t len, size_t max,
 
 #define chunked_good(s, want)	chunked_good_n((s), LIT(s), LIT(want))
 #define chunked_bad(s, status)	chunked_bad_n((s), LIT(s), MAX, (status))
+
+/* A chunk of one byte whose size line is exactly n bytes (n >= 5). */
+static char *
+chunk_line(size_t n)
+{
+	char	*s = malloc(n + 16);
+
+	ck_assert_ptr_nonnull(s);
+	memcpy(s, "1;e=", 4);
+	memset(s + 4, 'x', n - 4);
+	memcpy(s + n, "\r\nz\r\n0\r\n\r\n", 11);
+	return s;
+}
 
 /* An HTTP/1.1 GET of exactly len bytes (len >= 40), padded by a field. */
 static char *
@@ -901,6 +917,22 @@ START_TEST(chunk_limits)
 }
 END_TEST
 
+/* A size line of exactly the bound is taken, cut anywhere; one more not. */
+START_TEST(chunk_line_bound)
+{
+	char	*s;
+
+	s = chunk_line(CHUNK_LINE_MAX);
+	chunked_good_n("a chunk line at the bound", s, CHUNK_LINE_MAX + 10,
+	    "z", 1);
+	free(s);
+	s = chunk_line(CHUNK_LINE_MAX + 1);
+	chunked_bad_n("a chunk line past the bound", s, CHUNK_LINE_MAX + 11,
+	    MAX, 400);
+	free(s);
+}
+END_TEST
+
 START_TEST(trailer_size)
 {
 	char	*s;
@@ -1015,6 +1047,7 @@ hparse_suite(void)
 	tcase_add_test(tc, chunk_extensions);
 	tcase_add_test(tc, chunk_framing);
 	tcase_add_test(tc, chunk_limits);
+	tcase_add_test(tc, chunk_line_bound);
 	tcase_add_test(tc, trailer_size);
 	suite_add_tcase(s, tc);
 
