@@ -476,10 +476,12 @@ chunk_trailers(const char *buf, size_t len, size_t at, struct http_body *b)
 		if (end == -1)
 			return len - start > HTTP_HEAD_MAX ? refuse_body(b, 431,
 			    "trailers too large") : 0;
-		if (next - start > HTTP_HEAD_MAX || ++n > HTTP_FIELDS_MAX)
+		if (next - start > HTTP_HEAD_MAX)
 			return refuse_body(b, 431, "trailers too large");
 		if ((size_t)end == at)
 			break;
+		if (++n > HTTP_FIELDS_MAX)
+			return refuse_body(b, 431, "too many trailer fields");
 		if (split_field(buf + at, (size_t)end - at, &h, &nlen, &v,
 		    &vlen) == -1)
 			return refuse_body(b, h.status, h.why);

@@ -371,6 +371,21 @@ sized_trailers(size_t len, size_t *total)
 	return s;
 }
 
+/* A last chunk with n trailer fields into buf; its length. */
+static size_t
+many_trailers(char *buf, size_t size, int n)
+{
+	size_t	len = (size_t)snprintf(buf, size, "0\r\n");
+	int	i;
+
+	for (i = 0; i < n; i++)
+		len += (size_t)snprintf(buf + len, size - len, "T-%d: %d\r\n",
+		    i, i);
+	len += (size_t)snprintf(buf + len, size - len, "\r\n");
+	ck_assert_uint_lt(len, size);
+	return len;
+}
+
 START_TEST(methods)
 {
 	ck_assert_int_eq(method(GET("")), METHOD_GET);
@@ -947,6 +962,19 @@ START_TEST(trailer_size)
 }
 END_TEST
 
+/* As many trailer fields as a head may have fields, and no more. */
+START_TEST(trailer_count)
+{
+	char	buf[4096];
+	size_t	len;
+
+	len = many_trailers(buf, sizeof(buf), HTTP_FIELDS_MAX);
+	chunked_good_n("100 trailers", buf, len, "", 0);
+	len = many_trailers(buf, sizeof(buf), HTTP_FIELDS_MAX + 1);
+	chunked_bad_n("101 trailers", buf, len, MAX, 431);
+}
+END_TEST
+
 /* The framing defects of the evhttp build, one by one. */
 START_TEST(old_defects)
 {
@@ -1049,6 +1077,7 @@ hparse_suite(void)
 	tcase_add_test(tc, chunk_limits);
 	tcase_add_test(tc, chunk_line_bound);
 	tcase_add_test(tc, trailer_size);
+	tcase_add_test(tc, trailer_count);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("smuggling");
