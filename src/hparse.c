@@ -345,7 +345,8 @@ check_head(struct http_head *h)
 	if ((h->method & (METHOD_GET | METHOD_HEAD)) &&
 	    (h->chunked || h->length > 0))
 		return refuse(h, 400, "a body on GET or HEAD");
-	if (h->expect && !h->chunked && h->length == 0)
+	/* Nothing to wait for; and HTTP/1.0 has no 100 (RFC 9110 10.1.1). */
+	if ((!h->chunked && h->length == 0) || h->minor == 0)
 		h->expect = 0;
 	return 0;
 }

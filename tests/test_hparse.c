@@ -742,6 +742,16 @@ START_TEST(expect)
 END_TEST
 
 /* RFC 9110 10.1.1: an HTTP/1.0 request's 100-continue is ignored. */
+START_TEST(expect_http10)
+{
+	struct http_head	h;
+
+	good("POST /echo HTTP/1.0\r\nContent-Length: 5\r\n"
+	    "Expect: 100-continue\r\n\r\n", &h);
+	ck_assert(!h.expect);
+}
+END_TEST
+
 START_TEST(accept)
 {
 	struct http_head	h;
@@ -1059,6 +1069,7 @@ hparse_suite(void)
 	tcase_add_test(tc, http10_chunked_closes);
 	tcase_add_test(tc, connection);
 	tcase_add_test(tc, expect);
+	tcase_add_test(tc, expect_http10);
 	tcase_add_test(tc, accept);
 	suite_add_tcase(s, tc);
 
