@@ -104,7 +104,7 @@ method_of(const char *m, size_t n)
 static int
 parse_target(const char *t, size_t n, struct http_head *h)
 {
-	const char	*q, *slash;
+	const char	*q;
 	size_t		 skip = 0, i;
 
 	for (i = 0; i < n; i++)
@@ -115,13 +115,19 @@ parse_target(const char *t, size_t n, struct http_head *h)
 	else if (n >= 8 && strncasecmp(t, "https://", 8) == 0)
 		skip = 8;
 	if (skip > 0) {
-		/* Absolute-form: the path is what counts; then close. */
+		/*
+		 * Absolute-form: the path is what counts; then close. The
+		 * authority ends at "/", "?" or "#": what follows "?" or "#"
+		 * is no path, even if it looks like one.
+		 */
 		h->absolute = 1;
-		slash = memchr(t + skip, '/', n - skip);
-		if (slash == NULL || slash == t + skip)
+		for (i = skip; i < n && t[i] != '/' && t[i] != '?' &&
+		    t[i] != '#'; i++)
+			;
+		if (i == skip || i == n || t[i] != '/')
 			return refuse(h, 400, "bad request target");
-		n -= (size_t)(slash - t);
-		t = slash;
+		n -= i;
+		t += i;
 	}
 	if (n == 0 || t[0] != '/' || (n > 1 && t[1] == '/'))
 		return refuse(h, 400, "request target must be a path");

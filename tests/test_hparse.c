@@ -511,6 +511,18 @@ START_TEST(targets)
 }
 END_TEST
 
+/*
+ * What follows an authority's query or fragment is not a path: a front
+ * end reads "http://t?/stats" as the root with a query, never /stats.
+ */
+START_TEST(targets_authority_ends)
+{
+	target_bad("http://t?/stats", 400);
+	target_bad("http://t#/stats", 400);
+	target_bad("http://t?a/b", 400);
+}
+END_TEST
+
 START_TEST(line_ends)
 {
 	bad("GET /x HTTP/1.1\nHost: t\r\n\r\n", 400);
@@ -1057,6 +1069,7 @@ hparse_suite(void)
 	tcase_add_test(tc, versions);
 	tcase_add_test(tc, request_line);
 	tcase_add_test(tc, targets);
+	tcase_add_test(tc, targets_authority_ends);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fields");
