@@ -107,8 +107,10 @@ parse_target(const char *t, size_t n, struct http_head *h)
 	const char	*q;
 	size_t		 skip = 0, i;
 
+	/* Visible characters; no "#": a fragment is never sent. */
 	for (i = 0; i < n; i++)
-		if ((unsigned char)t[i] <= 0x20 || (unsigned char)t[i] >= 0x7f)
+		if ((unsigned char)t[i] <= 0x20 || (unsigned char)t[i] >= 0x7f ||
+		    t[i] == '#')
 			return refuse(h, 400, "bad request target");
 	if (n >= 7 && strncasecmp(t, "http://", 7) == 0)
 		skip = 7;
@@ -117,12 +119,11 @@ parse_target(const char *t, size_t n, struct http_head *h)
 	if (skip > 0) {
 		/*
 		 * Absolute-form: the path is what counts; then close. The
-		 * authority ends at "/", "?" or "#": what follows "?" or "#"
-		 * is no path, even if it looks like one.
+		 * authority ends at "/" or "?": what follows "?" is no path,
+		 * even if it looks like one.
 		 */
 		h->absolute = 1;
-		for (i = skip; i < n && t[i] != '/' && t[i] != '?' &&
-		    t[i] != '#'; i++)
+		for (i = skip; i < n && t[i] != '/' && t[i] != '?'; i++)
 			;
 		if (i == skip || i == n || t[i] != '/')
 			return refuse(h, 400, "bad request target");

@@ -523,6 +523,16 @@ START_TEST(targets_authority_ends)
 }
 END_TEST
 
+/* A fragment is not sent (RFC 9112 3.2): "/x#/y" is no path of ours. */
+START_TEST(targets_fragment)
+{
+	target_bad("/x#y", 400);
+	target_bad("/stats#", 400);
+	target_bad("/x?a#b", 400);
+	target_bad("http://t/x#y", 400);
+}
+END_TEST
+
 START_TEST(line_ends)
 {
 	bad("GET /x HTTP/1.1\nHost: t\r\n\r\n", 400);
@@ -1070,6 +1080,7 @@ hparse_suite(void)
 	tcase_add_test(tc, request_line);
 	tcase_add_test(tc, targets);
 	tcase_add_test(tc, targets_authority_ends);
+	tcase_add_test(tc, targets_fragment);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fields");
