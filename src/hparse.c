@@ -520,8 +520,9 @@ hparse_chunked(const char *buf, size_t len, size_t max, struct http_body *b)
 		if (end == -1)
 			return len - at > CHUNK_LINE_MAX + 1 ? refuse_body(b,
 			    400, "chunk line too long") : 0;
-		if ((size_t)end - at > CHUNK_LINE_MAX ||
-		    chunk_size(buf + at, (size_t)end - at, &size) == -1)
+		if ((size_t)end - at > CHUNK_LINE_MAX)
+			return refuse_body(b, 400, "chunk line too long");
+		if (chunk_size(buf + at, (size_t)end - at, &size) == -1)
 			return refuse_body(b, 400, "bad chunk size");
 		if (size > max - b->len)
 			return refuse_body(b, 413, "body longer than max-line");

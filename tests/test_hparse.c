@@ -980,6 +980,21 @@ START_TEST(chunk_line_bound)
 }
 END_TEST
 
+/* A size line past the bound is refused as one, whether whole or not. */
+START_TEST(chunk_line_reason)
+{
+	struct http_body	 b;
+	char			*s;
+
+	s = chunk_line(CHUNK_LINE_MAX + 1);
+	ck_assert_int_eq(parse_chunked(s, CHUNK_LINE_MAX + 2, MAX, &b), -1);
+	ck_assert_str_eq(b.why, "chunk line too long");
+	ck_assert_int_eq(parse_chunked(s, CHUNK_LINE_MAX + 11, MAX, &b), -1);
+	ck_assert_str_eq(b.why, "chunk line too long");
+	free(s);
+}
+END_TEST
+
 START_TEST(trailer_size)
 {
 	char	*s;
@@ -1111,6 +1126,7 @@ hparse_suite(void)
 	tcase_add_test(tc, chunk_framing);
 	tcase_add_test(tc, chunk_limits);
 	tcase_add_test(tc, chunk_line_bound);
+	tcase_add_test(tc, chunk_line_reason);
 	tcase_add_test(tc, trailer_size);
 	tcase_add_test(tc, trailer_count);
 	suite_add_tcase(s, tc);
