@@ -43,6 +43,71 @@ is_vchar(unsigned char ch)
 	return ch == '\t' || (ch >= 0x20 && ch != 0x7f);
 }
 
+/* The value of one hex digit, or -1. */
+static int
+hex(unsigned char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* RFC 3986 unreserved and sub-delims: a reg-name's characters. */
+static int
+is_regchar(unsigned char ch)
+{
+	if ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+	    (ch >= 'A' && ch <= 'Z'))
+		return 1;
+	switch (ch) {
+	case '-': case '.': case '_': case '~': case '!': case '$': case '&':
+	case '\'': case '(': case ')': case '*': case '+': case ',': case ';':
+	case '=':
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Host's value, or an absolute-form target's authority (RFC 9112 3.2,
+ * RFC 3986 3.2.2): uri-host [ ":" port ], the host a reg-name (with
+ * percent-encoding; an IPv4 address is one by its characters) or an
+ * IP-literal in brackets, the port digits. Empty is a Host allowed.
+ */
+static int
+is_host(const char *v, size_t n)
+{
+	size_t	i = 0;
+
+	if (n > 0 && v[0] == '[') {
+		/* An IPv6 address, maybe with a zone (RFC 6874: "%25"). */
+		for (i = 1; i < n && v[i] != ']'; i++)
+			if (!is_regchar((unsigned char)v[i]) && v[i] != ':' &&
+			    v[i] != '%')
+				return 0;
+		if (i++ == n)
+			return 0;
+	} else {
+		for (; i < n && v[i] != ':'; i++)
+			if (v[i] == '%' && i + 2 < n &&
+			    hex((unsigned char)v[i + 1]) != -1 &&
+			    hex((unsigned char)v[i + 2]) != -1)
+				i += 2;
+			else if (!is_regchar((unsigned char)v[i]))
+				return 0;
+	}
+	if (i < n && v[i++] != ':')
+		return 0;
+	for (; i < n; i++)
+		if (v[i] < '0' || v[i] > '9')
+			return 0;
+	return 1;
+}
+
 /* Mark h as refused with status and why; -1. */
 static int
 refuse(struct http_head *h, int status, const char *why)
@@ -125,7 +190,8 @@ parse_target(const char *t, size_t n, struct http_head *h)
 		h->absolute = 1;
 		for (i = skip; i < n && t[i] != '/' && t[i] != '?'; i++)
 			;
-		if (i == skip || i == n || t[i] != '/')
+		if (i == skip || i == n || t[i] != '/' ||
+		    !is_host(t + skip, i - skip))
 			return refuse(h, 400, "bad request target");
 		n -= i;
 		t += i;
@@ -255,6 +321,8 @@ parse_field(const char *name, size_t nlen, const char *v, size_t vlen,
 	if (NAME_IS(name, nlen, "host")) {
 		if (h->hosts++ > 0)
 			return refuse(h, 400, "more than one Host");
+		if (!is_host(v, vlen))
+			return refuse(h, 400, "bad Host");
 	} else if (NAME_IS(name, nlen, "connection")) {
 		h->conn_close |= has_token(v, vlen, "close");
 		h->keep_alive |= has_token(v, vlen, "keep-alive");
@@ -391,19 +459,6 @@ hparse_head(const char *buf, size_t len, struct http_head *h)
 		return 0;
 	}
 	return check_head(h) == -1 ? -1 : 1;
-}
-
-/* The value of one hex digit, or -1. */
-static int
-hex(unsigned char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
 }
 
 /*
