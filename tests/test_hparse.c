@@ -930,6 +930,7 @@ START_TEST(chunk_extensions)
 	chunked_good("5;a;b\r\nhello\r\n0\r\n\r\n", "hello");
 	chunked_good("5;a=b;c=d\r\nhello\r\n0\r\n\r\n", "hello");
 	chunked_good("5 ;a=b\r\nhello\r\n0\r\n\r\n", "hello");
+	chunked_good("5\t;a=b\r\nhello\r\n0\r\n\r\n", "hello");
 	chunked_good("5; a = b\r\nhello\r\n0\r\n\r\n", "hello");
 	chunked_good("5;a=\"b c\"\r\nhello\r\n0\r\n\r\n", "hello");
 	chunked_good("5;a=\"\"\r\nhello\r\n0\r\n\r\n", "hello");

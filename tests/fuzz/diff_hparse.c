@@ -150,15 +150,19 @@ static const struct {
  */
 static const struct {
 	const char	*error;
+	int		 byte;		/* the byte it stops at; -1: any */
 	const char	*reason;
 } laxer[] = {
-	{ "HPE_INVALID_METHOD", "RFC 9110 9.1: any token is a method; "
+	{ "HPE_INVALID_METHOD", -1, "RFC 9110 9.1: any token is a method; "
 	    "http_parser knows a fixed list. primed answers 405 or 404" },
-	{ "HPE_INVALID_URL", "RFC 9112 3.2: the target is taken as visible "
-	    "characters and matched whole by route.c; a character "
+	{ "HPE_INVALID_URL", -1, "RFC 9112 3.2: the target is taken as "
+	    "visible characters and matched whole by route.c; a character "
 	    "http_parser's URL table refuses reaches no route (404 or 400)" },
-	{ "HPE_INVALID_HEADER_TOKEN", "RFC 9110 5.5: obs-text (0x80-0xff) is "
-	    "field-vchar; the value is read, never used for framing" },
+	{ "HPE_INVALID_HEADER_TOKEN", -1, "RFC 9110 5.5: obs-text (0x80-0xff) "
+	    "is field-vchar; the value is read, never used for framing" },
+	{ "HPE_INVALID_CHUNK_SIZE", '\t', "RFC 9112 7.1.1: BWS (spaces or "
+	    "tabs) may stand before a chunk extension's \";\"; http_parser "
+	    "takes only spaces" },
 };
 
 /*
@@ -402,14 +406,15 @@ stricter_index(const char *why)
 	return -1;
 }
 
-/* Index of error in the laxer table, or -1. */
+/* Index of error, stopped at byte, in the laxer table, or -1. */
 static int
-laxer_index(const char *error)
+laxer_index(const char *error, int byte)
 {
 	size_t	i;
 
 	for (i = 0; i < sizeof(laxer) / sizeof(laxer[0]); i++)
-		if (strcmp(laxer[i].error, error) == 0)
+		if (strcmp(laxer[i].error, error) == 0 &&
+		    (laxer[i].byte == -1 || laxer[i].byte == byte))
 			return (int)i;
 	return -1;
 }
@@ -571,8 +576,8 @@ compare_other(const char *file, const char *s, size_t len, size_t off,
 			return;
 		}
 	}
-	if (h->kind != REFUSE && o->kind == REFUSE &&
-	    (i = laxer_index(o->why)) != -1) {
+	if (h->kind != REFUSE && o->kind == REFUSE && (i = laxer_index(o->why,
+	    o->at < len ? (unsigned char)s[o->at] : -1)) != -1) {
 		n_laxer[i]++;
 		listed(file, o->why);
 		return;
