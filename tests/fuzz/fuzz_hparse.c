@@ -42,18 +42,6 @@
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-/* A copy of len bytes at s, in a buffer of exactly that size. */
-static char *
-dup_exact(const void *s, size_t len)
-{
-	char	*p = malloc(len > 0 ? len : 1);
-
-	if (p == NULL)
-		abort();
-	memcpy(p, s, len);
-	return p;
-}
-
 /* Is status one a refusal may carry? */
 static int
 refusal_status(int status)

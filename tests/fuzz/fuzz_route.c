@@ -54,18 +54,6 @@ expect_status(enum err e)
 	}
 }
 
-/* A copy of len bytes at s, in a buffer of exactly that size. */
-static char *
-dup_exact(const char *s, size_t len)
-{
-	char	*p = malloc(len > 0 ? len : 1);
-
-	if (p == NULL)
-		abort();
-	memcpy(p, s, len);
-	return p;
-}
-
 /* Are the len bytes at s the string lit? */
 static int
 same(const char *s, size_t len, const char *lit)
