@@ -11,9 +11,12 @@
  * it; a value holds no NUL, CR, LF or other control but tab; no line
  * folding; Content-Length is digits only and given once; Transfer-Encoding
  * is "chunked" alone and never beside Content-Length; chunk sizes are hex
- * digits only; the version is HTTP/1.0 or HTTP/1.1. Every refusal carries
- * the status to answer, and the caller closes the connection after it:
- * once a request is refused, where the next one starts is unknown.
+ * digits only; the version is HTTP/1.0 or HTTP/1.1. A front end and
+ * primed must also agree on what is asked: the target is a path (or an
+ * http URL whose authority ends at "/" or "?"), with no fragment, and
+ * Host is a host and port. Every refusal carries the status to answer,
+ * and the caller closes the connection after it: once a request is
+ * refused, where the next one starts is unknown.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
