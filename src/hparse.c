@@ -11,9 +11,12 @@
  * it; a value holds no NUL, CR, LF or other control but tab; no line
  * folding; Content-Length is digits only and given once; Transfer-Encoding
  * is "chunked" alone and never beside Content-Length; chunk sizes are hex
- * digits only; the version is HTTP/1.0 or HTTP/1.1. Every refusal carries
- * the status to answer, and the caller closes the connection after it:
- * once a request is refused, where the next one starts is unknown.
+ * digits only; the version is HTTP/1.0 or HTTP/1.1. A front end and
+ * primed must also agree on what is asked: the target is a path (or an
+ * http URL whose authority ends at "/" or "?"), with no fragment, and
+ * Host is a host and port. Every refusal carries the status to answer,
+ * and the caller closes the connection after it: once a request is
+ * refused, where the next one starts is unknown.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -41,6 +44,71 @@ static int
 is_vchar(unsigned char ch)
 {
 	return ch == '\t' || (ch >= 0x20 && ch != 0x7f);
+}
+
+/* The value of one hex digit, or -1. */
+static int
+hex(unsigned char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* RFC 3986 unreserved and sub-delims: a reg-name's characters. */
+static int
+is_regchar(unsigned char ch)
+{
+	if ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+	    (ch >= 'A' && ch <= 'Z'))
+		return 1;
+	switch (ch) {
+	case '-': case '.': case '_': case '~': case '!': case '$': case '&':
+	case '\'': case '(': case ')': case '*': case '+': case ',': case ';':
+	case '=':
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Host's value, or an absolute-form target's authority (RFC 9112 3.2,
+ * RFC 3986 3.2.2): uri-host [ ":" port ], the host a reg-name (with
+ * percent-encoding; an IPv4 address is one by its characters) or an
+ * IP-literal in brackets, the port digits. Empty is a Host allowed.
+ */
+static int
+is_host(const char *v, size_t n)
+{
+	size_t	i = 0;
+
+	if (n > 0 && v[0] == '[') {
+		/* An IPv6 address, maybe with a zone (RFC 6874: "%25"). */
+		for (i = 1; i < n && v[i] != ']'; i++)
+			if (!is_regchar((unsigned char)v[i]) && v[i] != ':' &&
+			    v[i] != '%')
+				return 0;
+		if (i++ == n)
+			return 0;
+	} else {
+		for (; i < n && v[i] != ':'; i++)
+			if (v[i] == '%' && i + 2 < n &&
+			    hex((unsigned char)v[i + 1]) != -1 &&
+			    hex((unsigned char)v[i + 2]) != -1)
+				i += 2;
+			else if (!is_regchar((unsigned char)v[i]))
+				return 0;
+	}
+	if (i < n && v[i++] != ':')
+		return 0;
+	for (; i < n; i++)
+		if (v[i] < '0' || v[i] > '9')
+			return 0;
+	return 1;
 }
 
 /* Mark h as refused with status and why; -1. */
@@ -104,24 +172,32 @@ method_of(const char *m, size_t n)
 static int
 parse_target(const char *t, size_t n, struct http_head *h)
 {
-	const char	*q, *slash;
+	const char	*q;
 	size_t		 skip = 0, i;
 
+	/* Visible characters; no "#": a fragment is never sent. */
 	for (i = 0; i < n; i++)
-		if ((unsigned char)t[i] <= 0x20 || (unsigned char)t[i] >= 0x7f)
+		if ((unsigned char)t[i] <= 0x20 || (unsigned char)t[i] >= 0x7f ||
+		    t[i] == '#')
 			return refuse(h, 400, "bad request target");
 	if (n >= 7 && strncasecmp(t, "http://", 7) == 0)
 		skip = 7;
 	else if (n >= 8 && strncasecmp(t, "https://", 8) == 0)
 		skip = 8;
 	if (skip > 0) {
-		/* Absolute-form: the path is what counts; then close. */
+		/*
+		 * Absolute-form: the path is what counts; then close. The
+		 * authority ends at "/" or "?": what follows "?" is no path,
+		 * even if it looks like one.
+		 */
 		h->absolute = 1;
-		slash = memchr(t + skip, '/', n - skip);
-		if (slash == NULL || slash == t + skip)
+		for (i = skip; i < n && t[i] != '/' && t[i] != '?'; i++)
+			;
+		if (i == skip || i == n || t[i] != '/' ||
+		    !is_host(t + skip, i - skip))
 			return refuse(h, 400, "bad request target");
-		n -= (size_t)(slash - t);
-		t = slash;
+		n -= i;
+		t += i;
 	}
 	if (n == 0 || t[0] != '/' || (n > 1 && t[1] == '/'))
 		return refuse(h, 400, "request target must be a path");
@@ -248,6 +324,8 @@ parse_field(const char *name, size_t nlen, const char *v, size_t vlen,
 	if (NAME_IS(name, nlen, "host")) {
 		if (h->hosts++ > 0)
 			return refuse(h, 400, "more than one Host");
+		if (!is_host(v, vlen))
+			return refuse(h, 400, "bad Host");
 	} else if (NAME_IS(name, nlen, "connection")) {
 		h->conn_close |= has_token(v, vlen, "close");
 		h->keep_alive |= has_token(v, vlen, "keep-alive");
@@ -345,7 +423,8 @@ check_head(struct http_head *h)
 	if ((h->method & (METHOD_GET | METHOD_HEAD)) &&
 	    (h->chunked || h->length > 0))
 		return refuse(h, 400, "a body on GET or HEAD");
-	if (h->expect && !h->chunked && h->length == 0)
+	/* Nothing to wait for; and HTTP/1.0 has no 100 (RFC 9110 10.1.1). */
+	if ((!h->chunked && h->length == 0) || h->minor == 0)
 		h->expect = 0;
 	return 0;
 }
@@ -383,19 +462,6 @@ hparse_head(const char *buf, size_t len, struct http_head *h)
 		return 0;
 	}
 	return check_head(h) == -1 ? -1 : 1;
-}
-
-/* The value of one hex digit, or -1. */
-static int
-hex(unsigned char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
 }
 
 /*
@@ -476,10 +542,12 @@ chunk_trailers(const char *buf, size_t len, size_t at, struct http_body *b)
 		if (end == -1)
 			return len - start > HTTP_HEAD_MAX ? refuse_body(b, 431,
 			    "trailers too large") : 0;
-		if (next - start > HTTP_HEAD_MAX || ++n > HTTP_FIELDS_MAX)
+		if (next - start > HTTP_HEAD_MAX)
 			return refuse_body(b, 431, "trailers too large");
 		if ((size_t)end == at)
 			break;
+		if (++n > HTTP_FIELDS_MAX)
+			return refuse_body(b, 431, "too many trailer fields");
 		if (split_field(buf + at, (size_t)end - at, &h, &nlen, &v,
 		    &vlen) == -1)
 			return refuse_body(b, h.status, h.why);
@@ -506,11 +574,13 @@ hparse_chunked(const char *buf, size_t len, size_t max, struct http_body *b)
 	for (;;) {
 		if ((end = line_end(buf, len, at, &next)) == -2)
 			return refuse_body(b, 400, "line ends must be CRLF");
+		/* Unfinished: too long once past the bound and a CR. */
 		if (end == -1)
-			return len - at > CHUNK_LINE_MAX ? refuse_body(b, 400,
-			    "chunk line too long") : 0;
-		if ((size_t)end - at > CHUNK_LINE_MAX ||
-		    chunk_size(buf + at, (size_t)end - at, &size) == -1)
+			return len - at > CHUNK_LINE_MAX + 1 ? refuse_body(b,
+			    400, "chunk line too long") : 0;
+		if ((size_t)end - at > CHUNK_LINE_MAX)
+			return refuse_body(b, 400, "chunk line too long");
+		if (chunk_size(buf + at, (size_t)end - at, &size) == -1)
 			return refuse_body(b, 400, "bad chunk size");
 		if (size > max - b->len)
 			return refuse_body(b, 413, "body longer than max-line");

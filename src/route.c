@@ -42,9 +42,12 @@ route_fail(struct route *r, int status, enum err e, const char *why)
 static int
 route_format(const char *query, size_t qlen, struct route *r)
 {
-	const char	*p = query, *end = query + qlen, *amp, *v;
+	const char	*p = query, *end, *amp, *v;
 	size_t		 n;
 
+	if (query == NULL)
+		return 0;
+	end = query + qlen;
 	while (p != NULL && p < end) {
 		amp = memchr(p, '&', (size_t)(end - p));
 		n = amp != NULL ? (size_t)(amp - p) : (size_t)(end - p);

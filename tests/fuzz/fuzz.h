@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Check a condition; on failure say which and abort, so libFuzzer saves it. */
 #define CHECK(cond) do {						\
@@ -13,5 +14,17 @@
 		abort();						\
 	}								\
 } while (0)
+
+/* A copy of len bytes at s, in a buffer of exactly that size (free it). */
+static inline char *
+dup_exact(const void *s, size_t len)
+{
+	char	*p = malloc(len > 0 ? len : 1);
+
+	if (p == NULL)
+		abort();
+	memcpy(p, s, len);
+	return p;
+}
 
 #endif

@@ -13,7 +13,7 @@
  *     text that does not lie inside the line;
  *   - a failed request has no reason;
  *   - the outcome differs from an independent reading of the grammar in
- *     DESIGN.md (which command, which error code, which n);
+ *     primed(8) (which command, which error code, which n);
  *   - proto_upper() does more or less than ASCII upper-casing;
  *   - proto_err_line() (the one formatter of the server's ERR replies)
  *     writes anything but one line "ERR <code> <why>".
@@ -38,7 +38,7 @@
 /* The outcome a request should have, worked out from the grammar. */
 struct expect {
 	enum err	 err;
-	enum cmd	 cmd;		/* CMD_COUNT: no command (unknown) */
+	enum cmd	 cmd;		/* CMD_OTHER: no command (unknown) */
 	int		 anycmd;	/* cmd not checked */
 	uint64_t	 n;
 };
@@ -102,11 +102,11 @@ expect_number(const char *s, size_t len, uint64_t lo, uint64_t hi,
 	e->n = v;
 }
 
-/* Which command the word names, compared without case; CMD_COUNT if none. */
+/* Which command the word names, compared without case; CMD_OTHER if none. */
 static enum cmd
 word_cmd(const char *w, size_t len)
 {
-	static const char *const words[CMD_COUNT] = {
+	static const char *const words[CMD_OTHER] = {
 		[CMD_PRIME] = "PRIME", [CMD_UPPER] = "UPPER",
 		[CMD_ECHO] = "ECHO", [CMD_SLEEP] = "SLEEP",
 		[CMD_PING] = "PING", [CMD_STATS] = "STATS",
@@ -115,7 +115,7 @@ word_cmd(const char *w, size_t len)
 	size_t	i;
 	int	c;
 
-	for (c = 0; c < CMD_COUNT; c++) {
+	for (c = 0; c < CMD_OTHER; c++) {
 		if (strlen(words[c]) != len)
 			continue;
 		for (i = 0; i < len; i++)
@@ -125,10 +125,10 @@ word_cmd(const char *w, size_t len)
 		if (i == len)
 			return (enum cmd)c;
 	}
-	return CMD_COUNT;
+	return CMD_OTHER;
 }
 
-/* The outcome DESIGN.md gives for one request with this max-n. */
+/* The outcome primed(8) gives for one request with this max-n. */
 static void
 expect_request(const char *line, size_t len, uint64_t max_n,
     struct expect *e)
@@ -137,7 +137,7 @@ expect_request(const char *line, size_t len, uint64_t max_n,
 	size_t		 wlen;
 
 	e->err = ERR_NONE;
-	e->cmd = CMD_COUNT;
+	e->cmd = CMD_OTHER;
 	e->anycmd = 0;
 	e->n = 0;
 	if (len == 0) {
@@ -158,7 +158,7 @@ expect_request(const char *line, size_t len, uint64_t max_n,
 	    line[0] == '-') {
 		/*
 		 * A bare number is PRIME <n>, and nothing may follow it. A
-		 * sign makes it a bad number (DESIGN.md: "no sign"), not an
+		 * sign makes it a bad number (primed(8): "no sign"), not an
 		 * unknown command.
 		 */
 		e->cmd = CMD_PRIME;
@@ -168,7 +168,7 @@ expect_request(const char *line, size_t len, uint64_t max_n,
 			expect_number(line, len, 1, max_n, e);
 		return;
 	}
-	if ((e->cmd = word_cmd(line, wlen)) == CMD_COUNT) {
+	if ((e->cmd = word_cmd(line, wlen)) == CMD_OTHER) {
 		e->err = ERR_UNKNOWN_CMD;
 		return;
 	}
@@ -276,7 +276,7 @@ check_request(const char *line, size_t len, uint64_t max_n,
 		CHECK(strchr(req->why, '\n') == NULL);
 		CHECK(req->err == e.err);
 		/* A bad request still names its command, for the counters. */
-		CHECK(req->cmd <= CMD_COUNT);
+		CHECK(req->cmd < CMD_COUNT);
 		CHECK(req->cmd == e.cmd || e.anycmd);
 		check_reply_err(req);
 		return;

@@ -2,9 +2,11 @@
  * fuzz_route.c: libFuzzer target for route.c, the HTTP routes.
  *
  * The first byte picks the method and max-n; the rest is "PATH[?QUERY]",
- * cut at the first NUL. route_parse() must never read past the strings
- * (each is copied to a buffer of its exact size), and the target aborts
- * when its outcome differs from an independent reading of the routes:
+ * any bytes, as the request line holds them (route_parse() takes lengths,
+ * not strings). route_parse() must never read past them (each is copied
+ * to a buffer of its exact size, with no NUL after it), and the target
+ * aborts when its outcome differs from an independent reading of the
+ * routes:
  *   - a status other than 0, 400, 404, 405;
  *   - a route taken whose path is not exactly one of the routes, or
  *     "/prime/" and 1 to 20 digits (leading zeros allowed) whose value is
@@ -31,8 +33,7 @@ static const int methods[] = {
 };
 static const uint64_t max_ns[] = { 1, 100000000, UINT64_C(10000000000000) };
 
-/* A copy of len bytes at s as a string of its exact size. */
-/* The HTTP status DESIGN.md gives error code e. */
+/* The HTTP status primed(8) gives error code e. */
 static int
 expect_status(enum err e)
 {
@@ -53,86 +54,78 @@ expect_status(enum err e)
 	}
 }
 
-static char *
-dup_exact(const char *s, size_t len)
+/* Are the len bytes at s the string lit? */
+static int
+same(const char *s, size_t len, const char *lit)
 {
-	char	*p = malloc(len + 1);
-
-	if (p == NULL)
-		abort();
-	memcpy(p, s, len);
-	p[len] = '\0';
-	return p;
+	return len == strlen(lit) && memcmp(s, lit, len) == 0;
 }
 
 /* The value of "/prime/<digits>" if path is one within 1..max, else 0. */
 static uint64_t
-prime_path(const char *path, uint64_t max, int *bad)
+prime_path(const char *path, size_t plen, uint64_t max)
 {
 	const char	*d = path + 7;
 	uint64_t	 v = 0;
-	size_t		 i, n = strlen(d);
+	size_t		 i, n;
 
-	*bad = 1;
-	if (strncmp(path, "/prime/", 7) != 0 || n == 0)
+	if (plen <= 7 || memcmp(path, "/prime/", 7) != 0)
 		return 0;
-	for (i = 0; i < n; i++) {
+	for (i = 0, n = plen - 7; i < n; i++) {
 		if (d[i] < '0' || d[i] > '9')
 			return 0;
 		if (v > (UINT64_MAX - 9) / 10)
 			return 0;
 		v = v * 10 + (uint64_t)(d[i] - '0');
 	}
-	*bad = 0;
 	return v >= 1 && v <= max ? v : 0;
 }
 
-/* True when the query holds the pair "format=text". */
+/* True when the query (qlen bytes) holds the pair "format=text". */
 static int
-wants_text(const char *q)
+wants_text(const char *q, size_t qlen)
 {
-	size_t	n;
+	const char	*amp, *end = q + qlen;
 
-	while (q != NULL && *q != '\0') {
-		n = strcspn(q, "&");
-		if (n == 11 && strncmp(q, "format=text", 11) == 0)
+	while (q != NULL && q < end) {
+		amp = memchr(q, '&', (size_t)(end - q));
+		if (same(q, (size_t)((amp != NULL ? amp : end) - q),
+		    "format=text"))
 			return 1;
-		q = q[n] == '&' ? q + n + 1 : NULL;
+		q = amp != NULL ? amp + 1 : NULL;
 	}
 	return 0;
 }
 
 /* Check a good route against the routes' table. */
 static void
-check_taken(const char *path, const char *query, int method, uint64_t max,
-    const struct route *r)
+check_taken(const char *path, size_t plen, const char *query, size_t qlen,
+    int method, uint64_t max, const struct route *r)
 {
-	int	bad;
-
 	CHECK(r->why == NULL || r->err == ERR_NONE);
 	switch (r->id) {
 	case ROUTE_PRIME:
 		CHECK(method & (METHOD_GET | METHOD_HEAD));
-		CHECK(prime_path(path, max, &bad) == r->n && r->n != 0);
-		CHECK(!r->text || wants_text(query));
+		CHECK(prime_path(path, plen, max) == r->n && r->n != 0);
+		CHECK(!r->text || wants_text(query, qlen));
 		break;
 	case ROUTE_UPPER:
-		CHECK(strcmp(path, "/upper") == 0 && method == METHOD_POST);
+		CHECK(same(path, plen, "/upper") && method == METHOD_POST);
 		break;
 	case ROUTE_ECHO:
-		CHECK(strcmp(path, "/echo") == 0 && method == METHOD_POST);
+		CHECK(same(path, plen, "/echo") && method == METHOD_POST);
 		break;
 	case ROUTE_HEALTHZ:
-		CHECK(strcmp(path, "/healthz") == 0);
+		CHECK(same(path, plen, "/healthz"));
 		break;
 	case ROUTE_READYZ:
-		CHECK(strcmp(path, "/readyz") == 0);
+		CHECK(same(path, plen, "/readyz"));
 		break;
 	case ROUTE_STATS:
-		CHECK(strcmp(path, "/stats") == 0);
+		CHECK(same(path, plen, "/stats"));
 		break;
 	case ROUTE_METRICS:
-		CHECK(strcmp(path, "/metrics") == 0);
+		CHECK(same(path, plen, "/metrics"));
 		break;
 	default:
 		CHECK(0);
@@ -141,22 +134,20 @@ check_taken(const char *path, const char *query, int method, uint64_t max,
 
 /* Check a refusal. */
 static void
-check_refused(const char *path, int method, uint64_t max,
+check_refused(const char *path, size_t plen, int method, uint64_t max,
     const struct route *r)
 {
-	int	bad;
-
 	CHECK(r->why != NULL && r->why[0] != '\0');
 	CHECK(r->err != ERR_NONE);
 	switch (r->status) {
 	case 400:
 		CHECK(r->err == ERR_BAD_REQUEST || r->err == ERR_OUT_OF_RANGE);
 		if (r->err == ERR_OUT_OF_RANGE)
-			CHECK(prime_path(path, max, &bad) == 0);
+			CHECK(prime_path(path, plen, max) == 0);
 		break;
 	case 404:
 		CHECK(r->err == ERR_UNKNOWN_CMD);
-		CHECK(strncmp(path, "/prime/", 7) != 0);
+		CHECK(plen < 7 || memcmp(path, "/prime/", 7) != 0);
 		break;
 	case 405:
 		CHECK(r->allow != NULL);
@@ -175,7 +166,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct route	 r;
 	const char	*s, *q;
 	char		*path, *query = NULL;
-	size_t		 len, plen;
+	size_t		 len, plen, qlen = 0;
 	int		 method;
 	uint64_t	 max;
 
@@ -184,18 +175,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	method = methods[data[0] % 4];
 	max = max_ns[(data[0] >> 2) % 3];
 	s = (const char *)data + 1;
-	len = strnlen(s, size - 1);
+	len = size - 1;
 	q = memchr(s, '?', len);
 	plen = q != NULL ? (size_t)(q - s) : len;
 	path = dup_exact(s, plen);
-	if (q != NULL)
-		query = dup_exact(q + 1, len - plen - 1);
+	if (q != NULL) {
+		qlen = len - plen - 1;
+		query = dup_exact(q + 1, qlen);
+	}
 	memset(&r, 0xa5, sizeof(r));
-	route_parse(method, path, query, max, &r);
+	route_parse(method, path, plen, query, qlen, max, &r);
 	if (r.status == 0)
-		check_taken(path, query, method, max, &r);
+		check_taken(path, plen, query, qlen, method, max, &r);
 	else
-		check_refused(path, method, max, &r);
+		check_refused(path, plen, method, max, &r);
 	CHECK(r.status == 405 ||
 	    expect_status(r.err) == (r.status == 0 ? 200 : r.status));
 	free(path);
