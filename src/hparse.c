@@ -29,21 +29,43 @@
 
 #define CHUNK_LINE_MAX	1024	/* a chunk's size and extensions */
 
+#define TCHAR	0x01	/* RFC 9110 tchar: a character of a token */
+#define VCHAR	0x02	/* of a field value: visible, blank, tab, obs-text */
+
+/* What each byte may be; read once a byte, so a table, not tests. */
+static unsigned char	classes[256];
+
+/* Fill the table of classes (once). */
+static void
+classes_init(void)
+{
+	const char	*specials = "!#$%&'*+-.^_`|~";
+	int		 ch;
+
+	if (classes['a'] != 0)
+		return;
+	for (ch = 0; ch < 256; ch++) {
+		if ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+		    (ch >= 'A' && ch <= 'Z') || (ch != 0 &&
+		    strchr(specials, ch) != NULL))
+			classes[ch] |= TCHAR;
+		if (ch == '\t' || (ch >= 0x20 && ch != 0x7f))
+			classes[ch] |= VCHAR;
+	}
+}
+
 /* RFC 9110 tchar: the characters of a token. */
 static int
 is_tchar(unsigned char ch)
 {
-	if ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
-	    (ch >= 'A' && ch <= 'Z'))
-		return 1;
-	return ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
+	return classes[ch] & TCHAR;
 }
 
 /* A character a field value may hold: visible, blank or obs-text. */
 static int
 is_vchar(unsigned char ch)
 {
-	return ch == '\t' || (ch >= 0x20 && ch != 0x7f);
+	return classes[ch] & VCHAR;
 }
 
 /* The value of one hex digit, or -1. */
@@ -441,6 +463,7 @@ hparse_head(const char *buf, size_t len, struct http_head *h)
 	size_t	at = 0, next;
 	long	end;
 
+	classes_init();
 	memset(h, 0, sizeof(*h));
 	while (len - at >= 2 && buf[at] == '\r' && buf[at + 1] == '\n')
 		at += 2;
@@ -570,6 +593,7 @@ hparse_chunked(const char *buf, size_t len, size_t max, struct http_body *b)
 	uint64_t	 size;
 	long		 end;
 
+	classes_init();
 	memset(b, 0, sizeof(*b));
 	for (;;) {
 		if ((end = line_end(buf, len, at, &next)) == -2)
