@@ -98,6 +98,7 @@ static struct {
 	int		 sigfd;
 	struct event	*ev_sig, *ev_tick, *ev_kill;
 	uint64_t	 last_requests;
+	char		 reload_error[1024];	/* the last reload's, till one works */
 } M;
 
 static void	master_schedule_respawn(struct wproc *);
@@ -349,6 +350,7 @@ master_gen_serve(struct gen *g)
 		atomic_fetch_add(&M.stats->reloads, 1);
 		log_info("reload done: generation %d serving", g->num);
 	}
+	M.reload_error[0] = '\0';
 	notify_send("READY=1\nSTATUS=serving with %d workers", g->cfg.workers);
 }
 
@@ -397,6 +399,19 @@ master_stop(const char *why)
 }
 
 /*
+ * A reload failed and the serving generation goes on: say so in the log
+ * and to the service manager, whose status keeps it until a reload works.
+ */
+static void
+master_reload_failed(const char *why)
+{
+	log_error("reload failed: %s; generation %d goes on serving", why,
+	    M.serving->num);
+	snprintf(M.reload_error, sizeof(M.reload_error), "%s", why);
+	notify_send("READY=1\nSTATUS=reload failed: %s", why);
+}
+
+/*
  * Generation g cannot start. The first one takes the server down with
  * status 78; a reload's is retired and the serving one goes on.
  */
@@ -416,13 +431,11 @@ master_gen_failed(struct gen *g, const char *fmt, ...)
 		master_stop("the workers cannot start");
 		return;
 	}
-	log_error("reload failed: %s; generation %d goes on serving", why,
-	    M.serving->num);
 	master_gen_retire(g);
 	log_set_level(M.serving->cfg.log_level);
 	if (master_table(&M.serving->cfg) == -1)
 		log_error("cannot rebuild the prime table");
-	notify_send("READY=1\nSTATUS=reload failed: %s", why);
+	master_reload_failed(why);
 }
 
 /* Timer of g: its reload deadline passed, or its retire timeout did. */
@@ -759,11 +772,8 @@ master_sighup(void)
 	}
 	log_info("reloading");
 	notify_reloading();
-	if (master_reload(err, sizeof(err)) == -1) {
-		log_error("reload failed: %s; generation %d goes on serving",
-		    err, M.serving->num);
-		notify_send("READY=1\nSTATUS=reload failed: %s", err);
-	}
+	if (master_reload(err, sizeof(err)) == -1)
+		master_reload_failed(err);
 }
 
 /* The signalfd is readable: handle every signal waiting there. */
@@ -804,10 +814,13 @@ master_tick(evutil_socket_t fd, short what, void *arg)
 		    (unsigned long long)s.c[STAT_jobs_queued]);
 		fflush(stdout);
 	}
+	/* A failed reload is said until one works, not for one second. */
 	if (M.serving != NULL && !M.stopping && M.starting == NULL)
-		notify_send("STATUS=%llu workers, %llu requests/s, %llu open",
+		notify_send("STATUS=%llu workers, %llu requests/s, %llu open%s%s",
 		    (unsigned long long)s.workers, rate,
-		    (unsigned long long)s.c[STAT_connections_open]);
+		    (unsigned long long)s.c[STAT_connections_open],
+		    M.reload_error[0] ? "; last reload failed: " : "",
+		    M.reload_error);
 }
 
 /* Set up the master's base, its signals and timers. */

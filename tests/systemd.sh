@@ -373,8 +373,11 @@ journal_since "$cur" -u primed -o cat | grep "reload failed" >"$run/failed"
 sed 's/^/  journal: /' "$run/failed"
 grep -q "notification message.*STATUS=reload failed: /etc/primed.conf" "$run/failed" ||
     fail "STATUS did not say the reload failed"
-grep -q "^primed: master_sighup: reload failed: /etc/primed.conf" "$run/failed" ||
+grep -q "^primed: master_reload_failed: reload failed: /etc/primed.conf" "$run/failed" ||
     fail "primed's own log line of the failed reload"
+# The status of every second that follows still says so.
+status_says() { show primed StatusText | grep -q "requests/s.*last reload failed: /etc/primed.conf"; }
+wait_for 10 "a status line that still says the reload failed" status_says
 echo "  StatusText now: $(show primed StatusText)"
 [ "$(show primed MainPID)" = "$main" ] || fail "the master changed"
 [ "$(workers primed)" = "$before" ] || fail "the workers changed"

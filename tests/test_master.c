@@ -805,14 +805,19 @@ START_TEST(reload_onto_a_held_port_fails)
 	msrv_reload(&m);
 	expect_status(&m, "reload failed");
 	expect_status(&m, "address already in use");
+	/* The status of every second goes on saying so. */
+	ck_assert_msg(msrv_notified(&m, "requests/s", 5), "no status line");
+	expect_status(&m, "; last reload failed: ");
 	ck_assert(workers_become(&m, before, nb, 10));
 	ck_assert_int_eq(msrv_ports(&m, ports, 4), 1);
 	expect_serves(ports[0]);
-	/* The next reload is not ignored, and works. */
+	/* The next reload is not ignored, and works; the status forgets. */
 	close(fd);
 	msrv_config(&m, ONE_LISTENER);
 	msrv_reload(&m);
 	expect_status(&m, "STATUS=serving");
+	ck_assert_msg(msrv_notified(&m, "requests/s", 5), "no status line");
+	ck_assert_ptr_null(strstr(m.msg, "reload failed"));
 	expect_serves(msrv_port(&m));
 	msrv_done(&m, 0);
 }
