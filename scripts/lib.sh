@@ -2,7 +2,8 @@
 # scripts/soak and the shell tests (tests/lib.sh): a server on a free
 # loopback port, ready once its port file is written, stopped by its PID.
 # The caller sets PRIMED to the binary; nothing here exits the shell, so
-# each caller says in its own words what went wrong.
+# each caller says in its own words what went wrong. Also a build of the
+# tree in a folder of its own, for scripts/fuzz and scripts/check.
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # the primed_* results are the callers' to read
 
@@ -70,6 +71,38 @@ need_build() {
 		bin=$PWD
 	fi
 	PRIMED=$bin/primed
+}
+
+# build_in DIR TARGET... -- CONFIGURE-ARGS...: make the TARGETs in DIR, a
+# build folder configured with ARGS, again only when they differ from its
+# last run's. automake builds no folder beside a source tree configured in
+# place, so DIR builds from a copy of the distributed sources, DIR/.src
+# (make distdir, times kept: only what changed is compiled again); the
+# tree is configured in place by scripts/bootstrap first if it is not.
+build_in() {
+	local dir goals=() args
+	mkdir -p "$1" && dir=$(cd "$1" && pwd) || return 1
+	shift
+	while [ "$#" -gt 0 ] && [ "$1" != -- ]; do
+		goals+=("$1")
+		shift
+	done
+	shift
+	args=$(printf '%s\n' "$@")
+	[ -f Makefile ] || scripts/bootstrap || return 1
+	make -s distdir distdir="$dir/.src" >"$dir/distdir.log" 2>&1 ||
+	    { cat "$dir/distdir.log"; return 1; }
+	if [ ! -f "$dir/Makefile" ] ||
+	    [ "$args" != "$(cat "$dir/configure.args" 2>/dev/null)" ]; then
+		rm -f "$dir/configure.args"
+		echo "== configuring $dir:" "$@"
+		(cd "$dir" && .src/configure "$@") >"$dir/configure.out" 2>&1 ||
+		    { tail -n 20 "$dir/configure.out"; return 1; }
+		printf '%s\n' "$args" >"$dir/configure.args"
+	fi
+	# build-flags compiles everything again after other arguments.
+	make -s -C "$dir" build-flags &&
+	    make -s -C "$dir" -j"$(nproc 2>/dev/null || echo 2)" "${goals[@]}"
 }
 
 # need_packages COMMAND=PACKAGE...: install the Debian package of each

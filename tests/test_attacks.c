@@ -21,6 +21,7 @@
 
 #include "harness.h"
 #include "expect.h"
+#include "check_main.h"
 
 #define CROWD		5000	/* connections opened at once */
 #define CROWD_LIMIT	"100"	/* --max-connections of the limited server */
@@ -829,11 +830,5 @@ attacks_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(attacks_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return check_main(attacks_suite());
 }

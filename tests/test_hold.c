@@ -20,6 +20,7 @@
 
 #include "harness.h"
 #include "expect.h"
+#include "check_main.h"
 
 #define KIB		1024
 #define LONG_JOB	"PRIME 10000000\n"
@@ -370,11 +371,5 @@ hold_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(hold_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return check_main(hold_suite());
 }

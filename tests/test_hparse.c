@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "primed.h"
+#include "check_main.h"
 
 /* A string literal with its length, NUL bytes included. */
 #define LIT(s)	(s), (sizeof(s) - 1)
@@ -1200,11 +1201,5 @@ hparse_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(hparse_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_main(hparse_suite());
 }

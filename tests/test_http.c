@@ -22,6 +22,7 @@
 
 #include "harness.h"
 #include "expect.h"
+#include "check_main.h"
 
 #define KIB		1024
 
@@ -1058,11 +1059,5 @@ http_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(http_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return check_main(http_suite());
 }

@@ -18,6 +18,7 @@
 
 #include "harness.h"
 #include "expect.h"
+#include "check_main.h"
 
 #define KIB		1024
 #define ECHO_TEXT	1000	/* "ECHO <text>" of about 1 KiB, under max-line */
@@ -801,11 +802,5 @@ limits_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(limits_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return check_main(limits_suite());
 }

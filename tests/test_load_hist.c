@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "load/hist.h"
+#include "check_main.h"
 
 #define NSAMPLES	200000
 
@@ -282,11 +283,5 @@ hist_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(hist_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_main(hist_suite());
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "load/http.h"
+#include "check_main.h"
 
 /* What reading a stream of responses gave. */
 struct result {
@@ -490,11 +491,5 @@ http_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(http_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_main(http_suite());
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "load/sched.h"
+#include "check_main.h"
 
 #define START	UINT64_C(1000000000000)		/* any clock origin */
 
@@ -266,11 +267,5 @@ sched_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(sched_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_main(sched_suite());
 }

@@ -37,6 +37,7 @@
 
 #include "harness.h"
 #include "expect.h"
+#include "check_main.h"
 
 #define MAX_ARGS	32
 #define START_S		60	/* for READY=1 at start: 256 workers, ASan */
@@ -1153,11 +1154,5 @@ master_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(master_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return check_main(master_suite());
 }

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "primed.h"
+#include "check_main.h"
 
 #define REF_COUNT	1500000		/* primes in the reference */
 #define REF_LIMIT	23879520	/* just past the 1500000th prime */
@@ -671,14 +672,10 @@ prime_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
+	int	 status;
 
 	ref_build();
-	sr = srunner_create(prime_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	status = check_main(prime_suite());
 	free(ref);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return status;
 }

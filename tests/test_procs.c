@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "check_main.h"
 
 /*
  * With the trial kernel this takes about a day on any machine we know of,
@@ -408,11 +409,5 @@ procs_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(procs_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return check_main(procs_suite());
 }

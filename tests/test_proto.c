@@ -15,6 +15,7 @@
 
 #include "primed.h"
 #include "unit.h"
+#include "check_main.h"
 
 /* The default max-n of the server. */
 #define MAX_N	100000000ULL
@@ -773,11 +774,5 @@ proto_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(proto_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_main(proto_suite());
 }

@@ -1492,21 +1492,19 @@ queue_suite(void)
 	return s;
 }
 
+#include "check_main.h"
+
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
+	int	 status;
 
 	/* Pool threads wake the loop: the base must be thread-aware. */
 	if (evthread_use_pthreads() == -1) {
 		fprintf(stderr, "evthread_use_pthreads failed\n");
 		return EXIT_FAILURE;
 	}
-	sr = srunner_create(queue_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	status = check_main(queue_suite());
 	libevent_global_shutdown();
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return status;
 }

@@ -14,6 +14,7 @@
 
 #include "harness.h"
 #include "expect.h"
+#include "check_main.h"
 
 static struct server	srv;
 
@@ -588,11 +589,5 @@ server_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(server_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return check_main(server_suite());
 }

@@ -20,6 +20,7 @@
 
 #include "primed.h"
 #include "unit.h"
+#include "check_main.h"
 
 /* The top-level counters of the JSON line, in the order of the enum. */
 static const char *counter_keys[STAT_COUNT] = {
@@ -723,11 +724,5 @@ stats_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(stats_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_main(stats_suite());
 }
