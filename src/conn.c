@@ -50,7 +50,10 @@
 #endif
 
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+
+#include <linux/sockios.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -109,12 +112,12 @@ conn_count_err(struct worker *w, enum err e)
 }
 
 /*
- * Refuse a fresh socket with one line, or one HTTP response; it has room
- * for it. The refusal counts as a request and an error, so that the
- * error ratio stays a ratio.
+ * Tell the client of fd we are busy, with one line or one HTTP response,
+ * in one send that its socket has room for. It counts as a request and an
+ * error, so that the error ratio stays a ratio.
  */
 static void
-conn_refuse(struct worker *w, const struct listen_conf *lc, int fd,
+conn_say_busy(struct worker *w, const struct listen_conf *lc, int fd,
     const char *why)
 {
 	char	buf[512];
@@ -126,11 +129,24 @@ conn_refuse(struct worker *w, const struct listen_conf *lc, int fd,
 	} else
 		len = proto_err_line(buf, sizeof(buf), ERR_BUSY, why);
 	(void)send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-	close(fd);
-	stats_add(w->slot, STAT_connections_rejected, 1);
 	stats_add(w->slot, STAT_requests, 1);
 	stats_request(w->slot, lc->service, CMD_OTHER);
 	conn_count_err(w, ERR_BUSY);
+}
+
+/*
+ * Refuse a fresh socket. What the client sent already is read out first:
+ * a close with bytes unread is a reset, which could destroy the answer.
+ */
+static void
+conn_refuse(struct worker *w, const struct listen_conf *lc, int fd,
+    const char *why)
+{
+	conn_say_busy(w, lc, fd, why);
+	(void)recv(fd, conn_scratch, sizeof(conn_scratch), MSG_DONTWAIT);
+	shutdown(fd, SHUT_WR);
+	close(fd);
+	stats_add(w->slot, STAT_connections_rejected, 1);
 }
 
 /* The most input a connection of lc buffers ahead of its requests. */
@@ -209,7 +225,10 @@ conn_accept(struct worker *w, const struct listen_conf *lc, int fd)
 	stats_add(w->slot, STAT_connections_total, 1);
 }
 
-/* The bufferevent's output grew or shrank: keep the count of it. */
+/*
+ * The bufferevent's output grew or shrank: keep the count of it. Bytes
+ * that left are activity: a client that reads slowly is not idle.
+ */
 static void
 conn_output_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
     void *arg)
@@ -220,6 +239,8 @@ conn_output_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 	delta = (ssize_t)info->n_added - (ssize_t)info->n_deleted;
 	c->out_bytes += delta;
 	worker_held(c->w, STAT_reply_bytes, delta);
+	if (info->n_deleted > 0)
+		c->last_active = worker_now(c->w);
 }
 
 /* The input held grew (or shrank) by delta bytes: count it. */
@@ -330,7 +351,7 @@ conn_close(struct conn *c, const char *reason)
 	conn_input_held(c, -(ssize_t)c->in_bytes);
 	c->out_bytes = 0;
 	if (turn.c == c)
-		turn.len = 0;	/* its answers of this turn go with it */
+		turn.len = turn.bytes = 0;	/* its answers go with it */
 	bufferevent_free(c->bev);
 	c->bev = NULL;
 	worker_del_conn(w, c);
@@ -352,21 +373,12 @@ conn_free(struct conn *c)
 static void
 conn_abort(struct conn *c, const char *why)
 {
-	char	buf[512];
-	size_t	len;
-
 	if (c->state == CONN_CLOSED)
 		return;
 	log_warn("conn %llu: closed: %s", (unsigned long long)c->id, why);
-	conn_count_err(c->w, ERR_BUSY);
 	if (c->state != CONN_LINGERING && (turn.c != c || turn.len == 0) &&
-	    c->out_bytes == 0) {
-		if (c->lc->framing == FRAMING_HTTP)
-			len = http_refusal(buf, sizeof(buf), c->w->date, why);
-		else
-			len = proto_err_line(buf, sizeof(buf), ERR_BUSY, why);
-		(void)send(c->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-	}
+	    c->out_bytes == 0)
+		conn_say_busy(c->w, c->lc, c->fd, why);
 	conn_close(c, why);
 }
 
@@ -377,6 +389,8 @@ conn_abort(struct conn *c, const char *why)
 int
 conn_out(struct conn *c, const void *buf, size_t len)
 {
+	if (len == 0)
+		return 0;
 	turn.bytes += len;
 	if (turn.len + len > sizeof(turn.buf)) {
 		if (turn.len > 0 && bufferevent_write(c->bev, turn.buf,
@@ -933,6 +947,12 @@ conn_settle(struct conn *c, int whole)
 	if (c->state == CONN_READING && !c->eof && conn_can_take(c) &&
 	    left < c->inmax) {
 		conn_read_on(c);
+		/*
+		 * Whole requests left unread while it could take none (its
+		 * answers all came this turn): no read will bring them up.
+		 */
+		if (left > 0 && whole)
+			worker_resume(c->w, c);
 		return;
 	}
 	conn_read_off(c);
@@ -1122,11 +1142,31 @@ conn_stop(struct conn *c)
 	conn_progress(c);
 }
 
+/*
+ * True when the client took some of what the socket held for it since the
+ * last look: one that reads its answers slowly is busy, not idle, even
+ * while the bufferevent has nothing to add (the socket is full).
+ */
+static int
+conn_client_reads(struct conn *c)
+{
+	int	q;
+
+	if (c->out_bytes == 0 || ioctl(c->fd, SIOCOUTQ, &q) == -1 ||
+	    q == c->outq)
+		return 0;
+	c->outq = q;
+	return 1;
+}
+
 /* A few times a second: idle, slow-sender and linger deadlines. */
 void
 conn_sweep(struct conn *c, int64_t now)
 {
 	const struct config	*cfg = c->w->cfg;
+
+	if (conn_client_reads(c))
+		c->last_active = now;
 
 	if (c->state == CONN_LINGERING) {
 		if (now - c->linger_since >= LINGER_MS)

@@ -580,21 +580,15 @@ chunk_trailers(const char *buf, size_t len, size_t at, struct http_body *b)
 	return 1;
 }
 
-/*
- * Check the chunked body at buf (len bytes, from its first chunk): 1 when
- * whole (b->wire bytes on the wire, b->len decoded), 0 when more bytes are
- * needed, -1 when refused (b->status, b->why). More than max decoded bytes,
- * or a wire size past what max allows for chunk lines and trailers, is 413.
- */
-int
-hparse_chunked(const char *buf, size_t len, size_t max, struct http_body *b)
+/* The chunks of a body, then its trailers, as hparse_chunked says. */
+static int
+chunk_walk(const char *buf, size_t len, size_t max, size_t wiremax,
+    struct http_body *b)
 {
-	size_t		 at = 0, next, wiremax = 2 * max + HTTP_HEAD_MAX;
+	size_t		 at = 0, next;
 	uint64_t	 size;
 	long		 end;
 
-	classes_init();
-	memset(b, 0, sizeof(*b));
 	for (;;) {
 		if ((end = line_end(buf, len, at, &next)) == -2)
 			return refuse_body(b, 400, "line ends must be CRLF");
@@ -619,6 +613,29 @@ hparse_chunked(const char *buf, size_t len, size_t max, struct http_body *b)
 		b->len += size;
 		at = next + size + 2;
 	}
+}
+
+/*
+ * Check the chunked body at buf (len bytes, from its first chunk): 1 when
+ * whole (b->wire bytes on the wire, b->len decoded), 0 when more bytes are
+ * needed, -1 when refused (b->status, b->why). More than max decoded
+ * bytes is 413, and so is a body whose framing, trailers included, takes
+ * more than 2 * max + HTTP_HEAD_MAX bytes: one that cannot end within that
+ * is refused as soon as that much has come, so a caller that buffers a
+ * head and that much never waits for bytes it has no room for.
+ */
+int
+hparse_chunked(const char *buf, size_t len, size_t max, struct http_body *b)
+{
+	size_t	wiremax = 2 * max + HTTP_HEAD_MAX;
+	int	rc;
+
+	classes_init();
+	memset(b, 0, sizeof(*b));
+	rc = chunk_walk(buf, len, max, wiremax, b);
+	if ((rc == 1 && b->wire > wiremax) || (rc == 0 && len >= wiremax))
+		return refuse_body(b, 413, "chunked body too large");
+	return rc;
 }
 
 /*

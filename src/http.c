@@ -109,6 +109,8 @@ http_err_of(int status)
 static void
 put(char *buf, size_t *n, const char *s, size_t len)
 {
+	if (len == 0)
+		return;	/* s may be NULL then */
 	memcpy(buf + *n, s, len);
 	*n += len;
 }

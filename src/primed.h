@@ -554,6 +554,7 @@ struct conn {
 	size_t			 pending_bytes;	/* answers not yet out */
 	size_t			 out_bytes;	/* in the bufferevent's output */
 	size_t			 stop_left;	/* input read before the stop */
+	int			 outq;		/* in the socket, at the last sweep */
 	int64_t			 last_active;	/* ms, worker_now() */
 	int64_t			 partial_since;	/* a request half read */
 	int64_t			 linger_since;

@@ -265,9 +265,12 @@ server_workers(const struct server *s, pid_t *pids, int max)
 	return n;
 }
 
-/* A blocking TCP connection to host:port with a receive timeout; -1. */
-int
-client_connect_host(const char *host, int port)
+/*
+ * A blocking TCP connection to host:port with a receive timeout, and a
+ * receive buffer of rcvbuf bytes unless 0; -1.
+ */
+static int
+client_connect_opt(const char *host, int port, int rcvbuf)
 {
 	struct sockaddr_storage	 ss;
 	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
@@ -289,6 +292,8 @@ client_connect_host(const char *host, int port)
 	}
 	if ((fd = socket(ss.ss_family, SOCK_STREAM, 0)) == -1)
 		return -1;
+	if (rcvbuf > 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	if (connect(fd, (struct sockaddr *)&ss, len) == -1) {
@@ -296,6 +301,20 @@ client_connect_host(const char *host, int port)
 		return -1;
 	}
 	return fd;
+}
+
+/* A blocking TCP connection to host:port with a receive timeout; -1. */
+int
+client_connect_host(const char *host, int port)
+{
+	return client_connect_opt(host, port, 0);
+}
+
+/* The same to 127.0.0.1:port with a receive buffer of rcvbuf bytes. */
+int
+client_connect_rcvbuf(int port, int rcvbuf)
+{
+	return client_connect_opt("127.0.0.1", port, rcvbuf);
 }
 
 /* Connect to 127.0.0.1:port. */

@@ -30,6 +30,7 @@ int	 server_workers(const struct server *, pid_t *, int);
 
 int	 client_connect(int);
 int	 client_connect_host(const char *, int);
+int	 client_connect_rcvbuf(int, int);
 int	 client_send(int, const char *, size_t);
 int	 client_sends(int, const char *);
 int	 client_line(int, char *, size_t);

@@ -695,12 +695,86 @@ START_TEST(unfinished_heads_counted)
 		shed++;
 	}
 	ck_assert_msg(shed >= N - 1024 * KIB / PART, "%d shed", shed);
+	/* Each shed client was answered 503, and counted once as such. */
+	ck_assert_int_eq(client_stat(ctl, "503"), shed);
+	ck_assert_int_eq(client_stat(ctl, "busy"), shed);
 	for (i = 0; i < N; i++)
 		client_reset(fds[i]);
 	ck_assert_int_eq(wait_stat_at_most(ctl, "input_bytes", 6, 10), 6);
 	free(part);
 	close(ctl);
 	server_stop(&small);
+}
+END_TEST
+
+/* The largest chunked request the limits allow, trailers and all. */
+static char *
+big_chunked(int trailers, size_t *len)
+{
+	char	*b = malloc(40 * KIB);
+	size_t	 n = 0, body0;
+	int	 i;
+
+	ck_assert_ptr_nonnull(b);
+	n += (size_t)sprintf(b + n, "POST /echo HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: chunked\r\n");
+	for (i = 0; n < 8000; i++)
+		n += (size_t)sprintf(b + n, "X-Pad-%d: %0200d\r\n", i, 0);
+	n += (size_t)sprintf(b + n, "\r\n");
+	for (body0 = n; n - body0 < 9800; )
+		n += (size_t)sprintf(b + n, "1;e=%0200d\r\nA\r\n", 0);
+	n += (size_t)sprintf(b + n, "0\r\n");
+	for (i = 0; trailers && n - body0 < 9800 + 7800; i++)
+		n += (size_t)sprintf(b + n, "X-T-%d: %0200d\r\n", i, 0);
+	n += (size_t)sprintf(b + n, "\r\n");
+	*len = n;
+	return b;
+}
+
+/*
+ * A chunked body is answered or refused, never left waiting for bytes the
+ * connection has no room to buffer: within its framing bound it is read,
+ * and past it (trailers count) it is 413 at once.
+ */
+START_TEST(chunked_bound_answered)
+{
+	struct resp	 r;
+	char		*req;
+	size_t		 len;
+
+	req = big_chunked(0, &len);
+	exchange(req, len, &r, 0);
+	free(req);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_uint_eq(r.bodylen, 47);
+	req = big_chunked(1, &len);
+	exchange(req, len, &r, 1);
+	free(req);
+	ck_assert_int_eq(r.status, 413);
+	assert_same_worker();
+}
+END_TEST
+
+/* An empty body to upper: an empty answer (no NULL copied anywhere). */
+START_TEST(empty_upper)
+{
+	struct resp	r;
+	int		fd;
+
+	exchange("POST /upper HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n"
+	    "\r\n", 52, &r, 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_uint_eq(r.bodylen, 0);
+	exchange("POST /upper HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: "
+	    "chunked\r\n\r\n0\r\n\r\n", 66, &r, 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_uint_eq(r.bodylen, 0);
+	fd = client_connect(server_port(&srv, "prime"));
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(client_sends(fd, "UPPER \n"), 0);
+	expect_line(fd, "");
+	close(fd);
+	assert_same_worker();
 }
 END_TEST
 
@@ -1039,6 +1113,8 @@ http_suite(void)
 	tcase_add_test(tc, refusals_counted);
 	tcase_add_test(tc, half_request_behind_a_job);
 	tcase_add_test(tc, unfinished_heads_counted);
+	tcase_add_test(tc, chunked_bound_answered);
+	tcase_add_test(tc, empty_upper);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("small");

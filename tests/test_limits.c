@@ -397,6 +397,62 @@ START_TEST(pending_sleep_is_not_idle)
 }
 END_TEST
 
+/*
+ * A client that reads its answers steadily but slowly is busy, not idle:
+ * 6 MB of answers asked for at once, read at 30 KB/s for longer than the
+ * idle timeout (3 s here), are all delivered. The bufferevent may have
+ * nothing to write for seconds at a time (the socket is full), but the
+ * socket empties. (A small receive buffer makes the client's window move
+ * at every read, as on a network; on loopback it moves by 64 KiB.)
+ */
+START_TEST(slow_reader_is_not_idle)
+{
+	enum { N = 60000 };
+	static const char	one[] = "ECHO 0123456789012345678901234567890123"
+				    "45678901234567890123456789012345678901234"
+				    "56789012345678901234\n";
+	struct server		s3;
+	char			*all, buf[65536];
+	size_t			 len = sizeof(one) - 1, want, got = 0, sent;
+	double			 t0;
+	ssize_t			 n;
+	int			 fd;
+
+	memset(&s3, 0, sizeof(s3));
+	ck_assert_int_eq(server_start(&s3, "--workers", "1",
+	    "--idle-timeout", "3", "--log-level", "error", (char *)NULL), 0);
+	ck_assert_ptr_nonnull(all = malloc(len * N));
+	for (sent = 0; sent < N; sent++)
+		memcpy(all + sent * len, one, len);
+	want = (len - 5) * N;	/* each answer: the text and its line end */
+	fd = client_connect_rcvbuf(server_port(&s3, "prime"), 16384);
+	ck_assert_int_ge(fd, 0);
+	/* Ask for all of it, reading nothing, until the server stops taking. */
+	sent = client_send_until_stuck(fd, all, len * N, 1.0);
+	/* Then read 1500 bytes every 50 ms for twice the idle timeout. */
+	for (t0 = now_s(); now_s() - t0 < 6; sleep_s(0.05)) {
+		n = recv(fd, buf, 1500, MSG_DONTWAIT);
+		ck_assert_msg(n != 0 && !(n < 0 && errno != EAGAIN),
+		    "closed after %.1f s of slow reading", now_s() - t0);
+		got += n > 0 ? (size_t)n : 0;
+		if (sent < len * N)
+			sent += client_send_until_stuck(fd, all + sent,
+			    len * N - sent, 0.01);
+	}
+	/* Now as fast as it comes: every answer is there. */
+	while (got < want && (n = recv(fd, buf, sizeof(buf), 0)) > 0) {
+		got += (size_t)n;
+		if (sent < len * N)
+			sent += client_send_until_stuck(fd, all + sent,
+			    len * N - sent, 0.01);
+	}
+	ck_assert_uint_eq(got, want);
+	close(fd);
+	free(all);
+	server_stop(&s3);
+}
+END_TEST
+
 /* --- --read-timeout 1 --- */
 
 /* Read timeout 1 s, and at most two requests in flight. */
@@ -767,6 +823,7 @@ limits_suite(void)
 	tcase_add_test(tc, idle_connection_closed);
 	tcase_add_test(tc, activity_is_not_idle);
 	tcase_add_test(tc, pending_sleep_is_not_idle);
+	tcase_add_test(tc, slow_reader_is_not_idle);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("read-timeout");
