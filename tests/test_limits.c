@@ -208,6 +208,37 @@ START_TEST(max_inflight)
 }
 END_TEST
 
+/*
+ * Whole requests left in the input while the connection could take none
+ * are answered all the same, when every answer before them came within
+ * the turn (here --io blocking: the SLEEP is answered before the next
+ * request is read).
+ */
+START_TEST(inflight_all_answered_in_turn)
+{
+	struct server	s3;
+	char		buf[64];
+	int		fd, i;
+
+	memset(&s3, 0, sizeof(s3));
+	ck_assert_int_eq(server_start(&s3, "--workers", "1", "--io", "blocking",
+	    "--io-delay", "1", "--max-inflight", "3", "--log-level", "error",
+	    (char *)NULL), 0);
+	fd = client_connect(server_port(&s3, "prime"));
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(client_sends(fd, "SLEEP 1\nPING\nPING\nPING\nPING\n"),
+	    0);
+	expect_line(fd, "OK");
+	for (i = 0; i < 4; i++) {
+		ck_assert_msg(client_line(fd, buf, sizeof(buf)) >= 0,
+		    "PING %d not answered", i);
+		ck_assert_str_eq(buf, "PONG");
+	}
+	close(fd);
+	server_stop(&s3);
+}
+END_TEST
+
 /* --- output backpressure --- */
 
 /* One worker with a prime and an echo listener, default limits. */
@@ -807,6 +838,7 @@ limits_suite(void)
 	tcase_add_unchecked_fixture(tc, start_inflight, stop_servers);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, max_inflight);
+	tcase_add_test(tc, inflight_all_answered_in_turn);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("overload");
