@@ -319,6 +319,8 @@ struct stats_slot {
 	_Atomic int	 used;		/* a worker had it once: worth summing */
 	_Atomic int64_t	 pid;		/* the worker's, 0 once it is gone */
 	_Atomic int	 worker;	/* its place in the worker table */
+	_Atomic uint64_t beat_ms;	/* its loop's last sweep, monotonic */
+	_Atomic uint64_t job_since_ms;	/* its oldest running job began, 0 */
 } __attribute__((aligned(64)));
 
 struct stats {
@@ -345,6 +347,18 @@ struct stats_sum {
 	int		 worker;
 };
 
+/* One live worker as the status page shows it (stats_worker). */
+struct stats_worker {
+	int		 worker;
+	long		 pid;
+	uint64_t	 requests;
+	uint64_t	 connections_open;
+	uint64_t	 jobs_queued;
+	uint64_t	 jobs_running;
+	uint64_t	 job_ms;	/* the oldest running job has run */
+	uint64_t	 silent_ms;	/* since its loop last swept */
+};
+
 struct stats	*stats_create(void);
 void	 stats_destroy(struct stats *);
 void	 stats_sum(const struct stats *, struct stats_sum *);
@@ -356,6 +370,9 @@ void	 stats_http(struct stats_slot *, int);
 uint64_t stats_bound_us(int);
 const char *stats_http_name(int);
 uint64_t stats_now_us(void);
+void	 stats_beat(struct stats_slot *, uint64_t);
+int	 stats_worker(const struct stats *, int, uint64_t,
+	    struct stats_worker *);
 
 /* metrics.c: the counters in Prometheus's text format. */
 int	 metrics_format(struct evbuffer *, const struct stats *,
@@ -428,6 +445,7 @@ int	 queue_submit(struct queue *, struct job *);
 int	 queue_cancel(struct queue *, struct job *);
 int	 queue_length(struct queue *);
 void	 queue_destroy(struct queue *);
+uint64_t queue_oldest(struct queue *);
 uint64_t queue_cost(enum kernel, uint64_t);
 void	 job_run(struct job *);
 

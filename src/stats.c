@@ -177,6 +177,8 @@ stats_reset_gauges(struct stats *st, int slot)
 	atomic_store(&s->c[STAT_input_bytes], 0);
 	atomic_store(&s->c[STAT_jobs_queued], 0);
 	atomic_store(&s->c[STAT_jobs_running], 0);
+	atomic_store(&s->beat_ms, 0);
+	atomic_store(&s->job_since_ms, 0);
 }
 
 /* Append the sum as one line of JSON (with its "\n"). */
@@ -215,4 +217,52 @@ stats_json(struct evbuffer *out, const struct stats_sum *sum)
 	    (unsigned long long)sum->respawns,
 	    (unsigned long long)sum->reloads);
 	return evbuffer_add_printf(out, "}\n") < 0 ? -1 : 0;
+}
+
+/*
+ * The sweep of a worker's loop ran (four times a second, unless the loop
+ * is stuck): note when, and since when its oldest running job has run
+ * (job_ns, 0: none). Readers tell a stalled loop by the beat's age.
+ */
+void
+stats_beat(struct stats_slot *s, uint64_t job_ns)
+{
+	uint64_t	now_ms = stats_now_us() / 1000;
+	uint64_t	since = job_ns > 0 ? now_ms - job_ns / 1000000 : 0;
+
+	atomic_store_explicit(&s->beat_ms, now_ms, memory_order_relaxed);
+	atomic_store_explicit(&s->job_since_ms, since, memory_order_relaxed);
+}
+
+/* now - then in ms, or 0 when then is unset or not before now. */
+static uint64_t
+stats_age(uint64_t now_ms, uint64_t then)
+{
+	return then > 0 && now_ms > then ? now_ms - then : 0;
+}
+
+/* The worker of slot i as of now_ms, into w; 0 when no worker has it. */
+int
+stats_worker(const struct stats *st, int i, uint64_t now_ms,
+    struct stats_worker *w)
+{
+	const struct stats_slot	*s = &st->slot[i];
+
+	memset(w, 0, sizeof(*w));
+	if ((w->pid = (long)atomic_load_explicit(&s->pid,
+	    memory_order_relaxed)) == 0)
+		return 0;
+	w->worker = atomic_load_explicit(&s->worker, memory_order_relaxed);
+#define GET(k) atomic_load_explicit(&s->c[STAT_##k], memory_order_relaxed)
+	w->requests = GET(requests);
+	w->connections_open = GET(connections_open);
+	w->jobs_queued = GET(jobs_queued);
+	w->jobs_running = GET(jobs_running);
+#undef GET
+	if (w->jobs_running > 0)
+		w->job_ms = stats_age(now_ms, atomic_load_explicit(
+		    &s->job_since_ms, memory_order_relaxed));
+	w->silent_ms = stats_age(now_ms, atomic_load_explicit(&s->beat_ms,
+	    memory_order_relaxed));
+	return 1;
 }

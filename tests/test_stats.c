@@ -1,6 +1,6 @@
 /*
- * test_stats.c: the shared counters, their sum across processes, and the
- * STATS line of JSON.
+ * test_stats.c: the shared counters, their sum across processes, the
+ * STATS line of JSON and one worker's view for the status page.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -690,6 +690,67 @@ START_TEST(test_json_worker_pid)
 }
 END_TEST
 
+/* A live worker in slot i of st: place w, pid, and some counts. */
+static struct stats_slot *
+live_slot(struct stats *st, int i, int w, long pid)
+{
+	struct stats_slot	*s = stats_slot_use(st, i);
+
+	atomic_store(&s->pid, pid);
+	atomic_store(&s->worker, w);
+	stats_add(s, STAT_requests, (uint64_t)w * 100 + 7);
+	stats_add(s, STAT_connections_open, (uint64_t)w + 2);
+	stats_add(s, STAT_jobs_queued, (uint64_t)w + 1);
+	return s;
+}
+
+/* One worker as the status page sees it: its loop's beat, its job's age. */
+START_TEST(test_worker_view)
+{
+	struct stats		*st = stats_create();
+	struct stats_slot	*s;
+	struct stats_worker	 w;
+	uint64_t		 now;
+
+	ck_assert_ptr_nonnull(st);
+	s = live_slot(st, 3, 1, 4242);
+	now = stats_now_us() / 1000;
+	ck_assert_int_eq(stats_worker(st, 4, now, &w), 0);
+	ck_assert_int_eq(stats_worker(st, 3, now, &w), 1);
+	ck_assert_int_eq(w.worker, 1);
+	ck_assert_int_eq(w.pid, 4242);
+	ck_assert_uint_eq(w.requests, 107);
+	ck_assert_uint_eq(w.connections_open, 3);
+	ck_assert_uint_eq(w.jobs_queued, 2);
+	/* Never beat yet: not silent, as far as anyone knows. */
+	ck_assert_uint_eq(w.silent_ms, 0);
+
+	/* A job 2.5 s on its thread shows only while one runs. */
+	stats_beat(s, UINT64_C(2500000000));
+	now = stats_now_us() / 1000;
+	stats_worker(st, 3, now, &w);
+	ck_assert_uint_eq(w.job_ms, 0);
+	ck_assert_uint_le(w.silent_ms, 1);
+	stats_add(s, STAT_jobs_running, 1);
+	stats_worker(st, 3, now + 500, &w);
+	ck_assert_uint_eq(w.jobs_running, 1);
+	ck_assert_uint_ge(w.job_ms, 3000);
+	ck_assert_uint_le(w.job_ms, 3001);
+	ck_assert_uint_ge(w.silent_ms, 500);
+	ck_assert_uint_le(w.silent_ms, 501);
+	/* A clock read before the beat is no silence. */
+	stats_worker(st, 3, now - 10, &w);
+	ck_assert_uint_eq(w.silent_ms, 0);
+
+	/* The worker gone: nothing to show. */
+	stats_reset_gauges(st, 3);
+	ck_assert_int_eq(stats_worker(st, 3, now, &w), 0);
+	ck_assert_uint_eq(atomic_load(&s->beat_ms), 0);
+	ck_assert_uint_eq(atomic_load(&s->job_since_ms), 0);
+	stats_destroy(st);
+}
+END_TEST
+
 /* Every test, in one suite. */
 static Suite *
 stats_suite(void)
@@ -716,6 +777,7 @@ stats_suite(void)
 	tcase_add_test(tc, test_json_big_numbers);
 	tcase_add_test(tc, test_json_appends);
 	tcase_add_test(tc, test_json_worker_pid);
+	tcase_add_test(tc, test_worker_view);
 	suite_add_tcase(s, tc);
 	return s;
 }
