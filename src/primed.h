@@ -194,7 +194,7 @@ size_t	 proto_number(char *, uint64_t);
 
 enum route_id {
 	ROUTE_NONE, ROUTE_PRIME, ROUTE_UPPER, ROUTE_ECHO, ROUTE_HEALTHZ,
-	ROUTE_READYZ, ROUTE_STATS, ROUTE_METRICS
+	ROUTE_READYZ, ROUTE_STATS, ROUTE_METRICS, ROUTE_PAGE, ROUTE_STATUS
 };
 
 struct route {
@@ -328,6 +328,8 @@ struct stats {
 	_Atomic uint64_t	 respawns;	/* workers the master replaced */
 	_Atomic uint64_t	 reloads;	/* reloads that completed */
 	uint64_t		 start_sec;	/* CLOCK_MONOTONIC at start */
+	int64_t			 start_unix;	/* the wall clock's then */
+	int64_t			 master_pid;	/* with it, names the server */
 	struct stats_slot	 slot[STATS_SLOTS];
 };
 
@@ -373,6 +375,8 @@ uint64_t stats_now_us(void);
 void	 stats_beat(struct stats_slot *, uint64_t);
 int	 stats_worker(const struct stats *, int, uint64_t,
 	    struct stats_worker *);
+int	 stats_status_json(struct evbuffer *, const struct stats *, int,
+	    long);
 
 /* metrics.c: the counters in Prometheus's text format. */
 int	 metrics_format(struct evbuffer *, const struct stats *,
@@ -482,6 +486,7 @@ enum answer_kind {
 	ANSWER_TEXT,		/* text: a line's, or a text/plain body */
 	ANSWER_JSON,		/* a JSON document, with its "\n" */
 	ANSWER_METRICS,		/* Prometheus's text format */
+	ANSWER_PAGE,		/* the status page, HTML */
 	ANSWER_ERR,		/* err, and text: why (a static string) */
 	ANSWER_NONE		/* nothing (QUIT) */
 };
@@ -610,6 +615,11 @@ int	 http_write(struct conn *, struct evbuffer *, const struct ask *,
 	    const struct answer *, int);
 size_t	 http_refusal(char *, size_t, const char *, const char *);
 void	 http_date(char *, size_t);
+
+/* page.c, made from page.html: the status page, and its policy. */
+extern const char	 page_html[];
+extern const size_t	 page_html_len;
+extern const char	 page_csp[];
 
 /* priv.c: the user workers run as. */
 struct priv {

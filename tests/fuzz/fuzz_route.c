@@ -134,6 +134,12 @@ check_taken(const char *path, const char *query, int method, uint64_t max,
 	case ROUTE_METRICS:
 		CHECK(strcmp(path, "/metrics") == 0);
 		break;
+	case ROUTE_PAGE:
+		CHECK(strcmp(path, "/") == 0);
+		break;
+	case ROUTE_STATUS:
+		CHECK(strcmp(path, "/status") == 0);
+		break;
 	default:
 		CHECK(0);
 	}
