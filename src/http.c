@@ -5,7 +5,8 @@
  * cancel when a client leaves; this file cuts HTTP requests out of the
  * input (hparse.c reads them, strictly), routes them (route.c) to the
  * work every framing shares (command.c) or to the few answers only HTTP
- * has (health, readiness, metrics), and writes each answer as a response.
+ * has (health, readiness, metrics, the status page and its data), and
+ * writes each answer as a response.
  *
  * A request is read in place: when it lies whole in one piece of the
  * input it is parsed there, else the input is made one piece first. A
@@ -23,17 +24,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 
 #include "primed.h"
 
-#define RESPONSE_HEAD_MAX 512	/* a response's head, at most */
+#define RESPONSE_HEAD_MAX 1024	/* a response's head (the page's: 600) */
 #define SMALL_BODY	  (PROTO_ERR_MAX + 64)
 
 #define TYPE_JSON	"application/json"
 #define TYPE_TEXT	"text/plain"
 #define TYPE_METRICS	"text/plain; version=0.0.4; charset=utf-8"
+
+/* The page's type, known by its address: its head has the page's policy. */
+static const char type_html[] = "text/html; charset=utf-8";
 
 /* The status line of each status primed sends. */
 static const struct {
@@ -178,6 +183,12 @@ http_head(char *buf, int status, const char *date, const char *type,
 		PUTS(buf, &n, "\r\nAllow: ");
 		PUTS(buf, &n, allow);
 	}
+	if (type == type_html) {
+		/* The page fetches nothing but its data, from where it came. */
+		PUTS(buf, &n, "\r\nContent-Security-Policy: ");
+		PUTS(buf, &n, page_csp);
+		PUTS(buf, &n, "\r\nX-Content-Type-Options: nosniff");
+	}
 	PUTS(buf, &n, "\r\n\r\n");
 	return n;
 }
@@ -211,6 +222,9 @@ http_write(struct conn *c, const struct ask *ask, const struct answer *a,
 		break;
 	case ANSWER_METRICS:
 		type = TYPE_METRICS;
+		break;
+	case ANSWER_PAGE:
+		type = type_html;
 		break;
 	default:
 		break;
@@ -306,12 +320,35 @@ http_readyz(struct conn *c)
 	conn_answer(c, &a);
 }
 
+/*
+ * GET /status: the status page's data. The connection closes after it,
+ * so the page's next fetch takes a new one, which may land on another
+ * worker: a stalled worker holds up one fetch, not every later one.
+ */
+static void
+http_status_view(struct conn *c)
+{
+	struct evbuffer	*buf;
+
+	c->cur.close = 1;
+	conn_finish(c);
+	if ((buf = evbuffer_new()) == NULL ||
+	    stats_status_json(buf, c->w->stats, c->w->id, (long)getpid()) == -1)
+		conn_answer_err(c, ERR_BUSY, "out of memory");
+	else
+		conn_answer_text(c, ANSWER_JSON, (const char *)
+		    evbuffer_pullup(buf, -1), evbuffer_get_length(buf));
+	if (buf != NULL)
+		evbuffer_free(buf);
+}
+
 /* What each route counts as. */
 static const enum cmd route_cmds[] = {
 	[ROUTE_NONE] = CMD_OTHER,	[ROUTE_PRIME] = CMD_PRIME,
 	[ROUTE_UPPER] = CMD_UPPER,	[ROUTE_ECHO] = CMD_ECHO,
 	[ROUTE_HEALTHZ] = CMD_PING,	[ROUTE_READYZ] = CMD_PING,
 	[ROUTE_STATS] = CMD_STATS,	[ROUTE_METRICS] = CMD_STATS,
+	[ROUTE_PAGE] = CMD_STATS,	[ROUTE_STATUS] = CMD_STATS,
 };
 
 /* Route a whole request and do what it asks; body is its content. */
@@ -354,6 +391,12 @@ http_dispatch(struct conn *c, const struct http_head *h, const char *body,
 		break;
 	case ROUTE_STATS:
 		command_stats(c, ANSWER_JSON);
+		break;
+	case ROUTE_PAGE:
+		conn_answer_text(c, ANSWER_PAGE, page_html, page_html_len);
+		break;
+	case ROUTE_STATUS:
+		http_status_view(c);
 		break;
 	default:
 		command_stats(c, ANSWER_METRICS);

@@ -7,13 +7,15 @@
  * worker answers; the few gauges where one worker's value helps (open
  * connections, jobs) are also given per live worker, labelled with its
  * place in the worker table and its pid (two generations overlap during a
- * reload). Names follow Prometheus's conventions: base units (seconds,
+ * reload), with how long its loop has been silent and its oldest job
+ * has run. Names follow Prometheus's conventions: base units (seconds,
  * bytes), counters end in _total.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -148,26 +150,57 @@ metrics_counters(struct evbuffer *out, const struct stats_sum *s)
 	    s->err[ERR_TIMEOUT]);
 }
 
-/* One labelled gauge per live worker. */
+/* The gauges given per live worker, from struct stats_worker. */
+static const struct {
+	const char	*name;
+	const char	*help;
+	size_t		 off;		/* of a uint64_t in stats_worker */
+	int		 ms;		/* in ms: given in seconds */
+} worker_gauges[] = {
+	{ "primed_worker_connections_open",
+	  "Connections open now, per worker.",
+	  offsetof(struct stats_worker, connections_open), 0 },
+	{ "primed_worker_jobs_queued",
+	  "Compute jobs waiting, per worker.",
+	  offsetof(struct stats_worker, jobs_queued), 0 },
+	{ "primed_worker_jobs_running",
+	  "Compute jobs running, per worker.",
+	  offsetof(struct stats_worker, jobs_running), 0 },
+	{ "primed_worker_oldest_job_seconds",
+	  "How long the job longest on a pool thread has run there (0: none).",
+	  offsetof(struct stats_worker, job_ms), 1 },
+	{ "primed_worker_loop_silent_seconds",
+	  "Time since the worker's event loop last ran its sweep (4 a second); "
+	  "it grows while the loop is stuck, as under --compute inline.",
+	  offsetof(struct stats_worker, silent_ms), 1 },
+};
+
+/* Each per-worker gauge, one line per live worker. */
 static void
-metrics_per_worker(struct evbuffer *out, const struct stats *st,
-    const char *name, const char *help, enum stat_counter c)
+metrics_per_worker(struct evbuffer *out, const struct stats *st)
 {
-	const struct stats_slot	*s;
-	int64_t			 pid;
+	struct stats_worker	 w;
+	uint64_t		 now_ms = stats_now_us() / 1000, v;
+	size_t			 g;
 	int			 i;
 
-	metrics_head(out, name, "gauge", help);
-	for (i = 0; i < STATS_SLOTS; i++) {
-		s = &st->slot[i];
-		if ((pid = atomic_load_explicit(&s->pid,
-		    memory_order_relaxed)) == 0)
-			continue;
-		evbuffer_add_printf(out, "%s{worker=\"%d\",pid=\"%lld\"} %llu\n",
-		    name, atomic_load_explicit(&s->worker,
-		    memory_order_relaxed), (long long)pid,
-		    (unsigned long long)atomic_load_explicit(&s->c[c],
-		    memory_order_relaxed));
+	for (g = 0; g < sizeof(worker_gauges) / sizeof(worker_gauges[0]);
+	    g++) {
+		metrics_head(out, worker_gauges[g].name, "gauge",
+		    worker_gauges[g].help);
+		for (i = 0; i < STATS_SLOTS; i++) {
+			if (!stats_worker(st, i, now_ms, &w))
+				continue;
+			memcpy(&v, (const char *)&w + worker_gauges[g].off,
+			    sizeof(v));
+			evbuffer_add_printf(out, "%s{worker=\"%d\",pid=\"%ld\"} ",
+			    worker_gauges[g].name, w.worker, w.pid);
+			if (worker_gauges[g].ms)
+				evbuffer_add_printf(out, "%.3f\n", v / 1e3);
+			else
+				evbuffer_add_printf(out, "%llu\n",
+				    (unsigned long long)v);
+		}
 	}
 }
 
@@ -212,12 +245,7 @@ metrics_format(struct evbuffer *out, const struct stats *st,
 	metrics_server(out, &sum, cfg);
 	metrics_requests(out, &sum);
 	metrics_counters(out, &sum);
-	metrics_per_worker(out, st, "primed_worker_connections_open",
-	    "Connections open now, per worker.", STAT_connections_open);
-	metrics_per_worker(out, st, "primed_worker_jobs_queued",
-	    "Compute jobs waiting, per worker.", STAT_jobs_queued);
-	metrics_per_worker(out, st, "primed_worker_jobs_running",
-	    "Compute jobs running, per worker.", STAT_jobs_running);
+	metrics_per_worker(out, st);
 	metrics_latency(out, &sum);
 	return evbuffer_get_length(out) > 0 ? 0 : -1;
 }

@@ -205,7 +205,7 @@ size_t	 proto_number(char *, uint64_t);
 
 enum route_id {
 	ROUTE_NONE, ROUTE_PRIME, ROUTE_UPPER, ROUTE_ECHO, ROUTE_HEALTHZ,
-	ROUTE_READYZ, ROUTE_STATS, ROUTE_METRICS
+	ROUTE_READYZ, ROUTE_STATS, ROUTE_METRICS, ROUTE_PAGE, ROUTE_STATUS
 };
 
 struct route {
@@ -330,6 +330,8 @@ struct stats_slot {
 	_Atomic int	 used;		/* a worker had it once: worth summing */
 	_Atomic int64_t	 pid;		/* the worker's, 0 once it is gone */
 	_Atomic int	 worker;	/* its place in the worker table */
+	_Atomic uint64_t beat_ms;	/* its loop's last sweep, monotonic */
+	_Atomic uint64_t job_since_ms;	/* its oldest running job began, 0 */
 } __attribute__((aligned(64)));
 
 struct stats {
@@ -337,6 +339,8 @@ struct stats {
 	_Atomic uint64_t	 respawns;	/* workers the master replaced */
 	_Atomic uint64_t	 reloads;	/* reloads that completed */
 	uint64_t		 start_sec;	/* CLOCK_MONOTONIC at start */
+	int64_t			 start_unix;	/* the wall clock's then */
+	int64_t			 master_pid;	/* with it, names the server */
 	struct stats_slot	 slot[STATS_SLOTS];
 };
 
@@ -356,6 +360,18 @@ struct stats_sum {
 	int		 worker;
 };
 
+/* One live worker as the status page shows it (stats_worker). */
+struct stats_worker {
+	int		 worker;
+	long		 pid;
+	uint64_t	 requests;
+	uint64_t	 connections_open;
+	uint64_t	 jobs_queued;
+	uint64_t	 jobs_running;
+	uint64_t	 job_ms;	/* the oldest running job has run */
+	uint64_t	 silent_ms;	/* since its loop last swept */
+};
+
 struct stats	*stats_create(void);
 void	 stats_destroy(struct stats *);
 void	 stats_sum(const struct stats *, struct stats_sum *);
@@ -367,6 +383,11 @@ void	 stats_http(struct stats_slot *, int);
 uint64_t stats_bound_us(int);
 const char *stats_http_name(int);
 uint64_t stats_now_us(void);
+void	 stats_beat(struct stats_slot *, uint64_t);
+int	 stats_worker(const struct stats *, int, uint64_t,
+	    struct stats_worker *);
+int	 stats_status_json(struct evbuffer *, const struct stats *, int,
+	    long);
 
 /* metrics.c: the counters in Prometheus's text format. */
 int	 metrics_format(struct evbuffer *, const struct stats *,
@@ -439,6 +460,7 @@ int	 queue_submit(struct queue *, struct job *);
 int	 queue_cancel(struct queue *, struct job *);
 int	 queue_length(struct queue *);
 void	 queue_destroy(struct queue *);
+uint64_t queue_oldest(struct queue *);
 uint64_t queue_cost(enum kernel, uint64_t);
 void	 job_run(struct job *);
 
@@ -475,6 +497,7 @@ enum answer_kind {
 	ANSWER_TEXT,		/* text: a line's, or a text/plain body */
 	ANSWER_JSON,		/* a JSON document, with its "\n" */
 	ANSWER_METRICS,		/* Prometheus's text format */
+	ANSWER_PAGE,		/* the status page, HTML */
 	ANSWER_ERR,		/* err, and text: why (a static string) */
 	ANSWER_NONE		/* nothing (QUIT) */
 };
@@ -605,6 +628,11 @@ int	 http_write(struct conn *, const struct ask *, const struct answer *,
 	    int);
 size_t	 http_refusal(char *, size_t, const char *, const char *);
 void	 http_date(char *, size_t);
+
+/* page.c, made from page.html: the status page, and its policy. */
+extern const char	 page_html[];
+extern const size_t	 page_html_len;
+extern const char	 page_csp[];
 
 /* priv.c: the user workers run as. */
 struct priv {

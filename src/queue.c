@@ -908,3 +908,19 @@ queue_destroy(struct queue *q)
 	pthread_cond_destroy(&q->cond);
 	free(q);
 }
+
+/* How long (ns) the job longest on a pool thread has run there; 0: none. */
+uint64_t
+queue_oldest(struct queue *q)
+{
+	struct job	*job;
+	uint64_t	 now, oldest = 0;
+
+	pthread_mutex_lock(&q->lock);
+	now = q->now();
+	TAILQ_FOREACH(job, &q->running, entry)
+		if (now > job->start && now - job->start > oldest)
+			oldest = now - job->start;
+	pthread_mutex_unlock(&q->lock);
+	return oldest;
+}

@@ -27,6 +27,8 @@ static const struct {
 	{ "/readyz",	ROUTE_READYZ,	METHOD_GET | METHOD_HEAD },
 	{ "/stats",	ROUTE_STATS,	METHOD_GET | METHOD_HEAD },
 	{ "/metrics",	ROUTE_METRICS,	METHOD_GET | METHOD_HEAD },
+	{ "/",		ROUTE_PAGE,	METHOD_GET | METHOD_HEAD },
+	{ "/status",	ROUTE_STATUS,	METHOD_GET | METHOD_HEAD },
 };
 
 /* Mark r as refused with an HTTP status, an error code and a reason. */

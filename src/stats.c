@@ -16,6 +16,7 @@
 
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 
@@ -32,6 +33,8 @@ stats_create(void)
 	if (st == MAP_FAILED)
 		return NULL;
 	st->start_sec = stats_now_us() / 1000000;
+	st->start_unix = (int64_t)time(NULL);
+	st->master_pid = (int64_t)getpid();
 	return st;
 }
 
@@ -177,6 +180,8 @@ stats_reset_gauges(struct stats *st, int slot)
 	atomic_store(&s->c[STAT_input_bytes], 0);
 	atomic_store(&s->c[STAT_jobs_queued], 0);
 	atomic_store(&s->c[STAT_jobs_running], 0);
+	atomic_store(&s->beat_ms, 0);
+	atomic_store(&s->job_since_ms, 0);
 }
 
 /* Append the sum as one line of JSON (with its "\n"). */
@@ -214,5 +219,135 @@ stats_json(struct evbuffer *out, const struct stats_sum *sum)
 	evbuffer_add_printf(out, "},\"respawns\":%llu,\"reloads\":%llu",
 	    (unsigned long long)sum->respawns,
 	    (unsigned long long)sum->reloads);
+	return evbuffer_add_printf(out, "}\n") < 0 ? -1 : 0;
+}
+
+/*
+ * The sweep of a worker's loop ran (four times a second, unless the loop
+ * is stuck): note when, and since when its oldest running job has run
+ * (job_ns, 0: none). Readers tell a stalled loop by the beat's age.
+ */
+void
+stats_beat(struct stats_slot *s, uint64_t job_ns)
+{
+	uint64_t	now_ms = stats_now_us() / 1000;
+	uint64_t	since = job_ns > 0 ? now_ms - job_ns / 1000000 : 0;
+
+	atomic_store_explicit(&s->beat_ms, now_ms, memory_order_relaxed);
+	atomic_store_explicit(&s->job_since_ms, since, memory_order_relaxed);
+}
+
+/* now - then in ms, or 0 when then is unset or not before now. */
+static uint64_t
+stats_age(uint64_t now_ms, uint64_t then)
+{
+	return then > 0 && now_ms > then ? now_ms - then : 0;
+}
+
+/* The worker of slot i as of now_ms, into w; 0 when no worker has it. */
+int
+stats_worker(const struct stats *st, int i, uint64_t now_ms,
+    struct stats_worker *w)
+{
+	const struct stats_slot	*s = &st->slot[i];
+
+	memset(w, 0, sizeof(*w));
+	if ((w->pid = (long)atomic_load_explicit(&s->pid,
+	    memory_order_relaxed)) == 0)
+		return 0;
+	w->worker = atomic_load_explicit(&s->worker, memory_order_relaxed);
+#define GET(k) atomic_load_explicit(&s->c[STAT_##k], memory_order_relaxed)
+	w->requests = GET(requests);
+	w->connections_open = GET(connections_open);
+	w->jobs_queued = GET(jobs_queued);
+	w->jobs_running = GET(jobs_running);
+#undef GET
+	if (w->jobs_running > 0)
+		w->job_ms = stats_age(now_ms, atomic_load_explicit(
+		    &s->job_since_ms, memory_order_relaxed));
+	w->silent_ms = stats_age(now_ms, atomic_load_explicit(&s->beat_ms,
+	    memory_order_relaxed));
+	return 1;
+}
+
+/* n numbers as a JSON array. */
+static void
+stats_json_array(struct evbuffer *out, const uint64_t *v, int n)
+{
+	int	i;
+
+	for (i = 0; i < n; i++)
+		evbuffer_add_printf(out, "%c%llu", i ? ',' : '[',
+		    (unsigned long long)v[i]);
+	evbuffer_add(out, "]", 1);
+}
+
+/* Every live worker as a JSON array of objects. */
+static void
+stats_json_workers(struct evbuffer *out, const struct stats *st,
+    uint64_t now_ms)
+{
+	struct stats_worker	w;
+	int			i, n = 0;
+
+	evbuffer_add(out, "[", 1);
+	for (i = 0; i < STATS_SLOTS; i++) {
+		if (!stats_worker(st, i, now_ms, &w))
+			continue;
+		evbuffer_add_printf(out, "%s{\"worker\":%d,\"pid\":%ld,"
+		    "\"requests\":%llu,\"connections_open\":%llu,"
+		    "\"jobs_queued\":%llu,\"jobs_running\":%llu,"
+		    "\"job_ms\":%llu,\"silent_ms\":%llu}", n++ ? "," : "",
+		    w.worker, w.pid, (unsigned long long)w.requests,
+		    (unsigned long long)w.connections_open,
+		    (unsigned long long)w.jobs_queued,
+		    (unsigned long long)w.jobs_running,
+		    (unsigned long long)w.job_ms,
+		    (unsigned long long)w.silent_ms);
+	}
+	evbuffer_add(out, "]", 1);
+}
+
+/*
+ * The status page's view, one line of JSON: the STATS object answered by
+ * worker (pid), and in it too which server this is (the master's pid and
+ * when it started: behind a balancer, fetches reach several), the time
+ * (ms since start), the latency buckets' bounds and each command's counts
+ * in them, and every live worker. All of it cumulative or a gauge: the
+ * page keeps the history and the differences.
+ */
+int
+stats_status_json(struct evbuffer *out, const struct stats *st, int worker,
+    long pid)
+{
+	struct stats_sum	 sum;
+	struct evbuffer		*line;
+	uint64_t		 now_ms = stats_now_us() / 1000;
+	int			 i, rc = -1;
+
+	stats_sum(st, &sum);
+	sum.worker = worker;
+	sum.pid = pid;
+	/* STATS's line without its closing "}\n": the rest goes in it. */
+	if ((line = evbuffer_new()) != NULL && stats_json(line, &sum) == 0)
+		rc = evbuffer_remove_buffer(line, out,
+		    evbuffer_get_length(line) - 2);
+	if (line != NULL)
+		evbuffer_free(line);
+	if (rc == -1)
+		return -1;
+	evbuffer_add_printf(out, ",\"master_pid\":%lld,\"started\":%lld,"
+	    "\"t_ms\":%llu,\"bounds_us\":", (long long)st->master_pid,
+	    (long long)st->start_unix,
+	    (unsigned long long)(now_ms - st->start_sec * 1000));
+	stats_json_array(out, bounds_us, HIST_BUCKETS - 1);
+	evbuffer_add_printf(out, ",\"latency\":{");
+	for (i = 0; i < CMD_COUNT; i++) {
+		evbuffer_add_printf(out, "%s\"%s\":", i ? "," : "",
+		    proto_cmd_name(i));
+		stats_json_array(out, sum.hist[i], HIST_BUCKETS);
+	}
+	evbuffer_add_printf(out, "},\"per_worker\":");
+	stats_json_workers(out, st, now_ms);
 	return evbuffer_add_printf(out, "}\n") < 0 ? -1 : 0;
 }

@@ -277,8 +277,8 @@ worker_date(struct worker *w)
 }
 
 /*
- * Four times a second: close idle, slow and lingering connections, and
- * keep the Date header current.
+ * Four times a second: close idle, slow and lingering connections, keep
+ * the Date header current, and show the loop alive in the stats slot.
  */
 static void
 worker_sweep(evutil_socket_t fd, short what, void *arg)
@@ -287,6 +287,7 @@ worker_sweep(evutil_socket_t fd, short what, void *arg)
 	struct conn	*c, *next;
 	int64_t		 now = worker_now(w);
 
+	stats_beat(w->slot, w->queue != NULL ? queue_oldest(w->queue) : 0);
 	worker_date(w);
 	for (c = TAILQ_FIRST(&w->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
@@ -401,6 +402,7 @@ worker_setup(struct worker *w, const struct worker_spec *spec)
 	evsignal_add(w->ev_int, NULL);
 	evsignal_add(w->ev_hup, NULL);
 	event_add(w->ev_sweep, &sweep);
+	stats_beat(w->slot, 0);		/* alive from the start, not the sweep */
 	event_add(w->ev_hangup, NULL);
 	if (w->cfg->compute == COMPUTE_POOL && (w->queue = queue_create(
 	    w->base, w->cfg->threads, w->cfg->queue_limit, w->cfg->pool_nice,

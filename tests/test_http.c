@@ -155,6 +155,47 @@ expect_get(const char *path, int status, const char *body)
 		ck_assert_str_eq(r.body, body);
 }
 
+/*
+ * GET path on a fresh connection, given up after a second (it may sit
+ * with a stalled worker's accept queue): 0 with the response in r, or -1.
+ */
+static int
+try_get(const char *path, struct resp *r)
+{
+	struct timeval	tv = { 1, 0 };
+	char		req[512];
+	int		fd = connect_http(), rc = -1;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\n\r\n", path);
+	if (client_sends(fd, req) == 0)
+		rc = read_resp(fd, r);
+	close(fd);
+	return rc == 0 && r->status == 200 ? 0 : -1;
+}
+
+/*
+ * The number after "key": in the /status object of the worker whose pid
+ * is pid, in body; -1 when that worker is not there.
+ */
+static long
+worker_field(const char *body, long pid, const char *key)
+{
+	char		 pat[64];
+	const char	*w, *end, *v;
+
+	snprintf(pat, sizeof(pat), "\"pid\":%ld,", pid);
+	if ((w = strstr(body, "\"per_worker\":[")) == NULL ||
+	    (w = strstr(w, pat)) == NULL || (end = strchr(w, '}')) == NULL)
+		return -1;
+	while (*w != '{')
+		w--;
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	if ((v = strstr(w, pat)) == NULL || v > end)
+		return -1;
+	return atol(v + strlen(pat));
+}
+
 /* The worker that served everything still does, and is the only one. */
 static void
 assert_same_worker(void)
@@ -242,7 +283,8 @@ START_TEST(errors)
 	expect_get("/prime/", 400, NULL);
 	expect_get("/prime/5?format=xml", 400, NULL);
 	expect_get("/nope", 404, NULL);
-	expect_get("/", 404, NULL);
+	expect_get("/index.html", 404, NULL);
+	expect_get("/status/", 404, NULL);
 	fd = connect_http();
 	ask_http(fd, "POST /prime/5 HTTP/1.1\r\nHost: t\r\nContent-Length: 0"
 	    "\r\n\r\n", &r);
@@ -1087,6 +1129,157 @@ START_TEST(reload_stays_ready)
 }
 END_TEST
 
+/* GET /: the status page, whole, with a policy that lets it fetch only home. */
+START_TEST(status_page)
+{
+	static struct resp	r, q, h;
+	char			csp[512];
+	int			fd;
+
+	get("/", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(header(&r, "Content-Type"), "text/html; charset=utf-8");
+	ck_assert_int_eq(strtol(header(&r, "Content-Length"), NULL, 10),
+	    (long)r.bodylen);
+	ck_assert_int_eq(strncmp(r.body, "<!DOCTYPE html>", 15), 0);
+	ck_assert_ptr_nonnull(strstr(r.body, "fetch('status'"));
+	ck_assert_ptr_nonnull(strstr(r.body, "</html>\n"));
+	snprintf(csp, sizeof(csp), "%s", header(&r, "Content-Security-Policy"));
+	ck_assert_msg(strncmp(csp, "default-src 'none'; ", 20) == 0 &&
+	    strstr(csp, "script-src 'sha256-") != NULL &&
+	    strstr(csp, "style-src 'sha256-") != NULL &&
+	    strstr(csp, "connect-src 'self'") != NULL &&
+	    strstr(csp, "unsafe") == NULL, "policy: %s", csp);
+	ck_assert_str_eq(header(&r, "X-Content-Type-Options"), "nosniff");
+	/* Nothing of the request is in it. */
+	get("/?x=%3Cb%3Ehello%3C/b%3E", &q);
+	ck_assert_int_eq(q.status, 200);
+	ck_assert(q.bodylen == r.bodylen &&
+	    memcmp(q.body, r.body, r.bodylen) == 0);
+	/* HEAD: the GET's head, no body, the connection still in step. */
+	fd = connect_http();
+	ck_assert_int_eq(client_sends(fd, "HEAD / HTTP/1.1\r\nHost: t\r\n\r\n"
+	    "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
+	ck_assert_int_eq(read_head(fd, &h), 0);
+	ck_assert_int_eq(h.status, 200);
+	ck_assert_int_eq(strtol(header(&h, "Content-Length"), NULL, 10),
+	    (long)r.bodylen);
+	ck_assert_int_eq(read_resp(fd, &h), 0);
+	ck_assert_str_eq(h.body, "ok\n");
+	ask_http(fd, "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n",
+	    &h);
+	ck_assert_int_eq(h.status, 405);
+	ck_assert_str_eq(header(&h, "Allow"), "GET, HEAD");
+	close(fd);
+	assert_same_worker();
+}
+END_TEST
+
+/*
+ * GET /status: STATS and the status page's view, on a connection that
+ * closes after it; a running job's age grows in it and in /metrics.
+ */
+START_TEST(status_view)
+{
+	static struct resp	r;
+	char			pat[64];
+	const char		*m;
+	double			deadline;
+	int			fd, job;
+
+	fd = connect_http();
+	ck_assert_int_eq(client_sends(fd, "GET /status HTTP/1.1\r\nHost: t\r\n"
+	    "\r\nGET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
+	ck_assert_int_eq(read_resp(fd, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(header(&r, "Connection"), "close");
+	ck_assert_str_eq(header(&r, "Content-Type"), "application/json");
+	/* The pipelined request after it is not taken. */
+	ck_assert_msg(client_eof(fd, 5), "no close after /status");
+	close(fd);
+	ck_assert_int_eq(strchr(r.body, '\n') - r.body, (long)r.bodylen - 1);
+	snprintf(pat, sizeof(pat), "\"master_pid\":%ld,", (long)srv.pid);
+	ck_assert_ptr_nonnull(strstr(r.body, pat));
+	ck_assert_ptr_nonnull(strstr(r.body, "{\"workers\":1,"));
+	ck_assert_ptr_nonnull(strstr(r.body, "\"bounds_us\":[50,100,"));
+	ck_assert_int_eq(worker_field(r.body, worker_pid, "worker"), 0);
+	ck_assert_int_eq(worker_field(r.body, worker_pid, "jobs_running"), 0);
+	ck_assert_int_lt(worker_field(r.body, worker_pid, "silent_ms"), 1000);
+
+	/* A day of work: its age shows, then the client leaves. */
+	job = connect_http();
+	ck_assert_int_eq(client_sends(job, "GET /prime/10000000 HTTP/1.1\r\n"
+	    "Host: t\r\n\r\n"), 0);
+	deadline = now_s() + 10;
+	do {
+		ck_assert_int_eq(try_get("/status", &r), 0);
+		ck_assert_msg(now_s() < deadline, "no job age: %s", r.body);
+		sleep_s(0.05);
+	} while (worker_field(r.body, worker_pid, "jobs_running") != 1 ||
+	    worker_field(r.body, worker_pid, "job_ms") < 600);
+	ck_assert_int_eq(try_get("/metrics", &r), 0);
+	snprintf(pat, sizeof(pat), "primed_worker_oldest_job_seconds{worker="
+	    "\"0\",pid=\"%ld\"} ", worker_pid);
+	ck_assert_ptr_nonnull(m = strstr(r.body, pat));
+	ck_assert_msg(strtod(m + strlen(pat), NULL) >= 0.6, "%s", m);
+	close(job);
+	assert_same_worker();
+}
+END_TEST
+
+/* Two workers computing on their loops: one stalled by a long PRIME. */
+static void
+start_inline(void)
+{
+	ck_assert_int_eq(server_start(&srv, "--workers", "2", "--compute",
+	    "inline", "--kernel", "trial", "--log-level", "error",
+	    "--shutdown-timeout", "1", "--listen", "prime=127.0.0.1:0",
+	    "--listen", "http=127.0.0.1:0", (char *)NULL), 0);
+}
+
+/*
+ * The loop of a worker stuck in PRIME 1000000 (hours, inline) goes
+ * silent in /status and /metrics, as whichever other worker answers sees
+ * it, while it holds its client's connection.
+ */
+START_TEST(stalled_loop)
+{
+	static struct resp	r;
+	char			pat[96];
+	const char		*m;
+	long			pid, other;
+	double			deadline = now_s() + 20;
+	int			fd = client_connect(server_port(&srv, "prime"));
+
+	ck_assert_int_ge(fd, 0);
+	pid = client_stat(fd, "pid");
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(try_get("/status", &r), 0);
+	ck_assert_int_lt(worker_field(r.body, pid, "silent_ms"), 1000);
+	ck_assert_int_eq(client_sends(fd, "PRIME 1000000\n"), 0);
+	do {
+		ck_assert_msg(now_s() < deadline, "no stall seen: %s", r.body);
+		sleep_s(0.1);
+	} while (try_get("/status", &r) == -1 ||
+	    worker_field(r.body, pid, "silent_ms") < 1000);
+	ck_assert_int_ge(worker_field(r.body, pid, "connections_open"), 1);
+	/* Who answered is not stalled. */
+	m = strstr(r.body, "\"pid\":");
+	ck_assert_ptr_nonnull(m);
+	other = atol(m + 6);
+	ck_assert_int_ne(other, pid);
+	ck_assert_int_lt(worker_field(r.body, other, "silent_ms"), 1000);
+	snprintf(pat, sizeof(pat), "primed_worker_loop_silent_seconds{worker="
+	    "\"%ld\",pid=\"%ld\"} ", worker_field(r.body, pid, "worker"),
+	    pid);
+	while (try_get("/metrics", &r) == -1)
+		ck_assert_msg(now_s() < deadline, "no /metrics");
+	ck_assert_ptr_nonnull(m = strstr(r.body, pat));
+	ck_assert_msg(strtod(m + strlen(pat), NULL) >= 1.0, "%s", m);
+	close(fd);
+}
+END_TEST
+
 static Suite *
 http_suite(void)
 {
@@ -1115,6 +1308,14 @@ http_suite(void)
 	tcase_add_test(tc, unfinished_heads_counted);
 	tcase_add_test(tc, chunked_bound_answered);
 	tcase_add_test(tc, empty_upper);
+	tcase_add_test(tc, status_page);
+	tcase_add_test(tc, status_view);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("stall");
+	tcase_add_unchecked_fixture(tc, start_inline, stop_server);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, stalled_loop);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("small");

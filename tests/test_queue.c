@@ -640,6 +640,36 @@ START_TEST(test_counters)
 }
 END_TEST
 
+/* The oldest running job's time on its thread, by the queue's clock. */
+START_TEST(test_oldest)
+{
+	struct stats_slot	 slot;
+	struct waiter		 w;
+	struct job		*a, *b;
+
+	memset(&slot, 0, sizeof(slot));
+	waiter_init(&w, 2);
+	w.q = make_queue(&w, 2, 10, 0, &slot, on_done);
+	ck_assert_uint_eq(queue_oldest(w.q), 0);
+	a = occupy(w.q, &slot, 1);
+	fake_advance(3000000);
+	ck_assert_uint_eq(queue_oldest(w.q), 3000000);
+	b = new_job(KERNEL_TRIAL, LONG_N, 2);
+	ck_assert_int_eq(queue_submit(w.q, b), 0);
+	wait_running(&slot, 2);
+	fake_advance(1000000);
+	ck_assert_uint_eq(queue_oldest(w.q), 4000000);
+	ck_assert_int_eq(queue_cancel(w.q, a), 0);
+	ck_assert(run_until(&w, 1, WAIT_MS));
+	ck_assert_uint_eq(queue_oldest(w.q), 1000000);
+	ck_assert_int_eq(queue_cancel(w.q, b), 0);
+	ck_assert(run_until(&w, 2, WAIT_MS));
+	ck_assert_uint_eq(queue_oldest(w.q), 0);
+	queue_destroy(w.q);
+	waiter_free(&w);
+}
+END_TEST
+
 /* Destroying an idle pool is quick and calls nothing back. */
 START_TEST(test_destroy_idle)
 {
@@ -1445,6 +1475,7 @@ queue_suite(void)
 	tcase_add_test(tc, test_cancel_running_trial);
 	tcase_add_test(tc, test_cancel_running_sieve);
 	tcase_add_test(tc, test_counters);
+	tcase_add_test(tc, test_oldest);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("destroy");

@@ -1,6 +1,6 @@
 /*
- * test_stats.c: the shared counters, their sum across processes, and the
- * STATS line of JSON.
+ * test_stats.c: the shared counters, their sum across processes, the
+ * STATS line of JSON and the status page's view.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -100,8 +100,9 @@ json_of(const struct stats_sum *sum)
 }
 
 /*
- * A minimal JSON checker for what STATS emits: objects whose values are
- * unsigned integers or objects. Returns the end of the value at s, or NULL.
+ * A minimal JSON checker for what STATS and the status view emit: objects
+ * whose values are unsigned integers, objects or arrays of those. Returns
+ * the end of the value at s, or NULL.
  */
 static const char *json_value(const char *s, int depth);
 
@@ -164,10 +165,32 @@ json_object(const char *s, int depth)
 	}
 }
 
+/* An array; its end, or NULL. */
+static const char *
+json_array(const char *s, int depth)
+{
+	if (depth > 8 || *s++ != '[')
+		return NULL;
+	s = json_ws(s);
+	if (*s == ']')
+		return s + 1;
+	for (;;) {
+		if ((s = json_value(json_ws(s), depth + 1)) == NULL)
+			return NULL;
+		s = json_ws(s);
+		if (*s == ']')
+			return s + 1;
+		if (*s++ != ',')
+			return NULL;
+	}
+}
+
 static const char *
 json_value(const char *s, int depth)
 {
-	return *s == '{' ? json_object(s, depth) : json_uint(s);
+	if (*s == '{')
+		return json_object(s, depth);
+	return *s == '[' ? json_array(s, depth) : json_uint(s);
 }
 
 /* Check text is one valid JSON object followed by "\n" and nothing else. */
@@ -691,6 +714,138 @@ START_TEST(test_json_worker_pid)
 }
 END_TEST
 
+/* stats_status_json of st, as a string (free it). */
+static char *
+status_of(const struct stats *st, int worker, long pid)
+{
+	struct evbuffer	*b = evbuffer_new();
+	char		*s;
+
+	ck_assert_ptr_nonnull(b);
+	ck_assert_int_eq(stats_status_json(b, st, worker, pid), 0);
+	s = buffer_string(b);
+	evbuffer_free(b);
+	return s;
+}
+
+/* A live worker in slot i of st: place w, pid, and some counts. */
+static struct stats_slot *
+live_slot(struct stats *st, int i, int w, long pid)
+{
+	struct stats_slot	*s = stats_slot_use(st, i);
+
+	atomic_store(&s->pid, pid);
+	atomic_store(&s->worker, w);
+	stats_add(s, STAT_requests, (uint64_t)w * 100 + 7);
+	stats_add(s, STAT_connections_open, (uint64_t)w + 2);
+	stats_add(s, STAT_jobs_queued, (uint64_t)w + 1);
+	return s;
+}
+
+/* One worker as the status page sees it: its loop's beat, its job's age. */
+START_TEST(test_worker_view)
+{
+	struct stats		*st = stats_create();
+	struct stats_slot	*s;
+	struct stats_worker	 w;
+	uint64_t		 now;
+
+	ck_assert_ptr_nonnull(st);
+	s = live_slot(st, 3, 1, 4242);
+	now = stats_now_us() / 1000;
+	ck_assert_int_eq(stats_worker(st, 4, now, &w), 0);
+	ck_assert_int_eq(stats_worker(st, 3, now, &w), 1);
+	ck_assert_int_eq(w.worker, 1);
+	ck_assert_int_eq(w.pid, 4242);
+	ck_assert_uint_eq(w.requests, 107);
+	ck_assert_uint_eq(w.connections_open, 3);
+	ck_assert_uint_eq(w.jobs_queued, 2);
+	/* Never beat yet: not silent, as far as anyone knows. */
+	ck_assert_uint_eq(w.silent_ms, 0);
+
+	/* A job 2.5 s on its thread shows only while one runs. */
+	stats_beat(s, UINT64_C(2500000000));
+	now = stats_now_us() / 1000;
+	stats_worker(st, 3, now, &w);
+	ck_assert_uint_eq(w.job_ms, 0);
+	ck_assert_uint_le(w.silent_ms, 1);
+	stats_add(s, STAT_jobs_running, 1);
+	stats_worker(st, 3, now + 500, &w);
+	ck_assert_uint_eq(w.jobs_running, 1);
+	ck_assert_uint_ge(w.job_ms, 3000);
+	ck_assert_uint_le(w.job_ms, 3001);
+	ck_assert_uint_ge(w.silent_ms, 500);
+	ck_assert_uint_le(w.silent_ms, 501);
+	/* A clock read before the beat is no silence. */
+	stats_worker(st, 3, now - 10, &w);
+	ck_assert_uint_eq(w.silent_ms, 0);
+
+	/* The worker gone: nothing to show. */
+	stats_reset_gauges(st, 3);
+	ck_assert_int_eq(stats_worker(st, 3, now, &w), 0);
+	ck_assert_uint_eq(atomic_load(&s->beat_ms), 0);
+	ck_assert_uint_eq(atomic_load(&s->job_since_ms), 0);
+	stats_destroy(st);
+}
+END_TEST
+
+/*
+ * The status view: STATS's keys with the server's name, the time, each
+ * command's latency buckets and every live worker, on one line.
+ */
+START_TEST(test_status_json)
+{
+	struct stats		*st = stats_create();
+	struct stats_sum	 sum;
+	char			*text;
+	const char		*lat, *p;
+	int			 i;
+
+	ck_assert_ptr_nonnull(st);
+	atomic_store(&st->workers, 2);
+	live_slot(st, 0, 0, 1111);
+	live_slot(st, 5, 1, 2222);
+	stats_slot_use(st, 9);		/* a worker that is gone */
+	stats_add(&st->slot[9], STAT_requests, 1000);
+	stats_observe(&st->slot[0], CMD_PRIME, 70);	/* 50 < 70 <= 100 */
+	stats_observe(&st->slot[5], CMD_PRIME, 90);
+	stats_observe(&st->slot[5], CMD_PING, 100000000);	/* +Inf */
+	text = status_of(st, 1, 2222);
+	check_json_line(text);
+
+	/* STATS, whole, with the answering worker. */
+	stats_sum(st, &sum);
+	sum.worker = 1;
+	sum.pid = 2222;
+	check_json_sum(text, &sum);
+	check_key(text, "requests", 1114);
+	check_key(text, "pid", 2222);
+	check_key(text, "master_pid", (uint64_t)getpid());
+	check_key(text, "started", (uint64_t)st->start_unix);
+
+	/* The buckets: bounds, and counts with +Inf last. */
+	ck_assert_ptr_nonnull(strstr(text, "\"bounds_us\":[50,100,250,"));
+	ck_assert_ptr_nonnull(strstr(text, ",30000000,60000000],"));
+	lat = sub_object(text, "latency");
+	ck_assert_int_eq(json_members(lat), CMD_COUNT);
+	ck_assert_ptr_nonnull(strstr(lat, "\"prime\":[0,2,0,"));
+	p = strstr(lat, "\"ping\":[");
+	ck_assert_ptr_nonnull(p);
+	for (i = 0; i < HIST_BUCKETS - 1; i++)
+		ck_assert_ptr_nonnull(p = strchr(p + 1, ','));
+	ck_assert_int_eq(strncmp(p, ",1]", 3), 0);
+
+	/* The live workers, in slot order; not the one gone. */
+	p = strstr(text, "\"per_worker\":[{\"worker\":0,\"pid\":1111,"
+	    "\"requests\":7,\"connections_open\":2,\"jobs_queued\":1,");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_nonnull(strstr(p, "},{\"worker\":1,\"pid\":2222,"));
+	ck_assert_str_eq(text + strlen(text) - 4, "}]}\n");
+	free(text);
+	stats_destroy(st);
+}
+END_TEST
+
 /* Every test, in one suite. */
 static Suite *
 stats_suite(void)
@@ -717,6 +872,8 @@ stats_suite(void)
 	tcase_add_test(tc, test_json_big_numbers);
 	tcase_add_test(tc, test_json_appends);
 	tcase_add_test(tc, test_json_worker_pid);
+	tcase_add_test(tc, test_worker_view);
+	tcase_add_test(tc, test_status_json);
 	suite_add_tcase(s, tc);
 	return s;
 }

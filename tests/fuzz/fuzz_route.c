@@ -127,6 +127,12 @@ check_taken(const char *path, size_t plen, const char *query, size_t qlen,
 	case ROUTE_METRICS:
 		CHECK(same(path, plen, "/metrics"));
 		break;
+	case ROUTE_PAGE:
+		CHECK(strcmp(path, "/") == 0);
+		break;
+	case ROUTE_STATUS:
+		CHECK(strcmp(path, "/status") == 0);
+		break;
 	default:
 		CHECK(0);
 	}
