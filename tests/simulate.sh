@@ -2,9 +2,10 @@
 # The quick simulation runs and writes well-formed results: CSV columns,
 # non-empty PNGs, and the report's tables; then again with the lesson's
 # raw clients, which a listener with framing=raw answers without error,
-# and over HTTP. The pool scenario's files are checked, and that every
-# job, sliced or not, got the right answer; its timings are not (they
-# depend on the machine).
+# and over HTTP. The prime table counts the requests that timed out, and
+# its p99 after the long request with them. The pool scenario's files are
+# checked, and that every job, sliced or not, got the right answer; its
+# timings are not (they depend on the machine).
 set -u
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -34,6 +35,13 @@ check_prime() {
 	    $2 ~ /^ threads / { t = $6 >= 0.2 && $9 <= 1; st = $9 }
 	    END { exit !(i && t && st < si) }' "$1/report.md" ||
 	    fail "inline does not stall or threads do: $(grep -E '^\| (inline|threads) ' "$1/report.md")"
+	# The stalled loop's clients time out: the table says how many, and
+	# the p99 after the long request is then the timeout, 5 s.
+	grep -q '^| strategy .*| errors | timeouts |$' "$1/report.md" ||
+	    fail "no errors and timeouts in the prime table"
+	awk -F'|' '$2 ~ /^ inline / { ok = $12 + 0 >= 1 && $8 + 0 == 5000 }
+	    END { exit !ok }' "$1/report.md" ||
+	    fail "inline timeouts not counted: $(grep -E '^\| inline ' "$1/report.md")"
 }
 
 # no_errors DIR NAME: where the loop is free (threads, processes), every
