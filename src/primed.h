@@ -434,14 +434,15 @@ struct job {
 	uint64_t		 client;
 	/* The queue's own, from submit until the done callback. */
 	uint64_t		 cost;		/* expected ns, queue_cost() */
-	uint64_t		 key;		/* heap order */
+	uint64_t		 key;		/* order in its band's heap */
 	uint64_t		 order;		/* eligible order: ties, FIFO */
 	uint64_t		 since;		/* queued since, ns */
 	uint64_t		 waited;	/* ns spent queued */
-	uint64_t		 start;		/* this slice began, ns */
 	uint64_t		 check;		/* last asked to yield, ns */
+	uint64_t		 charged;	/* run counted to its band till */
 	size_t			 slot;		/* index in the heap, or -1 */
 	struct flow		*flow;		/* waiting its turn in a flow */
+	int			 band;		/* cost band */
 	int			 yields;
 	atomic_int		 stop;		/* kernel: cancel or yield asked */
 	struct prime_state	 st;		/* a sliced job's kernel state */

@@ -18,53 +18,75 @@
  * Cost.  Every job carries its expected run time in ns, queue_cost(), a
  * function of the kernel and n fitted to measured run times (see there).
  *
- * Cheapest first, with aging.  Waiting jobs sit in a binary heap ordered by
- *	key = t + cost / AGING + RUN_WEIGHT * ran
- * where t is when the job became eligible (below) and ran the time it has
- * run so far: a job's priority improves by AGING ns of expected cost for
- * every ns it waits, so a waiting job's key is fixed and the heap never
- * needs re-ordering; while it runs, its key grows RUN_WEIGHT ns per ns,
- * faster than the clock that later work's keys follow, so the credit a
- * long job earned by waiting is spent a little at a time, a slice or two,
- * and cheaper work passes it again (queue_key_now()).  Bound: with W the
- * time it has waited and R the time it has run since t, work arriving now
- * at cost c passes it only while W < (C - c) / AGING + (RUN_WEIGHT - 1) * R;
- * so once it has waited C / AGING it gets at least 1 / RUN_WEIGHT of a
- * thread, and it ends within C / AGING + RUN_WEIGHT * C of t whatever the
- * stream of cheaper work (plus the turns of jobs already waiting with
- * smaller keys, a slice of each dearer running job and the rest of each
- * running job no dearer than it): with AGING = RUN_WEIGHT = 2, 2.5 times
- * its expected cost.
+ * Bands share the threads.  Jobs are sorted by cost into bands a factor of
+ * 4 wide (band = bit length of the cost in ns, halved: NBANDS of them).
+ * Each band counts the thread time its jobs have had, its pass (ns; a
+ * running job's time is added whenever the queue looks, queue_charge()).
+ * A free thread takes a job of the band with the least pass among those
+ * with jobs waiting, the cheaper band on a tie (queue_turn()).  A band
+ * that had no work and gets some starts level with the least served band
+ * that has work (band_wake()): time nobody else wanted is not held
+ * against a band, and an idle band saves up no turns.  So the jobs of one
+ * band, however many clients send them, share that band's part: K clients
+ * with long jobs hold the long band, and a cheap job that arrives finds
+ * its band the least served and takes the next thread, or the next end of
+ * a slice of a dearer job (below), whatever K is.
+ *
+ * Inside a band, cheapest first with aging.  A band's waiting jobs sit in
+ * its binary heap ordered by
+ *	key = t + cost / AGING
+ * where t is when the job became eligible (below): a job's priority
+ * improves by AGING ns of expected cost for every ns it waits, so a
+ * waiting job's key is fixed and the heap never needs re-ordering.  Costs
+ * in a band are within a factor of 4, so a job of cost C is passed only by
+ * cheaper jobs of its band that become eligible less than (C - c) / AGING
+ * < 3C/8 after it.  A job that has yielded (below) goes before every job
+ * of its band not yet started (key 0, then the order they became
+ * eligible): the first to start ends first, and a band keeps at most one
+ * sliced job per thread that ran it.
  *
  * Fair between clients.  Jobs of one client (the connection id, set by
- * the submitter) whose costs lie in the same band (a factor of 4: band =
- * bit length of cost / 2) form a flow and take turns: only the oldest job
- * of a flow is in the heap; the next becomes eligible (its t is now) when
- * that one starts. So a client's 1000 pipelined jobs enter the heap one
- * at a time, and another client's job of the same size goes between two
- * of them, whatever their number. Different bands do not wait for each
- * other: a client's cheap job never queues behind its own long job.
+ * the submitter) in the same band form a flow and take turns: only the
+ * oldest job of a flow is in the heap; the next becomes eligible (its t
+ * is now) when that one starts. So a client's 1000 pipelined jobs enter
+ * the heap one at a time, and another client's job of the same size goes
+ * between two of them, whatever their number. Different bands do not
+ * wait for each other: a client's cheap job never queues behind its own
+ * long job.
  *
  * Long jobs yield.  The sieve and trial kernels read a stop flag at fine
  * grain (prime.c). A submitter whose job is eligible and finds no idle
- * thread for it raises the flag of every dearer running job; a flagged
- * job looks at the clock and, once it has run a slice
- * (--slice-ms) since it started, takes the lock once: if the first waiting
- * job is cheaper and has a smaller key than its own, it saves its state,
- * goes back to the heap (its key raised by what it has run) and the
- * thread takes the cheaper job; if not, it runs on, and looks again a
- * slice later while cheaper work waits (its key grows as it runs).  Only
- * cheaper work makes a job yield: jobs of one size do not take turns on a
- * thread, the first to start ends first.  The hot loops pay only what
- * the cancel check always cost: one relaxed load; a flagged job reads the
- * coarse clock (slices end within a tick, 1 to 4 ms, of --slice-ms).  At
- * most PARK_MAX(threads) sliced jobs wait with saved state (a sieve keeps
- * its buffers, under a MB); past that running jobs do not yield.  The
- * count kernel is one library call: it is ordered by cost but runs to the
- * end, and cannot be cancelled part-way.
+ * thread for it raises the flag of every running job of a dearer band, and
+ * a job that starts while a cheaper band has jobs waiting starts with it
+ * raised; a flagged job looks at the clock and, once it has run a slice
+ * (--slice-ms) since it started or last looked, takes the lock once: if
+ * the least served of the cheaper bands with jobs waiting has had less
+ * thread time than its own band (queue_yield_to()), it saves its state,
+ * goes back to its band and the thread takes that band's first job; if
+ * not, it runs on, and looks again a slice later while cheaper work
+ * waits (its band's pass grows as it runs).  Only cheaper bands make a job
+ * yield: jobs of one band do not take turns on a thread.  The hot loops
+ * pay only what the cancel check always cost: one relaxed load; a flagged
+ * job reads the coarse clock (slices end within a tick, 1 to 4 ms, of
+ * --slice-ms).  At most PARK_MAX(threads) sliced jobs wait with saved
+ * state (a sieve keeps its buffers, under a MB); past that running jobs
+ * do not yield.  The count kernel is one library call: it is ordered by
+ * cost but runs to the end, and cannot be cancelled part-way.
  *
- * --pool-order fifo keeps the plain FIFO: the key is the submit order, no
- * flows, no slices.
+ * Bound.  While a band has jobs waiting, no other band's pass runs ahead
+ * of its own by more than L: a slice and a tick for a job of a dearer
+ * band (it yields then), or the rest of one job of a cheaper band (it
+ * does not yield; it costs less than the jobs of the band that waits).
+ * So with B bands that have work, each gets at least 1/B of the threads'
+ * time less L, whatever the number of jobs and clients in the others: no
+ * band starves, and a job of cost C that heads its band (no job of its
+ * band before it, as above) ends within B * (C + L) of then, L at most
+ * max(C, slice + tick): for a job longer than a slice, 2 * B * C; for a
+ * long job beside one band of cheaper work, 4 * C.  B is at most NBANDS;
+ * jobs from 10 us to 5 hours span 16 bands.
+ *
+ * --pool-order fifo keeps the plain FIFO: one band, the key is the submit
+ * order, no flows, no slices.
  *
  * Pool threads run at a lower CPU priority (nice, or SCHED_IDLE) so that a
  * long job competes with other long jobs, not with the event loops.
@@ -91,10 +113,10 @@
 #include "primed.h"
 
 #define AGING		2		/* ns of cost forgiven per ns waited */
-#define RUN_WEIGHT	2		/* ns of key per ns run */
 #define SLICE_MS	5		/* default slice */
 #define COST_MAX	UINT64_C(1000000000000000000)	/* 30 years */
 #define NO_SLOT		((size_t)-1)
+#define NBANDS		33		/* bands of cost: bit length / 2 */
 
 /* Size classes of STATS, by expected cost. */
 #define SMALL_NS	UINT64_C(10000000)	/* below 10 ms */
@@ -113,12 +135,22 @@ struct flow {
 };
 LIST_HEAD(flowlist, flow);
 
+/* The eligible jobs of one cost band, and the thread time it has had. */
+struct band {
+	struct job		**heap;		/* by key */
+	size_t			 nheap;
+	size_t			 cap;
+	size_t			 njobs;		/* queued or running: heap room */
+	int			 nrunning;
+	uint64_t		 pass;		/* thread time had, ns */
+};
+
 struct queue {
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 cond;
-	struct job		**heap;		/* eligible jobs, by key */
-	size_t			 nheap;
-	size_t			 heapcap;
+	struct band		 bands[NBANDS];	/* fifo: all in band 0 */
+	uint64_t		 waiting;	/* bands with eligible jobs */
+	size_t			 neligible;	/* jobs in the bands' heaps */
 	struct flowlist		*flows;		/* hash of flows */
 	size_t			 nbuckets;
 	size_t			 nflows;
@@ -219,7 +251,7 @@ queue_cost(enum kernel k, uint64_t n)
 	return ns >= (double)COST_MAX ? COST_MAX : (uint64_t)ns;
 }
 
-/* Whether job a goes before job b. */
+/* Whether job a goes before job b in their band. */
 static int
 heap_before(const struct job *a, const struct job *b)
 {
@@ -228,93 +260,101 @@ heap_before(const struct job *a, const struct job *b)
 	return a->order < b->order;
 }
 
-/* Put job at slot i of the heap. */
+/* Put job at slot i of band b's heap. */
 static void
-heap_set(struct queue *q, size_t i, struct job *job)
+heap_set(struct band *b, size_t i, struct job *job)
 {
-	q->heap[i] = job;
+	b->heap[i] = job;
 	job->slot = i;
 }
 
 /* Move the job at slot i up to its place. */
 static void
-heap_up(struct queue *q, size_t i)
+heap_up(struct band *b, size_t i)
 {
-	struct job	*job = q->heap[i];
+	struct job	*job = b->heap[i];
 
-	while (i > 0 && heap_before(job, q->heap[(i - 1) / 2])) {
-		heap_set(q, i, q->heap[(i - 1) / 2]);
+	while (i > 0 && heap_before(job, b->heap[(i - 1) / 2])) {
+		heap_set(b, i, b->heap[(i - 1) / 2]);
 		i = (i - 1) / 2;
 	}
-	heap_set(q, i, job);
+	heap_set(b, i, job);
 }
 
 /* Move the job at slot i down to its place. */
 static void
-heap_down(struct queue *q, size_t i)
+heap_down(struct band *b, size_t i)
 {
-	struct job	*job = q->heap[i];
+	struct job	*job = b->heap[i];
 	size_t		 c;
 
-	while ((c = 2 * i + 1) < q->nheap) {
-		if (c + 1 < q->nheap && heap_before(q->heap[c + 1], q->heap[c]))
+	while ((c = 2 * i + 1) < b->nheap) {
+		if (c + 1 < b->nheap && heap_before(b->heap[c + 1], b->heap[c]))
 			c++;
-		if (!heap_before(q->heap[c], job))
+		if (!heap_before(b->heap[c], job))
 			break;
-		heap_set(q, i, q->heap[c]);
+		heap_set(b, i, b->heap[c]);
 		i = c;
 	}
-	heap_set(q, i, job);
+	heap_set(b, i, job);
 }
 
 /*
- * Make room in the heap for n jobs; -1 if out of memory. Reserved at
- * submit for every queued and running job, so that a job made eligible
- * or sent back later always finds its place.
+ * Make room in band b's heap for n jobs; -1 if out of memory. Reserved at
+ * submit for every queued and running job of the band, so that a job made
+ * eligible or sent back later always finds its place.
  */
 static int
-heap_reserve(struct queue *q, size_t n)
+heap_reserve(struct band *b, size_t n)
 {
 	struct job	**h;
-	size_t		  cap = q->heapcap ? q->heapcap : 64;
+	size_t		  cap = b->cap ? b->cap : 16;
 
 	while (cap < n)
 		cap *= 2;
-	if (cap == q->heapcap)
+	if (cap == b->cap)
 		return 0;
-	if ((h = reallocarray(q->heap, cap, sizeof(*h))) == NULL)
+	if ((h = reallocarray(b->heap, cap, sizeof(*h))) == NULL)
 		return -1;
-	q->heap = h;
-	q->heapcap = cap;
+	b->heap = h;
+	b->cap = cap;
 	return 0;
 }
 
-/* Add a job to the heap (room reserved). */
+/* Add a job to its band's heap (room reserved). */
 static void
 heap_push(struct queue *q, struct job *job)
 {
-	heap_set(q, q->nheap++, job);
-	heap_up(q, q->nheap - 1);
+	struct band	*b = &q->bands[job->band];
+
+	heap_set(b, b->nheap++, job);
+	heap_up(b, b->nheap - 1);
+	q->waiting |= UINT64_C(1) << job->band;
+	q->neligible++;
 }
 
-/* Take a job out of the heap, wherever it is. */
+/* Take a job out of its band's heap, wherever it is. */
 static void
 heap_remove(struct queue *q, struct job *job)
 {
+	struct band	*b = &q->bands[job->band];
 	size_t		 i = job->slot;
-	struct job	*last = q->heap[--q->nheap];
+	struct job	*last = b->heap[--b->nheap];
 
 	job->slot = NO_SLOT;
-	if (i == q->nheap)
+	q->neligible--;
+	if (b->nheap == 0)
+		q->waiting &= ~(UINT64_C(1) << job->band);
+	if (i == b->nheap)
 		return;
-	heap_set(q, i, last);
-	heap_up(q, i);
-	heap_down(q, last->slot);
+	heap_set(b, i, last);
+	heap_up(b, i);
+	heap_down(b, last->slot);
 }
 
-/* Cost band of the fairness rule: a factor of 4. */
+/* Cost band: a factor of 4 (bit length of the cost, halved). */
 static int
-flow_band(uint64_t cost)
+queue_band(uint64_t cost)
 {
 	return cost == 0 ? 0 : (64 - __builtin_clzll(cost)) / 2;
 }
@@ -386,13 +426,72 @@ flow_put(struct queue *q, struct flow *f)
 	free(f);
 }
 
-/* Make a job eligible at time now: into the heap by its aged cost. */
+/*
+ * Bring the bands' thread time up to now: what each running job has run
+ * since it was last counted goes to its band.
+ */
+static void
+queue_charge(struct queue *q, uint64_t now)
+{
+	struct job	*r;
+
+	TAILQ_FOREACH(r, &q->running, entry) {
+		if (now > r->charged) {
+			q->bands[r->band].pass += now - r->charged;
+			r->charged = now;
+		}
+	}
+}
+
+/*
+ * Band b, which had no work, gets some: it starts level with the least
+ * served band that has work, so that it is owed no time nobody else
+ * wanted, and a band cannot save up turns while it is idle.
+ */
+static void
+band_wake(struct queue *q, int b, uint64_t now)
+{
+	struct band	*bd = &q->bands[b];
+	uint64_t	 least = UINT64_MAX;
+	int		 i;
+
+	if (bd->nheap > 0 || bd->nrunning > 0)
+		return;
+	queue_charge(q, now);
+	for (i = 0; i < NBANDS; i++)
+		if (i != b && (q->bands[i].nheap > 0 ||
+		    q->bands[i].nrunning > 0) && q->bands[i].pass < least)
+			least = q->bands[i].pass;
+	if (least != UINT64_MAX && bd->pass < least)
+		bd->pass = least;
+}
+
+/*
+ * The band whose turn it is among those below band below (NBANDS: all)
+ * with eligible jobs: the least served, the cheaper on a tie; -1 if none.
+ */
+static int
+queue_turn(const struct queue *q, int below)
+{
+	uint64_t	w = q->waiting & ((UINT64_C(1) << below) - 1);
+	int		i, best = -1;
+
+	for (; w != 0; w &= w - 1) {
+		i = __builtin_ctzll(w);
+		if (best == -1 || q->bands[i].pass < q->bands[best].pass)
+			best = i;
+	}
+	return best;
+}
+
+/* Make a job eligible at time now: into its band's heap by aged cost. */
 static void
 queue_eligible(struct queue *q, struct job *job, uint64_t now)
 {
 	job->order = q->norder++;
 	job->key = q->order == ORDER_FIFO ? job->order :
 	    now + job->cost / AGING;
+	band_wake(q, job->band, now);
 	heap_push(q, job);
 }
 
@@ -415,36 +514,40 @@ flow_next(struct queue *q, struct flow *f, uint64_t now)
 static int
 queue_enter(struct queue *q, struct job *job, uint64_t now)
 {
-	struct flow	*f;
+	struct band	*b;
+	struct flow	*f = NULL;
 
-	if (heap_reserve(q, (size_t)q->ntodo + q->nthreads + 1) == -1)
+	job->band = q->order == ORDER_FIFO ? 0 : queue_band(job->cost);
+	b = &q->bands[job->band];
+	if (heap_reserve(b, b->njobs + 1) == -1)
 		return -1;
-	if (q->order == ORDER_FIFO) {
-		queue_eligible(q, job, now);
-		return 0;
-	}
-	if ((f = flow_get(q, job->client, flow_band(job->cost))) == NULL)
+	if (q->order == ORDER_COST &&
+	    (f = flow_get(q, job->client, job->band)) == NULL)
 		return -1;
+	b->njobs++;
 	job->flow = f;
-	if (f->head != NULL)
+	if (f != NULL && f->head != NULL)
 		TAILQ_INSERT_TAIL(&f->wait, job, entry);
 	else {
 		queue_eligible(q, job, now);
-		f->head = job;
+		if (f != NULL)
+			f->head = job;
 	}
 	return 0;
 }
 
-/* A running job's key now: it grows with what this slice has run. */
-static uint64_t
-queue_key_now(const struct job *job, uint64_t now)
+/* Whether job may yield to a band cheaper than its own with jobs waiting. */
+static int
+queue_cheaper_waits(const struct queue *q, const struct job *job)
 {
-	return job->key + RUN_WEIGHT * (now > job->start ? now - job->start : 0);
+	return q->order == ORDER_COST && q->slice_ns != 0 &&
+	    job->kernel != KERNEL_COUNT &&
+	    (q->waiting & ((UINT64_C(1) << job->band) - 1)) != 0;
 }
 
 /*
- * Ask every running job dearer than job to look, at its slice's end,
- * whether to yield (queue_should_stop() decides by the keys then).
+ * Ask every running job of a band dearer than job's to look, at its
+ * slice's end, whether to yield (queue_should_stop() decides then).
  */
 static void
 queue_preempt(struct queue *q, struct job *job)
@@ -452,11 +555,30 @@ queue_preempt(struct queue *q, struct job *job)
 	struct job	*r;
 
 	if (q->order != ORDER_COST || q->slice_ns == 0 ||
-	    q->nheap <= (size_t)q->nidle || job->slot == NO_SLOT)
+	    q->neligible <= (size_t)q->nidle || job->slot == NO_SLOT)
 		return;
 	TAILQ_FOREACH(r, &q->running, entry)
-		if (r->kernel != KERNEL_COUNT && job->cost < r->cost)
+		if (r->kernel != KERNEL_COUNT && job->band < r->band)
 			atomic_store_explicit(&r->stop, 1, memory_order_relaxed);
+}
+
+/*
+ * Under the lock: the cheaper band that job should yield its thread to
+ * now, or -1: the least served of the cheaper bands with jobs waiting,
+ * if it has had less thread time than job's band.
+ */
+static int
+queue_yield_to(struct queue *q, struct job *job, uint64_t now)
+{
+	int	t;
+
+	if (q->nparked >= PARK_MAX(q->nthreads))
+		return -1;
+	queue_charge(q, now);
+	t = queue_turn(q, job->band);
+	if (t == -1 || q->bands[t].pass >= q->bands[job->band].pass)
+		return -1;
+	return t;
 }
 
 /* Kernel stop function: cancelled, or a slice used up with cheaper work. */
@@ -477,16 +599,16 @@ queue_should_stop(void *arg)
 		return 0;
 	pthread_mutex_lock(&q->lock);
 	now = q->now();
-	yield = q->nheap > 0 && q->nparked < PARK_MAX(q->nthreads) &&
-	    q->heap[0]->cost < job->cost &&
-	    q->heap[0]->key < queue_key_now(job, now);
+	yield = queue_yield_to(q, job, now) != -1;
 	/*
-	 * Not yet: work still waiting may pass it later, as its key grows
-	 * while it runs, so look again a slice from now; with nothing
-	 * waiting, run on until a submit raises the flag again.
+	 * Not yet: a cheaper band still waiting may pass its band later, as
+	 * its band's time grows while it runs, so look again a slice from
+	 * now; with no cheaper band waiting, run on until a submit raises
+	 * the flag again.
 	 */
 	job->check = now;
-	if (!yield && !atomic_load(&job->cancel) && q->nheap == 0)
+	if (!yield && !atomic_load(&job->cancel) &&
+	    !queue_cheaper_waits(q, job))
 		atomic_store(&job->stop, 0);
 	pthread_mutex_unlock(&q->lock);
 	return yield || atomic_load(&job->cancel);
@@ -547,7 +669,8 @@ queue_lower_priority(int nice)
 
 /*
  * Under the lock: take a queued job out, wherever it waits. A job of a
- * flow in the heap is the flow's head: the next one's turn comes.
+ * flow in a heap is the flow's head: the next one's turn comes (made
+ * eligible first, so that its band does not look idle meanwhile).
  */
 static void
 queue_unlink(struct queue *q, struct job *job, uint64_t now)
@@ -555,11 +678,11 @@ queue_unlink(struct queue *q, struct job *job, uint64_t now)
 	struct flow	*f = job->flow;
 
 	if (job->slot != NO_SLOT) {
+		if (f != NULL)
+			flow_next(q, f, now);
 		heap_remove(q, job);
 		if (job->yields > 0)
 			q->nparked--;
-		if (f != NULL)
-			flow_next(q, f, now);
 	} else if (f != NULL) {
 		TAILQ_REMOVE(&f->wait, job, entry);
 		flow_put(q, f);
@@ -574,24 +697,38 @@ static void
 queue_drop(struct queue *q, struct job *job)
 {
 	queue_unlink(q, job, q->now());
+	q->bands[job->band].njobs--;
 	prime_state_free(&job->st);
 	stats_add(q->stats, STAT_jobs_cancelled, 1);
 }
 
-/* Under the lock: take the cheapest job and mark it running. */
+/*
+ * Under the lock: take the first job of band b and mark it running; it
+ * looks at the end of its slice whether to yield if a cheaper band waits.
+ */
 static struct job *
-queue_pop(struct queue *q)
+queue_pop(struct queue *q, int b, uint64_t now)
 {
-	struct job	*job = q->heap[0];
-	uint64_t	 now = q->now();
+	struct job	*job = q->bands[b].heap[0];
 
 	queue_unlink(q, job, now);
 	job->waited += now - job->since;
-	job->start = job->check = now;
-	atomic_store(&job->stop, 0);
+	job->check = job->charged = now;
+	q->bands[b].nrunning++;
 	TAILQ_INSERT_TAIL(&q->running, job, entry);
+	atomic_store(&job->stop, queue_cheaper_waits(q, job));
 	stats_add(q->stats, STAT_jobs_running, 1);
 	return job;
+}
+
+/* Under the lock: a running job leaves its thread, its run counted. */
+static void
+queue_unrun(struct queue *q, struct job *job, uint64_t now)
+{
+	queue_charge(q, now);
+	TAILQ_REMOVE(&q->running, job, entry);
+	q->bands[job->band].nrunning--;
+	stats_sub(q->stats, STAT_jobs_running, 1);
 }
 
 /* Take the next job, or NULL when the queue is stopping. */
@@ -599,39 +736,46 @@ static struct job *
 queue_take(struct queue *q)
 {
 	struct job	*job = NULL;
+	uint64_t	 now;
 
 	pthread_mutex_lock(&q->lock);
-	while (!q->stopping && q->nheap == 0) {
+	while (!q->stopping && q->waiting == 0) {
 		q->nidle++;
 		pthread_cond_wait(&q->cond, &q->lock);
 		q->nidle--;
 	}
-	if (!q->stopping)
-		job = queue_pop(q);
+	if (!q->stopping) {
+		now = q->now();
+		queue_charge(q, now);
+		job = queue_pop(q, queue_turn(q, NBANDS), now);
+	}
 	pthread_mutex_unlock(&q->lock);
 	return job;
 }
 
 /*
- * A job stopped at the end of its slice: back into the heap with what it
- * has run taken off its key, and take the cheapest job in its place.
+ * A job stopped at the end of its slice: back into its band, before the
+ * band's jobs not yet started, and the thread takes a job of the cheaper
+ * band whose turn it is; if that band was emptied meanwhile, the job goes
+ * on.
  */
 static struct job *
 queue_yield(struct queue *q, struct job *job)
 {
 	uint64_t	now;
+	int		t;
 
 	pthread_mutex_lock(&q->lock);
-	if (q->stopping) {
-		/* Flagged by queue_destroy: it stops at its next check. */
+	now = q->now();
+	/* Stopping: flagged by queue_destroy, it stops at its next check. */
+	if (q->stopping || (t = queue_yield_to(q, job, now)) == -1) {
+		job->check = now;
 		pthread_mutex_unlock(&q->lock);
 		return job;
 	}
-	now = q->now();
-	job->key = queue_key_now(job, now);
+	queue_unrun(q, job, now);
+	job->key = 0;
 	job->since = now;
-	TAILQ_REMOVE(&q->running, job, entry);
-	stats_sub(q->stats, STAT_jobs_running, 1);
 	stats_add(q->stats, STAT_job_yields, 1);
 	if (job->yields++ == 0)
 		stats_add(q->stats, STAT_jobs_sliced, 1);
@@ -639,7 +783,7 @@ queue_yield(struct queue *q, struct job *job)
 	q->ntodo++;
 	q->nparked++;
 	stats_add(q->stats, STAT_jobs_queued, 1);
-	job = queue_pop(q);
+	job = queue_pop(q, t, now);
 	pthread_mutex_unlock(&q->lock);
 	return job;
 }
@@ -676,8 +820,8 @@ queue_finish(struct queue *q, struct job *job)
 
 	prime_state_free(&job->st);
 	pthread_mutex_lock(&q->lock);
-	TAILQ_REMOVE(&q->running, job, entry);
-	stats_sub(q->stats, STAT_jobs_running, 1);
+	queue_unrun(q, job, q->now());
+	q->bands[job->band].njobs--;
 	queue_account(q, job);
 	wake = TAILQ_EMPTY(&q->done);
 	TAILQ_INSERT_TAIL(&q->done, job, entry);
@@ -881,8 +1025,8 @@ queue_destroy(struct queue *q)
 	 * Drop every queued job. A flow's head leaving makes its next job
 	 * eligible, so the heap brings them all out.
 	 */
-	while (q->nheap > 0) {
-		job = q->heap[0];
+	while (q->waiting != 0) {
+		job = q->bands[queue_turn(q, NBANDS)].heap[0];
 		queue_drop(q, job);
 		free(job);
 	}
@@ -901,7 +1045,8 @@ queue_destroy(struct queue *q)
 	}
 	if (q->done_ev != NULL)
 		event_free(q->done_ev);
-	free(q->heap);
+	for (i = 0; i < NBANDS; i++)
+		free(q->bands[i].heap);
 	free(q->flows);
 	free(q->threads);
 	pthread_mutex_destroy(&q->lock);

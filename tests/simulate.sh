@@ -2,9 +2,11 @@
 # The quick simulation runs and writes well-formed results: CSV columns,
 # non-empty PNGs, and the report's tables; then again with the lesson's
 # raw clients, which a listener with framing=raw answers without error,
-# and over HTTP. The pool scenario's files are checked, and that every
-# job, sliced or not, got the right answer; its timings are not (they
-# depend on the machine).
+# and over HTTP. The prime table counts the requests that timed out, and
+# its p99 after the long request with them. The pool scenario's files,
+# and those of its many long clients, are checked, and that every job,
+# sliced or not, got the right answer; its timings are not (they depend
+# on the machine).
 set -u
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -34,6 +36,13 @@ check_prime() {
 	    $2 ~ /^ threads / { t = $6 >= 0.2 && $9 <= 1; st = $9 }
 	    END { exit !(i && t && st < si) }' "$1/report.md" ||
 	    fail "inline does not stall or threads do: $(grep -E '^\| (inline|threads) ' "$1/report.md")"
+	# The stalled loop's clients time out: the table says how many, and
+	# the p99 after the long request is then the timeout, 5 s.
+	grep -q '^| strategy .*| errors | timeouts |$' "$1/report.md" ||
+	    fail "no errors and timeouts in the prime table"
+	awk -F'|' '$2 ~ /^ inline / { ok = $12 + 0 >= 1 && $8 + 0 == 5000 }
+	    END { exit !ok }' "$1/report.md" ||
+	    fail "inline timeouts not counted: $(grep -E '^\| inline ' "$1/report.md")"
 }
 
 # no_errors DIR NAME: where the loop is free (threads, processes), every
@@ -76,12 +85,36 @@ check_pool() {
 	is_png "$1/pool.png"
 }
 
+# check_clients DIR: the pool scenario's many long clients: the cheap
+# jobs alone, and beside 20 long clients under each order, each answered
+# and never wrongly, with long jobs done beside them; the table, the plot.
+check_clients() {
+	local f row
+	for f in clients-0-cost clients-20-fifo clients-20-cost; do
+		[ "$(head -n 1 "$1/$f.csv")" = "t,completed,errors,rps,p50_us,p99_us,long_completed" ] ||
+		    fail "$f.csv: bad header"
+		[ "$(json_num "$1/$f.json" completed)" -gt 0 ] ||
+		    fail "$f: nothing completed: $(cat "$1/$f.json")"
+		grep -q '"mismatch"' "$1/$f.json" &&
+		    fail "$f: wrong answers: $(cat "$1/$f.json")"
+	done
+	for f in clients-20-fifo clients-20-cost; do
+		[ "$(json_num "$1/$f.json" long_completed)" -gt 0 ] ||
+		    fail "$f: no long job done: $(cat "$1/$f.json")"
+	done
+	for row in '0 (alone) | cost' '20 | fifo' '20 | cost'; do
+		grep -qF "| $row |" "$1/report.md" || fail "no clients row $row"
+	done
+	is_png "$1/pool-clients.png"
+}
+
 PRIMED_BUILD=$build "$top/scripts/simulate" --quick --out "$out/line" ||
     fail "scripts/simulate --quick exited $?"
 check_prime "$out/line"
 grep -q '^| io |' "$out/line/report.md" || fail "no io table"
 grep -q '^| timer |' "$out/line/report.md" || fail "no timer row"
 check_pool "$out/line"
+check_clients "$out/line"
 
 PRIMED_BUILD=$build "$top/scripts/simulate" --quick --raw --scenario prime \
     --out "$out/raw" || fail "scripts/simulate --quick --raw exited $?"

@@ -1,7 +1,8 @@
 /*
  * test_queue.c: the compute pool, its bounded queue, cancellation, and the
  * hand-back of finished jobs to the event loop; the order of the queue
- * (cheapest first, aging, clients taking turns), slices and their state.
+ * (bands of cost sharing the threads, cheapest first with aging inside a
+ * band, clients taking turns), slices and their state.
  *
  * The queue runs on a fake clock here (make_queue): slices end and jobs
  * age only when a test moves the clock, so orders are exact and nothing
@@ -1045,44 +1046,62 @@ START_TEST(test_fifo_order)
 }
 END_TEST
 
+/* queue.c's cost bands: the bit length of a cost in ns, halved. */
+static int
+cost_band(enum kernel k, uint64_t n)
+{
+	uint64_t	c = queue_cost(k, n);
+
+	return c == 0 ? 0 : (64 - __builtin_clzll(c)) / 2;
+}
+
 /*
- * Aging: a long job eligible at t with cost C is passed by no job that
- * comes after t + C / AGING. A stream of cheap jobs, one every C / 20,
- * from many clients: the first nine go before it, the rest after.
+ * Aging inside a band: a job eligible at t with cost C is passed by a
+ * cheaper job of its band only if that one comes before t + (C - c) /
+ * AGING. A job of 16 ms, then one of 9 ms a ms from many clients: the
+ * first three go before it, the rest after.
  */
 START_TEST(test_aging_bound)
 {
-	const int		 ncheap = 20;
-	uint64_t		 want[2 + 20], bound;
+	const int		 nmid = 5;
+	uint64_t		 want[2 + 5], bound, at;
 	struct stats_slot	 slot;
 	struct waiter		 w;
 	struct job		*busy;
 	int			 k, i = 0;
 
+	ck_assert_int_eq(cost_band(KERNEL_TRIAL, 2000),
+	    cost_band(KERNEL_TRIAL, 1500));
+	bound = (queue_cost(KERNEL_TRIAL, 2000) -
+	    queue_cost(KERNEL_TRIAL, 1500)) / AGING;
+	ck_assert_uint_gt(bound, 3000000);
+	ck_assert_uint_lt(bound, 4000000);
 	memset(&slot, 0, sizeof(slot));
-	waiter_init(&w, 2 + ncheap);
+	waiter_init(&w, 2 + nmid);
 	w.q = make_queue(&w, 1, 100, 0, &slot, on_done);
 	/* Order only: the busy job must not yield its thread. */
 	queue_set_order(w.q, ORDER_COST, 0);
 	busy = occupy(w.q, &slot, 0);
-	bound = queue_cost(KERNEL_TRIAL, 3000) / AGING;
-	ck_assert_int_eq(queue_submit(w.q, client_job(KERNEL_TRIAL, 3000, 1,
+	ck_assert_int_eq(queue_submit(w.q, client_job(KERNEL_TRIAL, 2000, 1,
 	    1)), 0);
 	want[i++] = 0;
-	for (k = 1; k <= ncheap; k++) {
-		fake_advance(bound / 10);
+	for (k = 1, at = 0; k <= nmid; k++) {
+		fake_advance(1000000);
+		at += 1000000;
 		ck_assert_int_eq(queue_submit(w.q, client_job(KERNEL_TRIAL,
-		    10, (uint64_t)k + 1, (uint64_t)k + 100)), 0);
-		if (k < 10)
+		    1500, (uint64_t)k + 1, (uint64_t)k + 100)), 0);
+		if (at < bound)
 			want[i++] = (uint64_t)k + 1;
 	}
+	ck_assert_int_eq(i, 4);
 	want[i++] = 1;
-	for (k = 10; k <= ncheap; k++)
+	for (k = 4; k <= nmid; k++)
 		want[i++] = (uint64_t)k + 1;
 	ck_assert_int_eq(queue_cancel(w.q, busy), 0);
-	ck_assert(run_until(&w, 2 + ncheap, WAIT_MS));
-	check_order(&w, want, 2 + ncheap);
-	ck_assert_uint_eq(w.result[1], 27449);
+	ck_assert(run_until(&w, 2 + nmid, WAIT_MS));
+	check_order(&w, want, 2 + nmid);
+	ck_assert_uint_eq(w.result[1], 17389);
+	ck_assert_uint_eq(w.result[2], 12553);
 	queue_destroy(w.q);
 	waiter_free(&w);
 }
@@ -1256,44 +1275,116 @@ START_TEST(test_sliced_trial)
 END_TEST
 
 /*
- * Running is not waiting: a long job that has aged past a later cheap job
- * goes first, but its key grows twice as fast as the clock while it runs,
- * so once it has run about half its lead, the cheap job passes it.
+ * Many clients with long jobs: one runs, k more wait, all aged far past
+ * their cost. A cheap job still gets the thread at the end of the running
+ * one's slice, however many wait, time after time; and the job that
+ * yields goes on before the long jobs not yet started.
  */
-START_TEST(test_aged_job_yields)
+static void
+many_long(int k)
 {
-	const uint64_t		 lead = 1000 * SLICE_NS;
+	struct stats_slot	  slot;
+	struct waiter		  w;
+	struct job		 *busy, **waiting;
+	int			  i, ncheap = 3;
+
+	memset(&slot, 0, sizeof(slot));
+	waiter_init(&w, 1 + ncheap);
+	w.q = make_queue(&w, 1, 1000, 0, &slot, on_done);
+	waiting = calloc((size_t)k, sizeof(*waiting));
+	ck_assert_ptr_nonnull(waiting);
+	busy = occupy(w.q, &slot, 0);
+	for (i = 0; i < k; i++) {
+		waiting[i] = client_job(KERNEL_TRIAL, LONG_N, 1000 + i,
+		    (uint64_t)i + 10);
+		ck_assert_int_eq(queue_submit(w.q, waiting[i]), 0);
+	}
+	fake_advance(4 * queue_cost(KERNEL_TRIAL, LONG_N));
+	for (i = 1; i <= ncheap; i++) {
+		ck_assert_int_eq(queue_submit(w.q, client_job(KERNEL_TRIAL, 10,
+		    (uint64_t)i, 2)), 0);
+		fake_advance(SLICE_NS);
+		ck_assert(run_until(&w, i, WAIT_MS));
+		ck_assert_uint_eq(w.result[i], 29);
+		ck_assert_uint_eq(counter(&slot, STAT_job_yields), (uint64_t)i);
+		/* The same job was sliced each time: the others never ran. */
+		ck_assert_uint_eq(counter(&slot, STAT_jobs_sliced), 1);
+		wait_running(&slot, 1);
+		ck_assert_int_eq(queue_length(w.q), k);
+	}
+	for (i = 0; i < k; i++) {
+		ck_assert_int_eq(queue_cancel(w.q, waiting[i]), 1);
+		free(waiting[i]);
+	}
+	ck_assert_int_eq(queue_cancel(w.q, busy), 0);
+	ck_assert(run_until(&w, ncheap + 1, WAIT_MS));
+	queue_destroy(w.q);
+	check_counters(&slot, (uint64_t)ncheap, (uint64_t)k + 1);
+	free(waiting);
+	waiter_free(&w);
+}
+
+START_TEST(test_many_long_clients)
+{
+	many_long(2);
+	many_long(20);
+	many_long(100);
+}
+END_TEST
+
+/*
+ * Bands share the thread: a stream of jobs of a cheaper band cannot keep
+ * a dearer job from it. The dear job runs alone for a long time first,
+ * which is not held against it: once cheaper work comes, the two bands
+ * take turns, each getting as much of the thread as the other, within a
+ * slice.
+ */
+START_TEST(test_bands_share)
+{
+	const uint64_t		 lo_n = LONG_N / 2;
 	struct stats_slot	 slot;
 	struct waiter		 w;
-	struct job		*busy, *aged;
+	struct job		*dear, *lo1, *lo2;
 
+	ck_assert_int_lt(cost_band(KERNEL_TRIAL, lo_n),
+	    cost_band(KERNEL_TRIAL, LONG_N));
 	memset(&slot, 0, sizeof(slot));
 	waiter_init(&w, 3);
 	w.q = make_queue(&w, 1, 100, 0, &slot, on_done);
-	busy = occupy(w.q, &slot, 0);
-	aged = client_job(KERNEL_TRIAL, LONG_N, 1, 1);
-	ck_assert_int_eq(queue_submit(w.q, aged), 0);
-	fake_advance(queue_cost(KERNEL_TRIAL, LONG_N) / AGING + lead);
-	ck_assert_int_eq(queue_cancel(w.q, busy), 0);
+	dear = occupy(w.q, &slot, 0);
+	fake_advance(1000 * SLICE_NS);
+	/* Cheaper work comes: the dear job yields at its slice's end. */
+	lo1 = client_job(KERNEL_TRIAL, lo_n, 1, 2);
+	ck_assert_int_eq(queue_submit(w.q, lo1), 0);
+	fake_advance(SLICE_NS);
+	wait_counter(&slot, STAT_job_yields, 1);
+	wait_running(&slot, 1);
+	/* lo1 runs 4 slices (cheaper, it does not yield) and ends. */
+	lo2 = client_job(KERNEL_TRIAL, lo_n, 2, 3);
+	ck_assert_int_eq(queue_submit(w.q, lo2), 0);
+	fake_advance(4 * SLICE_NS);
+	ck_assert_int_eq(queue_cancel(w.q, lo1), 0);
 	ck_assert(run_until(&w, 1, WAIT_MS));
-	wait_taken(w.q);
-	ck_assert_int_eq(queue_submit(w.q, client_job(KERNEL_TRIAL, 10, 2,
-	    2)), 0);
-	/* A quarter of the lead run: the aged job keeps its thread. */
-	fake_advance(lead / 4);
+	ck_assert_int_eq(w.seen[1], 1);
+	/* Its band had less: the dear job goes on, lo2 waits 3 slices. */
+	wait_running(&slot, 1);
+	fake_advance(3 * SLICE_NS);
 	sleep_ms(20);
-	ck_assert_uint_eq(counter(&slot, STAT_job_yields), 0);
-	ck_assert_int_eq(queue_length(w.q), 1);
-	/* Past half of it: the cheap job passes. */
-	fake_advance(lead);
-	ck_assert(run_until(&w, 2, WAIT_MS));
-	ck_assert_uint_eq(w.result[2], 29);
 	ck_assert_uint_eq(counter(&slot, STAT_job_yields), 1);
-	if (queue_cancel(w.q, aged) == 1)
-		free(aged);
+	ck_assert_int_eq(queue_length(w.q), 1);
+	/* One slice more and its band has had more: lo2's turn. */
+	fake_advance(SLICE_NS);
+	wait_counter(&slot, STAT_job_yields, 2);
+	wait_running(&slot, 1);
+	ck_assert_int_eq(queue_cancel(w.q, lo2), 0);
+	ck_assert(run_until(&w, 2, WAIT_MS));
+	ck_assert_int_eq(w.seen[2], 1);
+	if (queue_cancel(w.q, dear) == 1)
+		free(dear);
 	else
 		ck_assert(run_until(&w, 3, WAIT_MS));
 	queue_destroy(w.q);
+	ck_assert_uint_eq(counter(&slot, STAT_jobs_sliced), 1);
 	waiter_free(&w);
 }
 END_TEST
@@ -1493,7 +1584,6 @@ queue_suite(void)
 	tcase_add_test(tc, test_cheapest_first);
 	tcase_add_test(tc, test_fifo_order);
 	tcase_add_test(tc, test_aging_bound);
-	tcase_add_test(tc, test_aged_job_yields);
 	tcase_add_test(tc, test_fair_clients);
 	tcase_add_test(tc, test_cancel_in_flow);
 	suite_add_tcase(s, tc);
@@ -1502,6 +1592,8 @@ queue_suite(void)
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, test_sliced_sieve);
 	tcase_add_test(tc, test_sliced_trial);
+	tcase_add_test(tc, test_many_long_clients);
+	tcase_add_test(tc, test_bands_share);
 	tcase_add_test(tc, test_no_yield_alone);
 	tcase_add_test(tc, test_cancel_sliced);
 	tcase_add_test(tc, test_destroy_sliced);
