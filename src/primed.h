@@ -438,6 +438,7 @@ struct job {
 	uint64_t		 order;		/* eligible order: ties, FIFO */
 	uint64_t		 since;		/* queued since, ns */
 	uint64_t		 waited;	/* ns spent queued */
+	uint64_t		 start;		/* this slice began, ns */
 	uint64_t		 check;		/* last asked to yield, ns */
 	uint64_t		 charged;	/* run counted to its band till */
 	size_t			 slot;		/* index in the heap, or -1 */

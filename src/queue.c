@@ -713,7 +713,7 @@ queue_pop(struct queue *q, int b, uint64_t now)
 
 	queue_unlink(q, job, now);
 	job->waited += now - job->since;
-	job->check = job->charged = now;
+	job->start = job->check = job->charged = now;
 	q->bands[b].nrunning++;
 	TAILQ_INSERT_TAIL(&q->running, job, entry);
 	atomic_store(&job->stop, queue_cheaper_waits(q, job));
