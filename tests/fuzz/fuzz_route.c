@@ -128,10 +128,10 @@ check_taken(const char *path, size_t plen, const char *query, size_t qlen,
 		CHECK(same(path, plen, "/metrics"));
 		break;
 	case ROUTE_PAGE:
-		CHECK(strcmp(path, "/") == 0);
+		CHECK(same(path, plen, "/"));
 		break;
 	case ROUTE_STATUS:
-		CHECK(strcmp(path, "/status") == 0);
+		CHECK(same(path, plen, "/status"));
 		break;
 	default:
 		CHECK(0);
