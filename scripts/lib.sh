@@ -1,10 +1,11 @@
 # What scripts/simulate, bench, cluster and soak share, and with them
 # scripts/check, scripts/fuzz and the shell tests (tests/lib.sh): primed
 # on a free loopback port, ready once its port file is written, stopped
-# by its PID; the clocks; the median; JSON read with jq. The caller sets
-# PRIMED to the binary; nothing here exits the shell, so each caller says
-# in its own words what went wrong. Also a build of the tree in a folder
-# of its own, for scripts/fuzz and scripts/check.
+# by its PID; processes, their children and their CPU time; the clocks;
+# the median; JSON read with jq. The caller sets PRIMED to the binary;
+# nothing here exits the shell, so each caller says in its own words what
+# went wrong. Also a build of the tree in a folder of its own, for
+# scripts/fuzz and scripts/check.
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # the primed_* results are the callers' to read
 
@@ -69,7 +70,7 @@ sanitizer_report() {
 	grep -qE "Sanitizer|runtime error:" "$1" 2>/dev/null
 }
 
-# --- processes ----------------------------------------------------------------
+# --- processes and the machine ------------------------------------------------
 
 # alive PID: is PID running (a zombie is not)?
 alive() {
@@ -107,6 +108,38 @@ stop_pid() {
 		kill -KILL "$k" 2>/dev/null || true
 	done
 	[ "$pid" != "$primed_pid" ] || primed_pid=""
+}
+
+# stop_pids SECONDS PID...: stop_pid each PID given (an empty one is
+# none), each with SECONDS after its TERM.
+stop_pids() {
+	local bound=$1 p
+	shift
+	for p in "$@"; do
+		[ -z "$p" ] || stop_pid "$p" "$bound"
+	done
+}
+
+# cpu_ticks PID...: the user and system time of the processes (every
+# thread), in clock ticks; nothing for those gone.
+cpu_ticks() {
+	local p
+	for p in "$@"; do
+		cat "/proc/$p/stat" 2>/dev/null || true
+	done | awk '{ s = $0; sub(/.*\) /, "", s); split(s, f, " ")
+	    t += f[12] + f[13] } END { print t + 0 }'
+}
+
+# rss_kib PID: the resident memory of PID in KiB (VmRSS); nothing for a
+# process gone, or a zombie (it has none).
+rss_kib() {
+	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || true
+}
+
+# load_average: the 1, 5 and 15 minute load averages (other work on the
+# machine skews every number).
+load_average() {
+	cut -d' ' -f1-3 /proc/loadavg
 }
 
 # --- the network --------------------------------------------------------------
