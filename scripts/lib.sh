@@ -2,9 +2,10 @@
 # scripts/check, scripts/fuzz and the shell tests (tests/lib.sh): primed
 # on a free loopback port, ready once its port file is written, stopped
 # by its PID; processes, their children and their CPU time; the clocks;
-# the median; JSON read with jq. The caller sets PRIMED to the binary;
-# nothing here exits the shell, so each caller says in its own words what
-# went wrong. Also a build of the tree in a folder of its own, for
+# the median; JSON read with jq; the script's own messages. The caller
+# sets PRIMED to the binary. Only die, usage_error and interrupted exit
+# the shell: elsewhere a failure is returned, for the caller to say in
+# its own words. Also a build of the tree in a folder of its own, for
 # scripts/fuzz and scripts/check.
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # the primed_* results are the callers' to read
@@ -217,6 +218,34 @@ json() {
 	local v
 	v=$(jq -r -c --arg d "${3:-}" "($2) // \$d" "$1" 2>/dev/null) || v=""
 	printf '%s\n' "${v:-${3:-}}"
+}
+
+# --- the script's own words ---------------------------------------------------
+
+# die MESSAGE: say it in the script's name and exit 1 (its EXIT trap
+# stops what it started).
+die() {
+	echo "${0##*/}: $*" >&2
+	exit 1
+}
+
+# usage_error MESSAGE: say it in the script's name and exit 2.
+usage_error() {
+	echo "${0##*/}: $*" >&2
+	exit 2
+}
+
+# interrupted: the end after Ctrl-C or SIGTERM (the EXIT trap cleans up).
+# shellcheck disable=SC2317 # run by a trap
+interrupted() {
+	echo
+	echo "${0##*/}: interrupted" >&2
+	exit 130
+}
+
+# help_text: the script's opening comment, as its --help.
+help_text() {
+	awk 'NR == 1 { next } !/^#/ { exit } { sub(/^# ?/, ""); print }' "$0"
 }
 
 # --- the build ----------------------------------------------------------------
