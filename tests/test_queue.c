@@ -24,6 +24,7 @@
 #include <event2/thread.h>
 
 #include "primed.h"
+#include "check_main.h"
 
 /* Far longer than any test: the trial kernel needs hours for it. */
 #define LONG_N		200000
@@ -89,9 +90,9 @@ nth_prime(uint64_t n)
 
 /* Read one counter of a slot. */
 static uint64_t
-counter(struct stats_slot *slot, enum stat_counter c)
+counter(struct stats_slot *st, enum stat_counter c)
 {
-	return atomic_load(&slot->c[c]);
+	return atomic_load(&st->c[c]);
 }
 
 /* A job the test knows by seq (the server would point it at a reply). */
@@ -140,100 +141,113 @@ fake_advance(uint64_t ns)
 	atomic_fetch_add(&fake_ns, ns);
 }
 
-/* A queue on w's base, on the fake clock, cheapest first, 5 ms slices. */
+/* A queue on wt's base, on the fake clock, cheapest first, 5 ms slices. */
 static struct queue *
-make_queue(struct waiter *w, int threads, int limit, int nice,
-    struct stats_slot *slot, queue_done_cb cb)
+make_queue(struct waiter *wt, int threads, int limit, int nice,
+    struct stats_slot *st, queue_done_cb cb)
 {
 	struct queue	*q;
 
-	q = queue_create(w->base, threads, limit, nice, slot, cb, w);
+	q = queue_create(wt->base, threads, limit, nice, st, cb, wt);
 	ck_assert_ptr_nonnull(q);
 	queue_set_clock(q, fake_clock);
 	return q;
 }
 
-/* Set up w for njobs jobs on a fresh event base. */
+/*
+ * The fixture of every test: the loop side, on a fresh event base, and
+ * the stats slot its queue counts in. Each test makes its queue on them
+ * (make_queue, with the threads, limit, priority and callback it is
+ * about) and destroys it.
+ */
+static struct waiter		w;
+static struct stats_slot	slot;
+
+/* Room for the most jobs a test sends (a slicing test stops there). */
+#define NJOBS		100000
+
+/* Set up the fixture: w for NJOBS jobs, slot at zero. */
 static void
-waiter_init(struct waiter *w, int njobs)
+setup(void)
 {
-	memset(w, 0, sizeof(*w));
-	w->base = event_base_new();
-	ck_assert_ptr_nonnull(w->base);
-	w->loop = pthread_self();
-	w->njobs = njobs;
-	w->seen = calloc((size_t)njobs, sizeof(*w->seen));
-	w->result = calloc((size_t)njobs, sizeof(*w->result));
-	w->order = calloc((size_t)njobs, sizeof(*w->order));
-	ck_assert_ptr_nonnull(w->order);
-	ck_assert_ptr_nonnull(w->seen);
-	ck_assert_ptr_nonnull(w->result);
+	memset(&slot, 0, sizeof(slot));
+	memset(&w, 0, sizeof(w));
+	w.base = event_base_new();
+	ck_assert_ptr_nonnull(w.base);
+	w.loop = pthread_self();
+	w.njobs = NJOBS;
+	w.seen = calloc(NJOBS, sizeof(*w.seen));
+	w.result = calloc(NJOBS, sizeof(*w.result));
+	w.order = calloc(NJOBS, sizeof(*w.order));
+	ck_assert_ptr_nonnull(w.order);
+	ck_assert_ptr_nonnull(w.seen);
+	ck_assert_ptr_nonnull(w.result);
 }
 
-/* Free what waiter_init made (the queue must be gone already). */
+/* Free what setup made (the test has destroyed its queue). */
 static void
-waiter_free(struct waiter *w)
+teardown(void)
 {
-	event_base_free(w->base);
-	free(w->seen);
-	free(w->result);
-	free(w->order);
+	event_base_free(w.base);
+	free(w.seen);
+	free(w.result);
+	free(w.order);
 }
 
 /* Done callback: note where and what came back, free the job. */
 static void
 on_done(struct job *job, void *arg)
 {
-	struct waiter	*w = arg;
+	struct waiter	*wt = arg;
 
-	if (!pthread_equal(pthread_self(), w->loop))
-		w->off_loop++;
-	if (job_seq(job) < (uint64_t)w->njobs) {
-		w->seen[job_seq(job)]++;
-		w->result[job_seq(job)] = job->result;
+	if (!pthread_equal(pthread_self(), wt->loop))
+		wt->off_loop++;
+	if (job_seq(job) < (uint64_t)wt->njobs) {
+		wt->seen[job_seq(job)]++;
+		wt->result[job_seq(job)] = job->result;
 	}
-	if (w->ndone < w->njobs)
-		w->order[w->ndone] = job_seq(job);
-	w->ndone++;
+	if (wt->ndone < wt->njobs)
+		wt->order[wt->ndone] = job_seq(job);
+	wt->ndone++;
 	free(job);
-	if (w->want > 0 && w->ndone >= w->want)
-		event_base_loopbreak(w->base);
+	if (wt->want > 0 && wt->ndone >= wt->want)
+		event_base_loopbreak(wt->base);
 }
 
 /* Timer: the wait is over. */
 static void
 on_timeout(evutil_socket_t fd, short what, void *arg)
 {
-	struct waiter	*w = arg;
+	struct waiter	*wt = arg;
 
-	w->timed_out = 1;
-	event_base_loopbreak(w->base);
+	wt->timed_out = 1;
+	event_base_loopbreak(wt->base);
 }
 
 /* Run the loop until want jobs came back in all, or ms passed. */
 static int
-run_until(struct waiter *w, int want, int ms)
+run_until(struct waiter *wt, int want, int ms)
 {
 	struct timeval	 tv = { ms / 1000, (ms % 1000) * 1000 };
 	struct event	*timer;
 
-	timer = evtimer_new(w->base, on_timeout, w);
+	timer = evtimer_new(wt->base, on_timeout, wt);
 	ck_assert_ptr_nonnull(timer);
 	evtimer_add(timer, &tv);
-	w->want = want;
-	w->timed_out = 0;
-	while (w->ndone < want && !w->timed_out)
-		event_base_loop(w->base, EVLOOP_ONCE);
-	w->want = 0;
+	wt->want = want;
+	wt->timed_out = 0;
+	while (wt->ndone < want && !wt->timed_out)
+		event_base_loop(wt->base, EVLOOP_ONCE);
+	wt->want = 0;
 	event_free(timer);
-	return w->ndone >= want;
+	return wt->ndone >= want;
 }
 
 /* Run the loop for ms, whatever comes back. */
 static void
-run_for(struct waiter *w, int ms)
+run_for(struct waiter *wt, int ms)
 {
-	run_until(w, INT32_MAX, ms);
+	run_until(wt, INT32_MAX, ms);
 }
 
 /* Wait (off the loop) until the pool has taken every queued job. */
@@ -249,35 +263,35 @@ wait_taken(struct queue *q)
 
 /* Wait until the slot shows nrunning jobs running. */
 static void
-wait_running(struct stats_slot *slot, uint64_t nrunning)
+wait_running(struct stats_slot *st, uint64_t nrunning)
 {
 	int64_t	end = now_ms() + PROMPT_MS;
 
-	while (counter(slot, STAT_jobs_running) != nrunning && now_ms() < end)
+	while (counter(st, STAT_jobs_running) != nrunning && now_ms() < end)
 		sleep_ms(1);
-	ck_assert_uint_eq(counter(slot, STAT_jobs_running), nrunning);
+	ck_assert_uint_eq(counter(st, STAT_jobs_running), nrunning);
 }
 
 /* Submit a job that keeps the only thread of q busy until cancelled. */
 static struct job *
-occupy(struct queue *q, struct stats_slot *slot, uint64_t seq)
+occupy(struct queue *q, struct stats_slot *st, uint64_t seq)
 {
 	struct job	*job = new_job(KERNEL_TRIAL, LONG_N, seq);
 
 	ck_assert_int_eq(queue_submit(q, job), 0);
 	wait_taken(q);
-	wait_running(slot, 1);
+	wait_running(st, 1);
 	return job;
 }
 
 /* Check the gauges are back to zero and the totals are as given. */
 static void
-check_counters(struct stats_slot *slot, uint64_t done, uint64_t cancelled)
+check_counters(struct stats_slot *st, uint64_t done, uint64_t cancelled)
 {
-	ck_assert_uint_eq(counter(slot, STAT_jobs_queued), 0);
-	ck_assert_uint_eq(counter(slot, STAT_jobs_running), 0);
-	ck_assert_uint_eq(counter(slot, STAT_jobs_done), done);
-	ck_assert_uint_eq(counter(slot, STAT_jobs_cancelled), cancelled);
+	ck_assert_uint_eq(counter(st, STAT_jobs_queued), 0);
+	ck_assert_uint_eq(counter(st, STAT_jobs_running), 0);
+	ck_assert_uint_eq(counter(st, STAT_jobs_done), done);
+	ck_assert_uint_eq(counter(st, STAT_jobs_cancelled), cancelled);
 }
 
 /* Thread: destroy the queue given. */
@@ -318,14 +332,9 @@ START_TEST(test_sieve_results)
 	static const uint64_t	want[] = { 2, 3, 5, 7, 11, 29, 541, 7919,
 				    104729, 1299709 };
 	const int		n = (int)(sizeof(ns) / sizeof(ns[0]));
-	struct stats_slot	slot;
-	struct waiter		w;
 	int			i;
 
-	memset(&slot, 0, sizeof(slot));
-	waiter_init(&w, n);
 	w.q = make_queue(&w, 2, 100, 0, &slot, on_done);
-	ck_assert_ptr_nonnull(w.q);
 	for (i = 0; i < n; i++)
 		ck_assert_int_eq(queue_submit(w.q,
 		    new_job(KERNEL_SIEVE, ns[i], (uint64_t)i)), 0);
@@ -337,7 +346,6 @@ START_TEST(test_sieve_results)
 	ck_assert_int_eq(w.off_loop, 0);
 	queue_destroy(w.q);
 	check_counters(&slot, (uint64_t)n, 0);
-	waiter_free(&w);
 }
 END_TEST
 
@@ -345,14 +353,9 @@ START_TEST(test_trial_results)
 {
 	static const uint64_t	ns[] = { 1, 2, 3, 10, 25, 100, 500, 1000 };
 	const int		n = (int)(sizeof(ns) / sizeof(ns[0]));
-	struct stats_slot	slot;
-	struct waiter		w;
 	int			i;
 
-	memset(&slot, 0, sizeof(slot));
-	waiter_init(&w, n);
 	w.q = make_queue(&w, 3, 100, 0, &slot, on_done);
-	ck_assert_ptr_nonnull(w.q);
 	for (i = 0; i < n; i++)
 		ck_assert_int_eq(queue_submit(w.q,
 		    new_job(KERNEL_TRIAL, ns[i], (uint64_t)i)), 0);
@@ -364,7 +367,6 @@ START_TEST(test_trial_results)
 	ck_assert_int_eq(w.off_loop, 0);
 	queue_destroy(w.q);
 	check_counters(&slot, (uint64_t)n, 0);
-	waiter_free(&w);
 }
 END_TEST
 
@@ -379,14 +381,9 @@ mixed_n(int i)
 START_TEST(test_many_threads)
 {
 	const int		n = 200;
-	struct stats_slot	slot;
-	struct waiter		w;
 	int			i;
 
-	memset(&slot, 0, sizeof(slot));
-	waiter_init(&w, n);
 	w.q = make_queue(&w, 16, n, 0, &slot, on_done);
-	ck_assert_ptr_nonnull(w.q);
 	for (i = 0; i < n; i++)
 		ck_assert_int_eq(queue_submit(w.q, new_job(i % 2 ?
 		    KERNEL_TRIAL : KERNEL_SIEVE, mixed_n(i), (uint64_t)i)), 0);
@@ -399,47 +396,33 @@ START_TEST(test_many_threads)
 	ck_assert_int_eq(w.off_loop, 0);
 	queue_destroy(w.q);
 	check_counters(&slot, (uint64_t)n, 0);
-	waiter_free(&w);
 }
 END_TEST
+
+/* The low priorities of test_low_priority: nice 19, and 20 (SCHED_IDLE). */
+static const int	nices[] = { 19, 20 };
 
 /* Pool threads at SCHED_IDLE or nice 19 still get their work done. */
 START_TEST(test_low_priority)
 {
-	static const int	nices[] = { 19, 20 };
-	struct stats_slot	slot;
-	struct waiter		w;
-	size_t			k;
-
-	for (k = 0; k < sizeof(nices) / sizeof(nices[0]); k++) {
-		memset(&slot, 0, sizeof(slot));
-		waiter_init(&w, 2);
-		w.q = make_queue(&w, 2, 10, nices[k], &slot, on_done);
-		ck_assert_ptr_nonnull(w.q);
-		ck_assert_int_eq(queue_submit(w.q,
-		    new_job(KERNEL_SIEVE, 1000, 0)), 0);
-		ck_assert_int_eq(queue_submit(w.q,
-		    new_job(KERNEL_TRIAL, 100, 1)), 0);
-		ck_assert(run_until(&w, 2, WAIT_MS));
-		ck_assert_uint_eq(w.result[0], 7919);
-		ck_assert_uint_eq(w.result[1], 541);
-		queue_destroy(w.q);
-		waiter_free(&w);
-	}
+	w.q = make_queue(&w, 2, 10, nices[_i], &slot, on_done);
+	ck_assert_int_eq(queue_submit(w.q,
+	    new_job(KERNEL_SIEVE, 1000, 0)), 0);
+	ck_assert_int_eq(queue_submit(w.q,
+	    new_job(KERNEL_TRIAL, 100, 1)), 0);
+	ck_assert(run_until(&w, 2, WAIT_MS));
+	ck_assert_uint_eq(w.result[0], 7919);
+	ck_assert_uint_eq(w.result[1], 541);
+	queue_destroy(w.q);
 }
 END_TEST
 
 /* With the only thread busy, limit jobs wait and the next are refused. */
 START_TEST(test_full_queue)
 {
-	struct stats_slot	 slot;
-	struct waiter		 w;
 	struct job		*busy, *a, *b, *c, *d;
 
-	memset(&slot, 0, sizeof(slot));
-	waiter_init(&w, 8);
 	w.q = make_queue(&w, 1, 2, 0, &slot, on_done);
-	ck_assert_ptr_nonnull(w.q);
 	busy = occupy(w.q, &slot, 0);
 
 	a = new_job(KERNEL_SIEVE, 10, 1);
@@ -474,21 +457,15 @@ START_TEST(test_full_queue)
 	ck_assert_int_eq(w.seen[4], 0);
 	queue_destroy(w.q);
 	check_counters(&slot, 2, 2);
-	waiter_free(&w);
 }
 END_TEST
 
 /* A limit of 1 holds exactly one waiting job. */
 START_TEST(test_limit_one)
 {
-	struct stats_slot	 slot;
-	struct waiter		 w;
 	struct job		*busy, *a, *b;
 
-	memset(&slot, 0, sizeof(slot));
-	waiter_init(&w, 4);
 	w.q = make_queue(&w, 1, 1, 0, &slot, on_done);
-	ck_assert_ptr_nonnull(w.q);
 	busy = occupy(w.q, &slot, 0);
 	a = new_job(KERNEL_SIEVE, 1, 1);
 	b = new_job(KERNEL_SIEVE, 2, 2);
@@ -500,21 +477,15 @@ START_TEST(test_limit_one)
 	ck_assert_uint_eq(w.result[1], 2);
 	queue_destroy(w.q);
 	check_counters(&slot, 1, 1);
-	waiter_free(&w);
 }
 END_TEST
 
 /* A queued job cancelled is out for good; the caller frees it. */
 START_TEST(test_cancel_queued)
 {
-	struct stats_slot	 slot;
-	struct waiter		 w;
 	struct job		*busy, *a, *b, *c;
 
-	memset(&slot, 0, sizeof(slot));
-	waiter_init(&w, 4);
 	w.q = make_queue(&w, 1, 10, 0, &slot, on_done);
-	ck_assert_ptr_nonnull(w.q);
 	busy = occupy(w.q, &slot, 0);
 	a = new_job(KERNEL_SIEVE, 100, 1);
 	b = new_job(KERNEL_SIEVE, 1000, 2);
@@ -543,22 +514,16 @@ START_TEST(test_cancel_queued)
 	ck_assert_uint_eq(w.result[3], 11);
 	queue_destroy(w.q);
 	check_counters(&slot, 2, 2);
-	waiter_free(&w);
 }
 END_TEST
 
 /* A running job cancelled is flagged and comes back at once with 0. */
 START_TEST(test_cancel_running_trial)
 {
-	struct stats_slot	 slot;
-	struct waiter		 w;
 	struct job		*busy;
 	int64_t			 t0;
 
-	memset(&slot, 0, sizeof(slot));
-	waiter_init(&w, 1);
 	w.q = make_queue(&w, 1, 10, 0, &slot, on_done);
-	ck_assert_ptr_nonnull(w.q);
 	busy = occupy(w.q, &slot, 0);
 	ck_assert_uint_eq(counter(&slot, STAT_jobs_queued), 0);
 
@@ -573,21 +538,15 @@ START_TEST(test_cancel_running_trial)
 	run_for(&w, 50);
 	ck_assert_int_eq(w.ndone, 1);
 	queue_destroy(w.q);
-	waiter_free(&w);
 }
 END_TEST
 
 /* The sieve kernel notices the flag too. */
 START_TEST(test_cancel_running_sieve)
 {
-	struct stats_slot	 slot;
-	struct waiter		 w;
 	struct job		*big;
 
-	memset(&slot, 0, sizeof(slot));
-	waiter_init(&w, 1);
 	w.q = make_queue(&w, 1, 10, 0, &slot, on_done);
-	ck_assert_ptr_nonnull(w.q);
 	/* p(1e9) is past 2e10: many seconds of sieving. */
 	big = new_job(KERNEL_SIEVE, 1000000000, 0);
 	ck_assert_int_eq(queue_submit(w.q, big), 0);
@@ -597,22 +556,16 @@ START_TEST(test_cancel_running_sieve)
 	ck_assert_uint_eq(w.result[0], 0);
 	queue_destroy(w.q);
 	check_counters(&slot, 0, 1);
-	waiter_free(&w);
 }
 END_TEST
 
 /* Counters add up while jobs wait, run, finish and are cancelled. */
 START_TEST(test_counters)
 {
-	struct stats_slot	 slot;
-	struct waiter		 w;
 	struct job		*busy, *j[5];
 	int			 i;
 
-	memset(&slot, 0, sizeof(slot));
-	waiter_init(&w, 6);
 	w.q = make_queue(&w, 1, 10, 0, &slot, on_done);
-	ck_assert_ptr_nonnull(w.q);
 	busy = occupy(w.q, &slot, 0);
 	ck_assert_uint_eq(counter(&slot, STAT_jobs_queued), 0);
 	ck_assert_uint_eq(counter(&slot, STAT_jobs_running), 1);
@@ -637,19 +590,14 @@ START_TEST(test_counters)
 		ck_assert_uint_eq(w.result[i + 1], nth_prime((uint64_t)(10 + i)));
 	queue_destroy(w.q);
 	check_counters(&slot, 3, 3);
-	waiter_free(&w);
 }
 END_TEST
 
 /* The oldest running job's time on its thread, by the queue's clock. */
 START_TEST(test_oldest)
 {
-	struct stats_slot	 slot;
-	struct waiter		 w;
 	struct job		*a, *b;
 
-	memset(&slot, 0, sizeof(slot));
-	waiter_init(&w, 2);
 	w.q = make_queue(&w, 2, 10, 0, &slot, on_done);
 	ck_assert_uint_eq(queue_oldest(w.q), 0);
 	a = occupy(w.q, &slot, 1);
@@ -667,42 +615,30 @@ START_TEST(test_oldest)
 	ck_assert(run_until(&w, 2, WAIT_MS));
 	ck_assert_uint_eq(queue_oldest(w.q), 0);
 	queue_destroy(w.q);
-	waiter_free(&w);
 }
 END_TEST
 
 /* Destroying an idle pool is quick and calls nothing back. */
 START_TEST(test_destroy_idle)
 {
-	struct stats_slot	slot;
-	struct waiter		w;
 	int64_t			t0;
 
-	memset(&slot, 0, sizeof(slot));
-	waiter_init(&w, 1);
 	w.q = make_queue(&w, 4, 10, 0, &slot, on_done);
-	ck_assert_ptr_nonnull(w.q);
 	t0 = now_ms();
 	queue_destroy(w.q);
 	ck_assert_int_lt(now_ms() - t0, PROMPT_MS);
 	ck_assert_int_eq(w.ndone, 0);
 	check_counters(&slot, 0, 0);
-	waiter_free(&w);
 }
 END_TEST
 
 /* Queued jobs are dropped (freed by the queue), the flagged one stops. */
 START_TEST(test_destroy_with_queued)
 {
-	struct stats_slot	 slot;
-	struct waiter		 w;
 	struct job		*busy;
 	int			 i;
 
-	memset(&slot, 0, sizeof(slot));
-	waiter_init(&w, 5);
 	w.q = make_queue(&w, 1, 10, 0, &slot, on_done);
-	ck_assert_ptr_nonnull(w.q);
 	busy = occupy(w.q, &slot, 0);
 	/*
 	 * Short jobs: once the flagged job stops, the thread may take one
@@ -719,27 +655,20 @@ START_TEST(test_destroy_with_queued)
 	ck_assert_uint_ge(counter(&slot, STAT_jobs_cancelled), 1);
 	ck_assert_uint_eq(counter(&slot, STAT_jobs_done) +
 	    counter(&slot, STAT_jobs_cancelled), 5);
-	waiter_free(&w);
 }
 END_TEST
 
 /* A flagged running job alone: destroy waits for it, briefly, frees it. */
 START_TEST(test_destroy_with_flagged_running)
 {
-	struct stats_slot	 slot;
-	struct waiter		 w;
 	struct job		*busy;
 
-	memset(&slot, 0, sizeof(slot));
-	waiter_init(&w, 1);
 	w.q = make_queue(&w, 2, 10, 0, &slot, on_done);
-	ck_assert_ptr_nonnull(w.q);
 	busy = occupy(w.q, &slot, 0);
 	ck_assert_int_eq(queue_cancel(w.q, busy), 0);
 	ck_assert(destroy_bounded(w.q, busy));
 	ck_assert_int_eq(w.ndone, 0);
 	check_counters(&slot, 0, 1);
-	waiter_free(&w);
 }
 END_TEST
 
@@ -749,18 +678,12 @@ END_TEST
  */
 START_TEST(test_destroy_with_running)
 {
-	struct stats_slot	 slot;
-	struct waiter		 w;
 	struct job		*busy;
 	int			 prompt;
 
-	memset(&slot, 0, sizeof(slot));
-	waiter_init(&w, 1);
 	w.q = make_queue(&w, 1, 10, 0, &slot, on_done);
-	ck_assert_ptr_nonnull(w.q);
 	busy = occupy(w.q, &slot, 0);
 	prompt = destroy_bounded(w.q, busy);
-	waiter_free(&w);
 	ck_assert_msg(prompt, "queue_destroy waited for a running job "
 	    "it did not tell to stop");
 	check_counters(&slot, 0, 1);
@@ -770,15 +693,10 @@ END_TEST
 /* Finished jobs not yet handed to the loop are freed by destroy. */
 START_TEST(test_destroy_with_undelivered)
 {
-	struct stats_slot	slot;
-	struct waiter		w;
 	int64_t			end;
 	int			i;
 
-	memset(&slot, 0, sizeof(slot));
-	waiter_init(&w, 3);
 	w.q = make_queue(&w, 2, 10, 0, &slot, on_done);
-	ck_assert_ptr_nonnull(w.q);
 	for (i = 0; i < 3; i++)
 		ck_assert_int_eq(queue_submit(w.q,
 		    new_job(KERNEL_SIEVE, 50, (uint64_t)i)), 0);
@@ -788,7 +706,6 @@ START_TEST(test_destroy_with_undelivered)
 	ck_assert_uint_eq(counter(&slot, STAT_jobs_done), 3);
 	queue_destroy(w.q);
 	ck_assert_int_eq(w.ndone, 0);
-	waiter_free(&w);
 }
 END_TEST
 
@@ -798,48 +715,43 @@ on_done_feed(struct job *job, void *arg);
 
 /* Submit tiny sieve jobs until all are in or the queue refuses one. */
 static void
-feed(struct waiter *w)
+feed(struct waiter *wt)
 {
 	struct job	*job;
 	uint64_t	 seq;
 
-	while (w->submitted < w->total) {
-		seq = (uint64_t)w->submitted;
+	while (wt->submitted < wt->total) {
+		seq = (uint64_t)wt->submitted;
 		job = new_job(KERNEL_SIEVE, 2 + seq % 99, seq);
-		if (queue_submit(w->q, job) == -1) {
+		if (queue_submit(wt->q, job) == -1) {
 			free(job);
-			w->rejected++;
+			wt->rejected++;
 			return;
 		}
-		w->submitted++;
+		wt->submitted++;
 	}
 }
 
 static void
 on_done_feed(struct job *job, void *arg)
 {
-	struct waiter	*w = arg;
+	struct waiter	*wt = arg;
 
 	on_done(job, arg);
-	feed(w);
+	feed(wt);
 }
 
 /* Thousands of tiny jobs, submitted from the loop while results race in. */
 START_TEST(test_many_racing)
 {
 	const int		 total = 10000;
-	struct stats_slot	 slot;
-	struct waiter		 w;
 	uint64_t		 want[101];
 	int			 i;
 
 	for (i = 2; i <= 100; i++)
 		want[i] = nth_prime((uint64_t)i);
-	memset(&slot, 0, sizeof(slot));
-	waiter_init(&w, total);
 	w.total = total;
 	w.q = make_queue(&w, 4, 64, 0, &slot, on_done_feed);
-	ck_assert_ptr_nonnull(w.q);
 	feed(&w);
 	ck_assert_int_gt(w.submitted, 0);
 	ck_assert(run_until(&w, total, 60000));
@@ -852,7 +764,6 @@ START_TEST(test_many_racing)
 	}
 	queue_destroy(w.q);
 	check_counters(&slot, (uint64_t)total, 0);
-	waiter_free(&w);
 }
 END_TEST
 
@@ -860,14 +771,9 @@ END_TEST
 START_TEST(test_burst)
 {
 	const int		 total = 2000;
-	struct stats_slot	 slot;
-	struct waiter		 w;
 	int			 i;
 
-	memset(&slot, 0, sizeof(slot));
-	waiter_init(&w, total);
 	w.q = make_queue(&w, 4, total, 0, &slot, on_done);
-	ck_assert_ptr_nonnull(w.q);
 	for (i = 0; i < total; i++)
 		ck_assert_int_eq(queue_submit(w.q, new_job(KERNEL_SIEVE,
 		    (uint64_t)(1 + i % 50), (uint64_t)i)), 0);
@@ -880,7 +786,6 @@ START_TEST(test_burst)
 	}
 	queue_destroy(w.q);
 	check_counters(&slot, (uint64_t)total, 0);
-	waiter_free(&w);
 }
 END_TEST
 
@@ -928,27 +833,27 @@ client_job(enum kernel k, uint64_t n, uint64_t seq, uint64_t client)
 
 /* Assert the jobs came back in the order of the seqs given. */
 static void
-check_order(const struct waiter *w, const uint64_t *want, int n)
+check_order(const struct waiter *wt, const uint64_t *want, int n)
 {
 	int	i;
 
-	ck_assert_int_ge(w->ndone, n);
+	ck_assert_int_ge(wt->ndone, n);
 	for (i = 0; i < n; i++)
-		ck_assert_msg(w->order[i] == want[i],
+		ck_assert_msg(wt->order[i] == want[i],
 		    "job %d to come back was seq %llu, want %llu", i,
-		    (unsigned long long)w->order[i],
+		    (unsigned long long)wt->order[i],
 		    (unsigned long long)want[i]);
 }
 
 /* Wait until the slot shows counter c at v. */
 static void
-wait_counter(struct stats_slot *slot, enum stat_counter c, uint64_t v)
+wait_counter(struct stats_slot *st, enum stat_counter c, uint64_t v)
 {
 	int64_t	end = now_ms() + PROMPT_MS;
 
-	while (counter(slot, c) != v && now_ms() < end)
+	while (counter(st, c) != v && now_ms() < end)
 		sleep_ms(1);
-	ck_assert_uint_eq(counter(slot, c), v);
+	ck_assert_uint_eq(counter(st, c), v);
 }
 
 /* The cost model grows with n, kernel by kernel. */
@@ -982,13 +887,9 @@ START_TEST(test_cheapest_first)
 	static const uint64_t	 ns[] = { 100000, 10, 5000, 1000000, 50,
 				    200000, 7 };
 	static const uint64_t	 want[] = { 0, 7, 2, 5, 3, 1, 6, 4 };
-	struct stats_slot	 slot;
-	struct waiter		 w;
 	struct job		*busy;
 	int			 i;
 
-	memset(&slot, 0, sizeof(slot));
-	waiter_init(&w, 8);
 	w.q = make_queue(&w, 1, 100, 0, &slot, on_done);
 	/* Order only: the busy job must not yield its thread. */
 	queue_set_order(w.q, ORDER_COST, 0);
@@ -1010,7 +911,6 @@ START_TEST(test_cheapest_first)
 	ck_assert_uint_eq(counter(&slot, STAT_jobs_large), 1);
 	ck_assert_uint_eq(counter(&slot, STAT_wait_us_small), 7 * 5000);
 	ck_assert_uint_eq(counter(&slot, STAT_wait_us_large), 0);
-	waiter_free(&w);
 }
 END_TEST
 
@@ -1019,13 +919,9 @@ START_TEST(test_fifo_order)
 {
 	static const uint64_t	 ns[] = { 100000, 10, 5000, 1000000, 50 };
 	static const uint64_t	 want[] = { 0, 1, 2, 3, 4, 5 };
-	struct stats_slot	 slot;
-	struct waiter		 w;
 	struct job		*busy;
 	int			 i;
 
-	memset(&slot, 0, sizeof(slot));
-	waiter_init(&w, 6);
 	w.q = make_queue(&w, 1, 100, 0, &slot, on_done);
 	queue_set_order(w.q, ORDER_FIFO, 0);
 	busy = occupy(w.q, &slot, 0);
@@ -1042,7 +938,6 @@ START_TEST(test_fifo_order)
 	check_order(&w, want, 6);
 	queue_destroy(w.q);
 	check_counters(&slot, 5, 1);
-	waiter_free(&w);
 }
 END_TEST
 
@@ -1065,8 +960,6 @@ START_TEST(test_aging_bound)
 {
 	const int		 nmid = 5;
 	uint64_t		 want[2 + 5], bound, at;
-	struct stats_slot	 slot;
-	struct waiter		 w;
 	struct job		*busy;
 	int			 k, i = 0;
 
@@ -1076,8 +969,6 @@ START_TEST(test_aging_bound)
 	    queue_cost(KERNEL_TRIAL, 1500)) / AGING;
 	ck_assert_uint_gt(bound, 3000000);
 	ck_assert_uint_lt(bound, 4000000);
-	memset(&slot, 0, sizeof(slot));
-	waiter_init(&w, 2 + nmid);
 	w.q = make_queue(&w, 1, 100, 0, &slot, on_done);
 	/* Order only: the busy job must not yield its thread. */
 	queue_set_order(w.q, ORDER_COST, 0);
@@ -1103,7 +994,6 @@ START_TEST(test_aging_bound)
 	ck_assert_uint_eq(w.result[1], 17389);
 	ck_assert_uint_eq(w.result[2], 12553);
 	queue_destroy(w.q);
-	waiter_free(&w);
 }
 END_TEST
 
@@ -1115,13 +1005,9 @@ END_TEST
 START_TEST(test_fair_clients)
 {
 	uint64_t		 want[25];
-	struct stats_slot	 slot;
-	struct waiter		 w;
 	struct job		*busy;
 	int			 k, i = 0;
 
-	memset(&slot, 0, sizeof(slot));
-	waiter_init(&w, 25);
 	w.q = make_queue(&w, 1, 100, 0, &slot, on_done);
 	/* Order only: the busy job must not yield its thread. */
 	queue_set_order(w.q, ORDER_COST, 0);
@@ -1154,7 +1040,6 @@ START_TEST(test_fair_clients)
 	ck_assert_uint_eq(w.result[24], 11);
 	queue_destroy(w.q);
 	check_counters(&slot, 24, 1);
-	waiter_free(&w);
 }
 END_TEST
 
@@ -1162,13 +1047,9 @@ END_TEST
 START_TEST(test_cancel_in_flow)
 {
 	static const uint64_t	 want[] = { 0, 2, 3 };
-	struct stats_slot	 slot;
-	struct waiter		 w;
 	struct job		*busy, *j[4];
 	int			 k;
 
-	memset(&slot, 0, sizeof(slot));
-	waiter_init(&w, 4);
 	w.q = make_queue(&w, 1, 100, 0, &slot, on_done);
 	busy = occupy(w.q, &slot, 0);
 	for (k = 1; k <= 3; k++) {
@@ -1191,33 +1072,47 @@ START_TEST(test_cancel_in_flow)
 	check_order(&w, want, 3);
 	queue_destroy(w.q);
 	check_counters(&slot, 2, 3);
-	waiter_free(&w);
 }
 END_TEST
 
 /* What a slicing test feeds: cheap jobs while the long one runs. */
 struct slicer {
-	struct waiter		 w;
-	uint64_t		 next_seq;
-	int			 long_done;
+	uint64_t	next_seq;
+	int		long_done;
 };
+static struct slicer	sl;
 
 /* Done callback: note the job; while the long one runs, send another. */
 static void
 on_done_slice(struct job *job, void *arg)
 {
-	struct slicer	*sl = arg;
+	struct waiter	*wt = arg;
 	struct job	*cheap;
 
 	if (job_seq(job) == 0)
-		sl->long_done = 1;
-	on_done(job, &sl->w);
-	if (sl->long_done || sl->next_seq >= (uint64_t)sl->w.njobs)
+		sl.long_done = 1;
+	on_done(job, wt);
+	if (sl.long_done || sl.next_seq >= (uint64_t)wt->njobs)
 		return;
-	cheap = client_job(KERNEL_TRIAL, 20, sl->next_seq++, 2);
-	ck_assert_int_eq(queue_submit(sl->w.q, cheap), 0);
+	cheap = client_job(KERNEL_TRIAL, 20, sl.next_seq++, 2);
+	ck_assert_int_eq(queue_submit(wt->q, cheap), 0);
 	fake_advance(SLICE_NS);
 }
+
+/* A long job of a slicing test, and its answer. */
+struct sliced {
+	enum kernel	k;
+	uint64_t	n;
+	uint64_t	want;
+};
+static const struct sliced	sliced_sieve[] = {
+	{ KERNEL_SIEVE, 30000000, 573259391 },
+	{ KERNEL_SIEVE, 10000000, 179424673 },
+};
+static const struct sliced	sliced_trial[] = {
+	{ KERNEL_TRIAL, 5000, 48611 },
+	{ KERNEL_TRIAL, 2000, 17389 },
+};
 
 /*
  * A long job cut into slices by a stream of cheaper ones gives the same
@@ -1226,53 +1121,47 @@ on_done_slice(struct job *job, void *arg)
 static void
 slice_run(enum kernel k, uint64_t n, uint64_t want)
 {
-	struct stats_slot	 slot;
-	struct slicer		 sl;
-	struct job		*cheap;
-	int			 ndone;
+	struct job	*cheap;
+	int		 ndone;
 
-	memset(&slot, 0, sizeof(slot));
 	memset(&sl, 0, sizeof(sl));
-	waiter_init(&sl.w, 100000);
-	sl.w.q = queue_create(sl.w.base, 1, 100, 0, &slot, on_done_slice, &sl);
-	ck_assert_ptr_nonnull(sl.w.q);
-	queue_set_clock(sl.w.q, fake_clock);
-	ck_assert_int_eq(queue_submit(sl.w.q, client_job(k, n, 0, 1)), 0);
+	w.q = make_queue(&w, 1, 100, 0, &slot, on_done_slice);
+	ck_assert_int_eq(queue_submit(w.q, client_job(k, n, 0, 1)), 0);
 	wait_running(&slot, 1);
 	sl.next_seq = 2;
 	cheap = client_job(KERNEL_TRIAL, 20, 1, 2);
-	ck_assert_int_eq(queue_submit(sl.w.q, cheap), 0);
+	ck_assert_int_eq(queue_submit(w.q, cheap), 0);
 	/* Asked to yield, it may run on until its slice is over. */
 	sleep_ms(5);
 	fake_advance(SLICE_NS);
 	while (!sl.long_done)
-		ck_assert(run_until(&sl.w, sl.w.ndone + 1, 60000));
-	ndone = sl.w.ndone;
-	run_for(&sl.w, 20);
-	ck_assert_uint_eq(sl.w.result[0], want);
-	ck_assert_uint_eq(sl.w.order[0], 1);
-	ck_assert_uint_eq(sl.w.result[1], 71);
+		ck_assert(run_until(&w, w.ndone + 1, 60000));
+	ndone = w.ndone;
+	run_for(&w, 20);
+	ck_assert_uint_eq(w.result[0], want);
+	ck_assert_uint_eq(w.order[0], 1);
+	ck_assert_uint_eq(w.result[1], 71);
 	ck_assert_uint_ge(counter(&slot, STAT_job_yields), 1);
 	ck_assert_uint_eq(counter(&slot, STAT_jobs_sliced), 1);
-	queue_destroy(sl.w.q);
-	check_counters(&slot, (uint64_t)sl.w.ndone, 0);
-	ck_assert_int_ge(sl.w.ndone, ndone);
-	waiter_free(&sl.w);
+	queue_destroy(w.q);
+	check_counters(&slot, (uint64_t)w.ndone, 0);
+	ck_assert_int_ge(w.ndone, ndone);
 }
 
 START_TEST(test_sliced_sieve)
 {
-	slice_run(KERNEL_SIEVE, 30000000, 573259391);
-	slice_run(KERNEL_SIEVE, 10000000, 179424673);
+	slice_run(sliced_sieve[_i].k, sliced_sieve[_i].n, sliced_sieve[_i].want);
 }
 END_TEST
 
 START_TEST(test_sliced_trial)
 {
-	slice_run(KERNEL_TRIAL, 5000, 48611);
-	slice_run(KERNEL_TRIAL, 2000, 17389);
+	slice_run(sliced_trial[_i].k, sliced_trial[_i].n, sliced_trial[_i].want);
 }
 END_TEST
+
+/* The numbers of waiting long clients of test_many_long_clients. */
+static const int	long_clients[] = { 2, 20, 100 };
 
 /*
  * Many clients with long jobs: one runs, k more wait, all aged far past
@@ -1280,16 +1169,12 @@ END_TEST
  * one's slice, however many wait, time after time; and the job that
  * yields goes on before the long jobs not yet started.
  */
-static void
-many_long(int k)
+START_TEST(test_many_long_clients)
 {
-	struct stats_slot	  slot;
-	struct waiter		  w;
+	const int		  k = long_clients[_i];
 	struct job		 *busy, **waiting;
 	int			  i, ncheap = 3;
 
-	memset(&slot, 0, sizeof(slot));
-	waiter_init(&w, 1 + ncheap);
 	w.q = make_queue(&w, 1, 1000, 0, &slot, on_done);
 	waiting = calloc((size_t)k, sizeof(*waiting));
 	ck_assert_ptr_nonnull(waiting);
@@ -1321,14 +1206,6 @@ many_long(int k)
 	queue_destroy(w.q);
 	check_counters(&slot, (uint64_t)ncheap, (uint64_t)k + 1);
 	free(waiting);
-	waiter_free(&w);
-}
-
-START_TEST(test_many_long_clients)
-{
-	many_long(2);
-	many_long(20);
-	many_long(100);
 }
 END_TEST
 
@@ -1342,14 +1219,10 @@ END_TEST
 START_TEST(test_bands_share)
 {
 	const uint64_t		 lo_n = LONG_N / 2;
-	struct stats_slot	 slot;
-	struct waiter		 w;
 	struct job		*dear, *lo1, *lo2;
 
 	ck_assert_int_lt(cost_band(KERNEL_TRIAL, lo_n),
 	    cost_band(KERNEL_TRIAL, LONG_N));
-	memset(&slot, 0, sizeof(slot));
-	waiter_init(&w, 3);
 	w.q = make_queue(&w, 1, 100, 0, &slot, on_done);
 	dear = occupy(w.q, &slot, 0);
 	fake_advance(1000 * SLICE_NS);
@@ -1385,19 +1258,14 @@ START_TEST(test_bands_share)
 		ck_assert(run_until(&w, 3, WAIT_MS));
 	queue_destroy(w.q);
 	ck_assert_uint_eq(counter(&slot, STAT_jobs_sliced), 1);
-	waiter_free(&w);
 }
 END_TEST
 
 /* A job that never yields while nothing cheaper waits, however long. */
 START_TEST(test_no_yield_alone)
 {
-	struct stats_slot	 slot;
-	struct waiter		 w;
 	struct job		*busy, *other;
 
-	memset(&slot, 0, sizeof(slot));
-	waiter_init(&w, 2);
 	w.q = make_queue(&w, 1, 100, 0, &slot, on_done);
 	busy = occupy(w.q, &slot, 0);
 	fake_advance(1000 * SLICE_NS);
@@ -1414,7 +1282,6 @@ START_TEST(test_no_yield_alone)
 	ck_assert(run_until(&w, 1, WAIT_MS));
 	queue_destroy(w.q);
 	check_counters(&slot, 0, 2);
-	waiter_free(&w);
 }
 END_TEST
 
@@ -1423,30 +1290,26 @@ END_TEST
  * job, and waits in the queue with its state saved.
  */
 static void
-park(struct waiter *w, struct stats_slot *slot, enum kernel k,
+park(struct waiter *wt, struct stats_slot *st, enum kernel k,
     uint64_t nlong, uint64_t ncheaper, struct job **l, struct job **b)
 {
 	*l = client_job(k, nlong, 0, 1);
-	ck_assert_int_eq(queue_submit(w->q, *l), 0);
-	wait_running(slot, 1);
+	ck_assert_int_eq(queue_submit(wt->q, *l), 0);
+	wait_running(st, 1);
 	*b = client_job(k, ncheaper, 1, 2);
-	ck_assert_int_eq(queue_submit(w->q, *b), 0);
+	ck_assert_int_eq(queue_submit(wt->q, *b), 0);
 	fake_advance(SLICE_NS);
-	wait_counter(slot, STAT_jobs_sliced, 1);
-	wait_running(slot, 1);
-	ck_assert_int_eq(queue_length(w->q), 1);
-	ck_assert_uint_eq(counter(slot, STAT_jobs_queued), 1);
+	wait_counter(st, STAT_jobs_sliced, 1);
+	wait_running(st, 1);
+	ck_assert_int_eq(queue_length(wt->q), 1);
+	ck_assert_uint_eq(counter(st, STAT_jobs_queued), 1);
 }
 
 /* A sliced job back in the queue is cancelled like any queued job. */
 START_TEST(test_cancel_sliced)
 {
-	struct stats_slot	 slot;
-	struct waiter		 w;
 	struct job		*l, *b;
 
-	memset(&slot, 0, sizeof(slot));
-	waiter_init(&w, 2);
 	w.q = make_queue(&w, 1, 100, 0, &slot, on_done);
 	park(&w, &slot, KERNEL_TRIAL, LONG_N, LONG_N / 2, &l, &b);
 	ck_assert_int_eq(queue_cancel(w.q, l), 1);
@@ -1460,25 +1323,19 @@ START_TEST(test_cancel_sliced)
 	ck_assert_uint_eq(w.result[1], 0);
 	queue_destroy(w.q);
 	check_counters(&slot, 0, 2);
-	waiter_free(&w);
 }
 END_TEST
 
 /* queue_destroy frees a sliced sieve job and the buffers it kept. */
 START_TEST(test_destroy_sliced)
 {
-	struct stats_slot	 slot;
-	struct waiter		 w;
 	struct job		*l, *b;
 
-	memset(&slot, 0, sizeof(slot));
-	waiter_init(&w, 2);
 	w.q = make_queue(&w, 1, 100, 0, &slot, on_done);
 	park(&w, &slot, KERNEL_SIEVE, 100000000000ULL, 10000000000ULL, &l, &b);
 	ck_assert(destroy_bounded(w.q, b));
 	ck_assert_int_eq(w.ndone, 0);
 	check_counters(&slot, 0, 2);
-	waiter_free(&w);
 }
 END_TEST
 
@@ -1491,12 +1348,8 @@ START_TEST(test_count_jobs)
 	static const uint64_t	 ps[] = { 15485863, 86028121, 373587883,
 				    2038074743, 6461335109ULL, 22801763489ULL };
 	const int		 n = 120;
-	struct stats_slot	 slot;
-	struct waiter		 w;
 	int			 i;
 
-	memset(&slot, 0, sizeof(slot));
-	waiter_init(&w, n);
 	w.q = make_queue(&w, 4, n, 0, &slot, on_done);
 	for (i = 0; i < n; i++)
 		ck_assert_int_eq(queue_submit(w.q, client_job(KERNEL_COUNT,
@@ -1507,7 +1360,6 @@ START_TEST(test_count_jobs)
 	queue_destroy(w.q);
 	check_counters(&slot, (uint64_t)n, 0);
 	ck_assert_uint_eq(counter(&slot, STAT_jobs_late), 0);
-	waiter_free(&w);
 }
 END_TEST
 
@@ -1517,12 +1369,8 @@ END_TEST
  */
 START_TEST(test_count_late)
 {
-	struct stats_slot	 slot;
-	struct waiter		 w;
 	struct job		*job;
 
-	memset(&slot, 0, sizeof(slot));
-	waiter_init(&w, 1);
 	w.q = make_queue(&w, 1, 10, 0, &slot, on_done);
 	job = client_job(KERNEL_COUNT, getenv("PRIMED_VALGRIND") != NULL ?
 	    1000000000000ULL : 10000000000000ULL, 0, 1);
@@ -1537,10 +1385,21 @@ START_TEST(test_count_late)
 	check_counters(&slot, 0, 1);
 	ck_assert_uint_eq(counter(&slot, STAT_jobs_late), 1);
 	ck_assert_uint_eq(counter(&slot, STAT_job_yields), 0);
-	waiter_free(&w);
 }
 END_TEST
 #endif
+
+/* A test case of the suite, its tests on the fixture, timeout s each. */
+static TCase *
+fixture_tcase(Suite *s, const char *name, int timeout)
+{
+	TCase	*tc = tcase_create(name);
+
+	tcase_set_timeout(tc, timeout);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	suite_add_tcase(s, tc);
+	return tc;
+}
 
 /* Every test, in one suite. */
 static Suite *
@@ -1549,17 +1408,15 @@ queue_suite(void)
 	Suite	*s = suite_create("queue");
 	TCase	*tc;
 
-	tc = tcase_create("results");
-	tcase_set_timeout(tc, 60);
+	tc = fixture_tcase(s, "results", 60);
 	tcase_add_test(tc, test_job_run);
 	tcase_add_test(tc, test_sieve_results);
 	tcase_add_test(tc, test_trial_results);
 	tcase_add_test(tc, test_many_threads);
-	tcase_add_test(tc, test_low_priority);
-	suite_add_tcase(s, tc);
+	tcase_add_loop_test(tc, test_low_priority, 0,
+	    sizeof(nices) / sizeof(nices[0]));
 
-	tc = tcase_create("limits");
-	tcase_set_timeout(tc, 60);
+	tc = fixture_tcase(s, "limits", 60);
 	tcase_add_test(tc, test_full_queue);
 	tcase_add_test(tc, test_limit_one);
 	tcase_add_test(tc, test_cancel_queued);
@@ -1567,55 +1424,45 @@ queue_suite(void)
 	tcase_add_test(tc, test_cancel_running_sieve);
 	tcase_add_test(tc, test_counters);
 	tcase_add_test(tc, test_oldest);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("destroy");
-	tcase_set_timeout(tc, 60);
+	tc = fixture_tcase(s, "destroy", 60);
 	tcase_add_test(tc, test_destroy_idle);
 	tcase_add_test(tc, test_destroy_with_queued);
 	tcase_add_test(tc, test_destroy_with_flagged_running);
 	tcase_add_test(tc, test_destroy_with_undelivered);
 	tcase_add_test(tc, test_destroy_with_running);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("order");
-	tcase_set_timeout(tc, 60);
+	tc = fixture_tcase(s, "order", 60);
 	tcase_add_test(tc, test_cost_model);
 	tcase_add_test(tc, test_cheapest_first);
 	tcase_add_test(tc, test_fifo_order);
 	tcase_add_test(tc, test_aging_bound);
 	tcase_add_test(tc, test_fair_clients);
 	tcase_add_test(tc, test_cancel_in_flow);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("slices");
-	tcase_set_timeout(tc, 180);
-	tcase_add_test(tc, test_sliced_sieve);
-	tcase_add_test(tc, test_sliced_trial);
-	tcase_add_test(tc, test_many_long_clients);
+	tc = fixture_tcase(s, "slices", 180);
+	tcase_add_loop_test(tc, test_sliced_sieve, 0,
+	    sizeof(sliced_sieve) / sizeof(sliced_sieve[0]));
+	tcase_add_loop_test(tc, test_sliced_trial, 0,
+	    sizeof(sliced_trial) / sizeof(sliced_trial[0]));
+	tcase_add_loop_test(tc, test_many_long_clients, 0,
+	    sizeof(long_clients) / sizeof(long_clients[0]));
 	tcase_add_test(tc, test_bands_share);
 	tcase_add_test(tc, test_no_yield_alone);
 	tcase_add_test(tc, test_cancel_sliced);
 	tcase_add_test(tc, test_destroy_sliced);
-	suite_add_tcase(s, tc);
 
 #ifdef HAVE_PRIMECOUNT
-	tc = tcase_create("count");
-	tcase_set_timeout(tc, 300);
+	tc = fixture_tcase(s, "count", 300);
 	tcase_add_test(tc, test_count_jobs);
 	tcase_add_test(tc, test_count_late);
-	suite_add_tcase(s, tc);
 #endif
 
-	tc = tcase_create("race");
-	tcase_set_timeout(tc, 120);
+	tc = fixture_tcase(s, "race", 120);
 	tcase_add_test(tc, test_many_racing);
 	tcase_add_test(tc, test_burst);
-	suite_add_tcase(s, tc);
 	return s;
 }
-
-#include "check_main.h"
 
 int
 main(void)
