@@ -1032,6 +1032,11 @@ conn_recv(struct conn *c)
 		return -1;
 	}
 	conn_input_held(c, n);
+	if (c->stop_first) {
+		c->stop_first = 0;
+		c->stopping = 1;
+		c->stop_left = c->in_bytes;
+	}
 	return n;
 }
 
@@ -1135,6 +1140,18 @@ conn_stop(struct conn *c)
 {
 	if (c->state != CONN_READING || c->stopping)
 		return;
+	/*
+	 * A connection that has sent nothing yet, on a worker being
+	 * replaced, was accepted just before the new generation took over,
+	 * and its client is about to ask: the stop waits for its first
+	 * bytes (the read timeout bounds the wait), so that what the
+	 * client sent before anything told it to go elsewhere is answered.
+	 */
+	if (c->w->retiring && !c->asked && c->in_bytes == 0 &&
+	    c->lc->service != SVC_ECHO) {
+		c->stop_first = 1;
+		return;
+	}
 	c->stopping = 1;
 	c->stop_left = c->in_bytes;
 	if (c->lc->service == SVC_UPPER || c->lc->service == SVC_ECHO)

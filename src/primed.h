@@ -591,6 +591,7 @@ struct conn {
 	unsigned		 resume_queued:1;
 	unsigned		 in_progress:1;	/* inside conn_progress */
 	unsigned		 stopping:1;	/* graceful stop began */
+	unsigned		 stop_first:1;	/* stop after the first bytes */
 	unsigned		 eof:1;		/* client half-closed */
 };
 

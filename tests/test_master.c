@@ -1023,6 +1023,40 @@ new_workers(const struct msrv *m, pid_t *known, int *n, pid_t *out)
 	return got;
 }
 
+/*
+ * A connection the old generation accepted just before a reload, whose
+ * client has not asked yet, is answered what it asks next (PING says
+ * PONG: the server is not going away), then closed.
+ */
+START_TEST(reload_answers_a_connection_not_yet_asking)
+{
+	struct msrv	m;
+	char		buf[64];
+	int		fd, probe, port;
+
+	msrv_init(&m);
+	msrv_config(&m, "workers = 1\nlisten = prime=127.0.0.1:0\n");
+	msrv_start(&m, (char *)NULL);
+	port = msrv_port(&m);
+	ck_assert_int_ge(fd = client_connect(port), 0);
+	ck_assert_int_ge(probe = client_connect(port), 0);
+	/* The one worker has accepted both (the probe is the second). */
+	ck_assert_int_eq(client_wait_stat(probe, "connections_open", 2, 20), 2);
+	close(probe);
+	msrv_reload(&m);
+	expect_status(&m, "STATUS=serving");
+	ck_assert_int_eq(client_sends(fd, "PING\nPRIME 10\n"), 0);
+	ck_assert_int_ge(client_line(fd, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "PONG");
+	ck_assert_int_ge(client_line(fd, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "29");
+	ck_assert(client_eof(fd, 20));
+	close(fd);
+	expect_serves(port);
+	msrv_done(&m, 0);
+}
+END_TEST
+
 START_TEST(reload_waits_for_room_for_a_whole_generation)
 {
 	enum { RETIRING = 3 };	/* all the room there is besides two */
@@ -1145,6 +1179,7 @@ master_suite(void)
 	tcase_add_test(tc, reload_of_a_fifo_config_refused);
 	tcase_add_test(tc, reload_that_cannot_fork_ends_at_its_deadline);
 	tcase_add_test(tc, reload_without_threads_fails_at_once);
+	tcase_add_test(tc, reload_answers_a_connection_not_yet_asking);
 	tcase_add_test(tc, reload_waits_for_room_for_a_whole_generation);
 	tcase_add_test(tc, reload_of_256_workers_serves_every_slot);
 	suite_add_tcase(s, tc);
