@@ -150,7 +150,9 @@ check_listen(const struct listen_conf *lc)
 {
 	CHECK(lc->service == SVC_PRIME || lc->service == SVC_UPPER ||
 	    lc->service == SVC_ECHO || lc->service == SVC_HTTP);
-	CHECK(lc->framing == FRAMING_LINE || lc->framing == FRAMING_RAW);
+	/* http frames its own requests; the others by line or raw. */
+	CHECK(lc->service == SVC_HTTP ? lc->framing == FRAMING_HTTP :
+	    lc->framing == FRAMING_LINE || lc->framing == FRAMING_RAW);
 	CHECK(TERMINATED(lc, host) && TERMINATED(lc, port) &&
 	    TERMINATED(lc, spec));
 	CHECK(lc->host[0] != '\0');
@@ -352,9 +354,13 @@ check_listen_again(const struct listen_conf *lc, char *err, size_t errlen)
 	char			 spec[sizeof(lc->spec)];
 	int			 v6 = strchr(lc->host, ':') != NULL;
 
-	CHECK((size_t)snprintf(spec, sizeof(spec), "%s=%s%s%s:%s,framing=%s",
+	/* http takes no framing option: its own is implied. */
+	CHECK((size_t)snprintf(spec, sizeof(spec), "%s=%s%s%s:%s%s%s",
 	    config_service_name(lc->service), v6 ? "[" : "", lc->host,
-	    v6 ? "]" : "", lc->port, framings[lc->framing]) < sizeof(spec));
+	    v6 ? "]" : "", lc->port,
+	    lc->framing == FRAMING_HTTP ? "" : ",framing=",
+	    lc->framing == FRAMING_HTTP ? "" : framings[lc->framing]) <
+	    sizeof(spec));
 	CHECK(config_parse_listen(&again, spec, err, errlen) == 0);
 	CHECK(again.service == lc->service && again.framing == lc->framing);
 	CHECK(strcmp(again.host, lc->host) == 0);
