@@ -238,11 +238,8 @@ command_dispatch(struct conn *c, const struct request *req)
 		conn_answer_text(c, ANSWER_TEXT, req->text, req->textlen);
 		break;
 	case CMD_PING:
-		/*
-		 * A health check: a draining worker says it is going; one
-		 * being replaced does not, as its successor serves on.
-		 */
-		if (c->w->draining && !c->w->retiring)
+		/* A health check: a draining worker says it is going. */
+		if (c->w->draining)
 			conn_answer_err(c, ERR_SHUTTING_DOWN,
 			    "server is draining");
 		else

@@ -307,7 +307,7 @@ http_readyz(struct conn *c)
 	struct answer	 a = { .kind = ANSWER_TEXT, .text = "ready\n",
 			    .len = 6 };
 
-	if (w->draining && !w->retiring) {	/* as PING */
+	if (w->draining) {
 		a.status = 503;
 		a.text = "draining\n";
 		a.len = 9;

@@ -679,7 +679,7 @@ struct worker {
 	size_t			 held;		/* for clients, every conn */
 	char			 date[32];	/* HTTP Date, this second's */
 	time_t			 date_sec;
-	int			 draining;	/* stop began, still serving */
+	int			 draining;	/* stopping: health checks fail */
 	int			 stopping;	/* no longer accepting */
 	int			 retiring;	/* stopping for a reload */
 	int			 hangupfd;	/* epoll of paused connections */

@@ -343,18 +343,18 @@ worker_stop(evutil_socket_t sig, short what, void *arg)
 	struct timeval	 tv;
 	int		 ms = w->cfg->drain_delay_ms;
 
-	if (w->draining) {
+	if (w->draining || w->retiring) {
 		if (sig != SIGUSR2)
 			worker_stop_accepting(w);
 		return;
 	}
-	w->draining = 1;
-	w->retiring = sig == SIGUSR2;
 	/*
 	 * A retired generation's successor already accepts on the same
 	 * sockets and says it is ready: draining here too would only make
 	 * readiness checks that land on the old workers fail.
 	 */
+	w->retiring = sig == SIGUSR2;
+	w->draining = !w->retiring;
 	if (ms <= 0 || w->retiring) {
 		worker_stop_accepting(w);
 		return;
